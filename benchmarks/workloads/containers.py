@@ -1,0 +1,220 @@
+"""Workloads for the containers: what a walrus container adds to raw commands.
+
+Each walrus operation is timed against the minimal equivalent with a plain
+client (``HGET`` for ``h[field]`` ...). Operations are steady-state: what one
+adds, it removes or overwrites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+import walrus
+from benchmarks.harness import Operation, Workload, plain_command
+from walrus import Array, BloomFilter, Hash, List, ZSet
+
+HASH, BIG_HASH, LIST, SET, ZSET, BLOOM, ARRAY = (
+    f"bench:{name}"
+    for name in ("hash", "bighash", "list", "set", "zset", "bloom", "array")
+)
+BIG = 10_000
+CHUNK = 1_000
+
+
+def _setup(db: Any) -> None:
+    Hash.from_dict(db, HASH, {"field": "value", "other": 1})
+    for start in range(0, BIG, CHUNK):
+        Hash.from_dict(
+            db, BIG_HASH, {f"field:{i}": i for i in range(start, start + CHUNK)}
+        )
+    List.from_list(db, LIST, range(1000))
+    db.Set(SET).add(*range(1000))
+    ZSet.from_dict(db, ZSET, {f"m{i}": i for i in range(1000)})
+    db.bloom_filter(BLOOM).add_many(f"item:{i}" for i in range(1000))
+    Array.from_list(db, ARRAY, range(1000))
+
+
+def _op(make: Callable[[Any], Any], act: Callable[[Any], object]) -> Any:
+    """A walrus operation: ``act`` on the container ``make(db)`` builds once."""
+
+    def prepare(db: Any) -> Operation:
+        container = make(db)
+        return lambda: act(container)
+
+    return prepare
+
+
+def _command(*args: Any) -> Any:
+    """A plain operation sending one command."""
+
+    words = [str(a) for a in args]  # stock hirlite takes text only
+
+    def prepare(client: Any) -> Operation:
+        command = plain_command(client)
+        return lambda: command(*words)
+
+    return prepare
+
+
+def _commands(*commands: tuple[Any, ...]) -> Any:
+    """A plain operation sending several commands (a MULTI/EXEC block)."""
+
+    def prepare(client: Any) -> Operation:
+        if isinstance(client, redis.Redis):
+
+            def pipelined() -> object:
+                pipe = client.pipeline(transaction=True)
+                for args in commands:
+                    pipe.execute_command(*args)
+                return pipe.execute()
+
+            return pipelined
+
+        def sent() -> object:
+            client.command("MULTI")
+            for args in commands:
+                client.command(*[str(a) for a in args])
+            return client.command("EXEC")
+
+        return sent
+
+    return prepare
+
+
+def _plain_array_append(client: Any) -> Operation:
+    """HLEN + HSET + HDEL: what the Array scripts do, without atomicity."""
+    command = plain_command(client)
+
+    def append_pop() -> object:
+        n = int(command("HLEN", ARRAY))
+        command("HSET", ARRAY, str(n), "x")
+        return command("HDEL", ARRAY, str(n))
+
+    return append_pop
+
+
+def _list_append_pop(db: Any) -> Operation:
+    lst = db.List(LIST)
+
+    def append_pop() -> object:
+        lst.append("x")
+        return lst.popright()
+
+    return append_pop
+
+
+def _array_append_pop(db: Any) -> Operation:
+    array = db.Array(ARRAY)
+
+    def append_pop() -> object:
+        array.append("x")
+        return array.pop()
+
+    return append_pop
+
+
+def _bloom_plain(command: str) -> Any:
+    """SETBIT or GETBIT on the probe item's positions, in one MULTI/EXEC."""
+
+    def prepare(client: Any) -> Operation:
+        offline = walrus.Database()  # no connection is made: only its encoder
+        bits = BloomFilter(offline, BLOOM).positions("item:1")
+        value = ("1",) if command == "SETBIT" else ()
+        return _commands(*[(command, BLOOM, bit, *value) for bit in bits])(client)
+
+    return prepare
+
+
+def _workloads() -> list[Workload]:
+    return [
+        Workload(
+            "hash get",
+            _setup,
+            _op(lambda db: db.Hash(HASH), lambda h: h["field"]),
+            _command("HGET", HASH, "field"),
+        ),
+        Workload(
+            "hash set",
+            _setup,
+            _op(lambda db: db.Hash(HASH), lambda h: h.__setitem__("field", "value")),
+            _command("HSET", HASH, "field", "value"),
+        ),
+        Workload(
+            "hash iterate 10k",
+            _setup,
+            _op(lambda db: db.Hash(BIG_HASH), lambda h: list(iter(h))),
+            _command("HGETALL", BIG_HASH),
+        ),
+        Workload(
+            "list append+pop",
+            _setup,
+            _list_append_pop,
+            _commands(("RPUSH", LIST, "x"), ("RPOP", LIST)),
+        ),
+        Workload(
+            "list index",
+            _setup,
+            _op(lambda db: db.List(LIST), lambda lst: lst[500]),
+            _command("LINDEX", LIST, 500),
+        ),
+        Workload(
+            "set add",
+            _setup,
+            _op(lambda db: db.Set(SET), lambda s: s.add("7")),
+            _command("SADD", SET, "7"),
+        ),
+        Workload(
+            "set contains",
+            _setup,
+            _op(lambda db: db.Set(SET), lambda s: "7" in s),
+            _command("SISMEMBER", SET, "7"),
+        ),
+        Workload(
+            "zset add",
+            _setup,
+            _op(lambda db: db.ZSet(ZSET), lambda z: z.__setitem__("m7", 7)),
+            _command("ZADD", ZSET, 7, "m7"),
+        ),
+        Workload(
+            "zset score",
+            _setup,
+            _op(lambda db: db.ZSet(ZSET), lambda z: z.score("m7")),
+            _command("ZSCORE", ZSET, "m7"),
+        ),
+        Workload(
+            "zset range 10",
+            _setup,
+            _op(lambda db: db.ZSet(ZSET), lambda z: z.range(0, 9, with_scores=True)),
+            _command("ZRANGE", ZSET, 0, 9, "WITHSCORES"),
+        ),
+        Workload(
+            "bloom add",
+            _setup,
+            _op(lambda db: db.bloom_filter(BLOOM), lambda bf: bf.add("item:1")),
+            _bloom_plain("SETBIT"),
+        ),
+        Workload(
+            "bloom contains",
+            _setup,
+            _op(lambda db: db.bloom_filter(BLOOM), lambda bf: "item:1" in bf),
+            _bloom_plain("GETBIT"),
+        ),
+        Workload(
+            "array append+pop",
+            _setup,
+            _array_append_pop,
+            _plain_array_append,
+        ),
+        Workload(
+            "array get",
+            _setup,
+            _op(lambda db: db.Array(ARRAY), lambda a: a[500]),
+            _command("HGET", ARRAY, "500"),
+        ),
+    ]
+
+
+WORKLOADS = _workloads()

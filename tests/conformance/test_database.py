@@ -1,0 +1,313 @@
+"""The Database extras, on every backend and in both reply modes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.exceptions import WatchError
+from support import Backend, record_unsupported, round_trips
+
+import walrus
+from walrus import (
+    Capability,
+    MissingKey,
+    UnknownScript,
+    UnsupportedOperation,
+    WrongType,
+)
+from walrus.scripts import TWINS, twin
+
+
+def text(db: Any, value: str) -> Any:
+    """What ``db`` returns for the stored text ``value`` (bytes unless decoding)."""
+    return value if db.get_encoder().decode_responses else value.encode()
+
+
+def test_strings_round_trip_unicode_and_bytes(db: Any) -> None:
+    db["walrus"] = "tusk ü 北京"
+    assert db["walrus"] == text(db, "tusk ü 北京")
+    db.set("raw", b"\x00\x01")
+    assert (
+        db.get(
+            "raw",
+        )
+        is not None
+    )
+    with pytest.raises(KeyError):
+        db["not-here"]
+    assert db.get("not-here") is None
+
+
+def test_iterate_len_and_search(db: Any) -> None:
+    names = [f"user:{i}" for i in range(25)] + ["other"]
+    with db.pipeline() as pipe:
+        for name in names:
+            pipe.set(name, 1)
+        pipe.execute()
+    assert sorted(db) == sorted(text(db, n) for n in names)
+    assert len(db) == 26
+    assert sorted(db.search("user:1*")) == sorted(
+        text(db, n) for n in names if n.startswith("user:1")
+    )
+    assert list(db.search("nothing*")) == []
+
+
+def test_iteration_skips_expired_keys(db: Any) -> None:
+    db.set("stays", 1)
+    db.set("goes", 1, px=20)
+    time.sleep(0.05)
+    assert list(db) == [text(db, "stays")]
+    assert len(db) == 1
+
+
+def test_iteration_round_trips(db: Any, backend: Backend) -> None:
+    with db.pipeline() as pipe:
+        for i in range(2500):
+            pipe.set(f"k{i}", i)
+        pipe.execute()
+    if not backend.server:
+        assert len(list(db)) == 2500
+        return
+    with round_trips(db) as counter:
+        assert len(list(db)) == 2500
+    assert counter.round_trips <= 2500 // 1000 + 2
+
+
+def test_get_temp_key_is_new_each_time(db: Any) -> None:
+    first, second = db.get_temp_key(), db.get_temp_key()
+    assert first != second
+    assert first.startswith("temp.")
+    assert not db.exists(first)
+
+
+def test_get_key_on_missing_key(db: Any) -> None:
+    with pytest.raises(MissingKey, match="nope"):
+        db.get_key("nope")
+
+
+def test_cas(db: Any) -> None:
+    db.set("k", "old", px=60_000)
+    assert db.cas("k", "wrong", "new") is False
+    assert db.get("k") == text(db, "old")
+    assert db.cas("k", "old", "new") is True
+    assert db.get("k") == text(db, "new")
+    assert 0 < db.pttl("k") <= 60_000  # the TTL is kept
+    assert db.cas("missing", "x", "y") is False
+    assert not db.exists("missing")
+
+
+def test_cas_on_a_key_of_another_type(db: Any) -> None:
+    db.rpush("a-list", "x")
+    with pytest.raises(WrongType):
+        db.cas("a-list", "x", "y")
+    assert db.lrange("a-list", 0, -1) == [text(db, "x")]
+
+
+def test_cas_is_one_round_trip(db: Any, backend: Backend) -> None:
+    db.set("k", "v")
+    with round_trips(db) as counter:
+        assert db.cas("k", "v", "w") is True
+    if backend.server:
+        assert counter.round_trips == 1
+    assert db.get("k") == text(db, "w")
+
+
+def test_cas_under_contention(db: Any) -> None:
+    """Concurrent increments through cas lose nothing."""
+    db.set("n", "0")
+
+    def bump() -> None:
+        for _ in range(50):
+            while True:
+                current = db.get("n")
+                if db.cas("n", current, str(int(current) + 1)):
+                    break
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert int(db.get("n")) == 200
+
+
+def test_run_script_by_name(db: Any) -> None:
+    db.set("k", "a")
+    assert db.run_script("cas", keys=["k"], args=["a", "b"]) == 1
+    assert db.get("k") == text(db, "b")
+    with pytest.raises(UnknownScript):
+        db.run_script("no-such-script", keys=["k"])
+
+
+def test_user_scripts_from_script_dir(backend: Backend, tmp_path: Path) -> None:
+    (tmp_path / "double.lua").write_text(
+        "-- KEYS[1] a key; returns twice its integer value\n"
+        "return 2 * tonumber(redis.call('GET', KEYS[1]))\n"
+    )
+    database = backend.open(script_dir=str(tmp_path))
+    try:
+        database.set("n", 21)
+        if Capability.LUA in database.capabilities:
+            assert database.run_script("double", keys=["n"]) == 42
+            return
+        with pytest.raises(UnsupportedOperation) as info:
+            database.run_script("double", keys=["n"])
+        record_unsupported(str(backend), "database", info.value)
+
+        @twin("double")  # a Python twin makes it run where Lua cannot
+        def double(call: Any, keys: list[bytes], args: list[bytes]) -> int:
+            return 2 * int(call(b"GET", keys[0]))
+
+        try:
+            assert database.run_script("double", keys=["n"]) == 42
+        finally:
+            del TWINS["double"]
+    finally:
+        database.flushdb()
+        database.close()
+
+
+def test_script_dir_must_exist(backend: Backend, tmp_path: Path) -> None:
+    with pytest.raises(NotADirectoryError):
+        backend.open(script_dir=str(tmp_path / "missing"))
+
+
+def test_atomic_commits_on_exit(db: Any, backend: Backend) -> None:
+    if backend.server:
+        with round_trips(db) as counter, db.atomic():
+            db.pipe.set("a", 1)
+            db.pipe.incr("a")
+            assert db.get("a") is None  # not yet committed
+        assert counter.round_trips == 2  # the GET inside, then one for the block
+    else:
+        with db.atomic():
+            db.pipe.set("a", 1)
+            db.pipe.incr("a")
+            assert db.get("a") is None
+    assert db.get("a") == text(db, "2")
+    assert db.atomic_results() == [True, 2]
+
+
+def test_atomic_discards_on_exception(db: Any) -> None:
+    with pytest.raises(ZeroDivisionError), db.atomic():
+        db.pipe.set("a", 1)
+        1 / 0  # noqa: B018
+    assert db.get("a") is None
+
+
+def test_nested_atomic_is_a_savepoint(db: Any) -> None:
+    with db.atomic() as outer:
+        outer.set("kept", 1)
+        with pytest.raises(ValueError), db.atomic():
+            db.pipe.set("dropped", 1)
+            raise ValueError
+        with db.atomic():
+            db.pipe.set("inner", 1)
+        assert db.pipe is outer
+    assert db.exists("kept", "inner") == 2
+    assert not db.exists("dropped")
+
+
+def test_pipe_outside_atomic(db: Any) -> None:
+    with pytest.raises(RuntimeError):
+        db.pipe  # noqa: B018
+
+
+def test_watch_detects_a_concurrent_write(db: Any) -> None:
+    db.set("w", 1)
+    with db.pipeline() as pipe:
+        pipe.watch("w")
+        db.set("w", 2)  # another client changes it
+        pipe.multi()
+        pipe.set("w", 3)
+        with pytest.raises(WatchError):
+            pipe.execute()
+    assert db.get("w") == text(db, "2")
+    with db.pipeline() as pipe:
+        pipe.watch("w")
+        pipe.multi()
+        pipe.set("w", 4)
+        assert pipe.execute() == [True]
+    assert db.get("w") == text(db, "4")
+
+
+def test_blocking_pop_wakes_on_push(db: Any) -> None:
+    got: list[Any] = []
+    waiter = threading.Thread(target=lambda: got.append(db.blpop(["q"], timeout=5)))
+    waiter.start()
+    time.sleep(0.1)
+    db.rpush("q", "job")
+    waiter.join(5)
+    assert got == [(text(db, "q"), text(db, "job"))]
+    assert db.blpop(["q"], timeout=0.1) is None
+
+
+def test_listener_receives_messages(db: Any) -> None:
+    received: list[dict[str, Any]] = []
+
+    @db.listener(channels=["news"], patterns=["sport.*"], is_async=True)
+    def handle(**message: Any) -> None:
+        received.append(message)
+        if len(received) == 2:
+            raise StopIteration
+
+    thread = handle()
+    assert isinstance(thread, threading.Thread)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and thread.is_alive() and len(received) < 2:
+        db.publish("news", "hello")
+        db.publish("sport.chess", "mate")
+        time.sleep(0.05)
+    thread.join(5)
+    assert not thread.is_alive()
+    assert {m["type"] for m in received} <= {"message", "pmessage"}
+    assert all(set(m) == {"type", "pattern", "channel", "data"} for m in received)
+
+
+def test_listener_needs_a_channel(db: Any) -> None:
+    with pytest.raises(ValueError):
+        db.listener()
+
+
+def test_stream_log_sees_commands(db: Any, backend: Backend) -> None:
+    lines: list[Any] = []
+
+    def callback(line: Any) -> bool:
+        lines.append(line)
+        return "walrus-marker" not in str(line)
+
+    watcher = threading.Thread(target=db.stream_log, args=(callback,))
+    watcher.start()
+    deadline = time.monotonic() + 5
+    other = backend.open()
+    try:
+        while watcher.is_alive() and time.monotonic() < deadline:
+            other.set("walrus-marker", 1) if backend.server else db.set(
+                "walrus-marker", 1
+            )
+            time.sleep(0.05)
+    finally:
+        other.close() if backend.server else None
+    watcher.join(5)
+    assert not watcher.is_alive()
+    assert any("walrus-marker" in str(line) for line in lines)
+
+
+def test_xsetid(db: Any, backend: Backend) -> None:
+    if Capability.STREAMS not in db.capabilities:
+        with pytest.raises(UnsupportedOperation) as info:
+            db.xsetid("stream", "5-0")
+        record_unsupported(str(backend), "database", info.value)
+        return
+    db.xadd("stream", {"a": 1}, id="1-1")
+    assert db.xsetid("stream", "5-0") is True
+    assert db.xinfo_stream("stream")["last-generated-id"] == text(db, "5-0")
+
+
+def test_walrus_alias_and_exports() -> None:
+    assert walrus.Walrus is walrus.Database
+    assert set(walrus.__all__) <= set(dir(walrus))

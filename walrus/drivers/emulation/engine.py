@@ -1,0 +1,394 @@
+"""The emulation engine: Redis commands in Python over a record store.
+
+:class:`EmulationEngine` implements the embedded :class:`Engine` protocol.
+Each command family lives in its own module and registers its handlers here
+with :func:`command`; a handler gets the engine and the command's arguments
+(bytes, name first) and returns a RESP2-shaped reply, raising
+:class:`Refused` for an error reply. Arity is checked before a handler runs,
+as Redis does. Expired keys vanish lazily: every lookup checks the deadline.
+A later family (streams) adds itself by importing :func:`command` and a new
+``kind`` of :class:`Entry` value.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, TypeVar
+
+from walrus.drivers.embedded import ErrorReply, Reply
+from walrus.drivers.emulation.store import Entry, Store
+from walrus.drivers.protocol import Capability
+
+__all__ = [
+    "COMMANDS",
+    "EmulationEngine",
+    "Refused",
+    "command",
+    "format_float",
+    "now_ms",
+    "to_float",
+    "to_int",
+]
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INT = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+SYNTAX = "ERR syntax error"
+NOT_POSITIVE = "ERR value is out of range, must be positive"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+LONG_DOUBLE_MAX = Fraction(2) ** 16384
+OPEN_SCANS = 64  # scan snapshots kept at once (each holds references to its keys)
+
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """A handler's error reply (turned into an :class:`ErrorReply` value)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+Handler = Callable[["EmulationEngine", list[bytes]], Reply]
+COMMANDS: dict[str, tuple[Handler, int]] = {}  # name -> (handler, arity)
+
+
+def command(name: str, arity: int) -> Callable[[Handler], Handler]:
+    """Register a handler; ``arity`` counts the name, negative means "at least"."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = (handler, arity)
+        return handler
+
+    return register
+
+
+# -- argument parsing and reply formatting ----------------------------------------
+_INT = re.compile(rb"0|-?[1-9][0-9]*")
+_FLOAT = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INFINITIES = {
+    b"inf": math.inf,
+    b"+inf": math.inf,
+    b"-inf": -math.inf,
+    b"infinity": math.inf,
+    b"+infinity": math.inf,
+    b"-infinity": -math.inf,
+}
+
+
+def to_int(raw: bytes, message: str = NOT_INT) -> int:
+    """Parse a 64-bit integer as Redis does (no spaces, no '+', no leading 0)."""
+    if _INT.fullmatch(raw):
+        value = int(raw)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    raise Refused(message)
+
+
+def to_float(raw: bytes, message: str = NOT_FLOAT) -> float:
+    """Parse a double as Redis does (``inf`` allowed, NaN refused)."""
+    if _FLOAT.fullmatch(raw):
+        return float(raw)
+    value = _INFINITIES.get(raw.lower())
+    if value is None:
+        raise Refused(message)
+    return value
+
+
+def to_count(raw: bytes) -> int:
+    """A non-negative count argument."""
+    value = to_int(raw, NOT_POSITIVE)
+    if value < 0:
+        raise Refused(NOT_POSITIVE)
+    return value
+
+
+def format_float(value: float) -> bytes:
+    """A double as Redis/Valkey prints it (ZSCORE, INCRBYFLOAT ...).
+
+    Integers up to 2**62 print exactly; other values print their shortest
+    round-trip digits, in plain notation unless the exponent is far (as
+    Valkey's fpconv does: ``0.00001``, ``1.23456789e-4``, ``1e+21``).
+    Valkey's grisu2 occasionally picks a longer digit string than the
+    shortest (about 1% of random doubles, never short decimals).
+    """
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    if value.is_integer() and abs(value) <= 2**62:
+        return str(int(value)).encode()
+    sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    scale = int(exponent) + len(digit_tuple) - len(digits)  # value = digits * 10**scale
+    count, neg = len(digits), "-" if sign else ""
+    magnitude = abs(scale + count - 1)
+    if scale >= 0 and magnitude < count + 7:
+        return f"{neg}{digits}{'0' * scale}".encode()
+    if scale < 0 and (scale > -7 or magnitude < 4):
+        point = count + scale
+        if point <= 0:
+            return f"{neg}0.{'0' * -point}{digits}".encode()
+        return f"{neg}{digits[:point]}.{digits[point:]}".encode()
+    mantissa = digits[0] + ("." + digits[1:] if count > 1 else "")
+    power = scale + count - 1
+    return f"{neg}{mantissa}e{'-' if power < 0 else '+'}{abs(power)}".encode()
+
+
+def _long_double(value: Fraction) -> Fraction:
+    """``value`` rounded to an x87 long double (64-bit mantissa, ties to even)."""
+    if value == 0:
+        return value
+    shift = abs(value.numerator).bit_length() - value.denominator.bit_length() - 64
+    while abs(value) >= Fraction(2) ** (shift + 64):
+        shift += 1
+    while abs(value) < Fraction(2) ** (shift + 63):
+        shift -= 1
+    unit = Fraction(2) ** shift
+    return round(value / unit) * unit
+
+
+def add_floats(current: bytes, increment: bytes, message: str) -> bytes:
+    """INCRBYFLOAT's sum, in long double, printed as Redis does (``%.17Lf``).
+
+    O(1); Python has no long double, so it is computed exactly in fractions.
+    """
+    values = [to_float(current, message), to_float(increment)]
+    if not all(math.isfinite(v) for v in values):
+        raise Refused("ERR increment would produce NaN or Infinity")
+    parsed = [
+        _long_double(Fraction(Decimal(raw.decode()))) for raw in (current, increment)
+    ]
+    total = _long_double(parsed[0] + parsed[1])
+    if abs(total) >= LONG_DOUBLE_MAX:
+        raise Refused("ERR increment would produce NaN or Infinity")
+    scaled = round(total * 10**17)
+    digits = str(abs(scaled)).rjust(18, "0")
+    text = f"{digits[:-17]}.{digits[-17:]}".rstrip("0").rstrip(".")
+    return (("-" if scaled < 0 else "") + text).encode()
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def wrong_args(name: bytes) -> Refused:
+    return Refused(
+        f"ERR wrong number of arguments for '{name.decode().lower()}' command"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def glob_matcher(pattern: bytes) -> Callable[[bytes], bool]:
+    """A Redis glob (``* ? [a-z] [^a] \\x``) as a match function."""
+    out: list[bytes] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i : i + 1]
+        if c == b"*":
+            out.append(b".*")
+        elif c == b"?":
+            out.append(b".")
+        elif c == b"\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(pattern[i : i + 1]))
+        elif c == b"[":
+            i, group = _glob_class(pattern, i + 1)
+            out.append(group)
+        else:
+            out.append(re.escape(c))
+        i += 1
+    regex = re.compile(b"".join(out), re.DOTALL)
+    return lambda value: regex.fullmatch(value) is not None
+
+
+def _glob_class(pattern: bytes, i: int) -> tuple[int, bytes]:
+    """Translate ``[...]`` starting after the bracket; returns (end index, regex)."""
+    n = len(pattern)
+    negate = pattern[i : i + 1] == b"^"
+    i += negate
+    parts: list[bytes] = []
+    while i < n and pattern[i : i + 1] != b"]":
+        if pattern[i : i + 1] == b"\\" and i + 1 < n:
+            i += 1
+            parts.append(re.escape(pattern[i : i + 1]))
+        elif i + 2 < n and pattern[i + 1 : i + 2] == b"-":
+            low, high = sorted((pattern[i], pattern[i + 2]))
+            parts.append(re.escape(bytes([low])) + b"-" + re.escape(bytes([high])))
+            i += 2
+        else:
+            parts.append(re.escape(pattern[i : i + 1]))
+        i += 1
+    if not parts:
+        return i, b"(?!)" if not negate else b"."
+    return i, b"[" + (b"^" if negate else b"") + b"".join(parts) + b"]"
+
+
+class EmulationEngine:
+    """Redis semantics in Python over a :class:`Store` (see the module doc)."""
+
+    def __init__(
+        self, store: Store, name: str, capabilities: frozenset[Capability]
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.capabilities = capabilities
+        self._scans: OrderedDict[int, tuple[list[Any], int]] = OrderedDict()
+        self._next_cursor = 1
+
+    # -- Engine protocol ---------------------------------------------------------
+    def execute(self, args: list[bytes]) -> Reply:
+        reply = self.run(args)
+        self.store.flush()
+        return reply
+
+    def execute_many(self, commands: list[list[bytes]], atomic: bool) -> list[Reply]:
+        """Run commands in order (the core's lock makes them atomic)."""
+        replies = [self.run(args) for args in commands]
+        self.store.flush()
+        return replies
+
+    def close(self) -> None:
+        self.store.close()
+
+    def run(self, args: list[bytes]) -> Reply:
+        """One command, without persisting: its reply or error reply."""
+        name = args[0].decode("utf-8", "replace")
+        spec = COMMANDS.get(name.upper())
+        if spec is None:
+            shown = "".join(
+                f"'{a.decode('utf-8', 'replace')[:128]}' " for a in args[1:]
+            )
+            message = f"ERR unknown command '{name[:128]}', with args beginning with: "
+            return ErrorReply(message + shown)
+        handler, arity = spec
+        if (arity > 0 and len(args) != arity) or len(args) < -arity:
+            return ErrorReply(wrong_args(args[0]).message)
+        try:
+            return handler(self, args)
+        except Refused as refused:
+            return ErrorReply(refused.message)
+
+    # -- keys --------------------------------------------------------------------
+    def entry(self, key: bytes) -> Entry | None:
+        """The live entry of ``key``; an expired one is removed first."""
+        entry = self.store.get(key)
+        if (
+            entry is not None
+            and entry.expire_at is not None
+            and entry.expire_at <= now_ms()
+        ):
+            self.store.remove(key)
+            return None
+        return entry
+
+    def typed(self, key: bytes, kind: str) -> Entry | None:
+        """The live entry of ``key`` if it holds ``kind``; WRONGTYPE otherwise."""
+        entry = self.entry(key)
+        if entry is not None and entry.kind != kind:
+            raise Refused(WRONGTYPE)
+        return entry
+
+    def value(self, key: bytes, kind: str, default: T) -> Any:
+        """The value of ``key`` (of ``kind``), or ``default`` when missing."""
+        entry = self.typed(key, kind)
+        return default if entry is None else entry.value
+
+    def container(self, key: bytes, kind: str, factory: Callable[[], Any]) -> Entry:
+        """The entry of ``key``, created empty when missing."""
+        entry = self.typed(key, kind)
+        if entry is None:
+            entry = Entry(kind, factory())
+            self.store.put(key, entry)
+        return entry
+
+    def changed(self, key: bytes, entry: Entry, members: Iterable[Any]) -> None:
+        """Persist changed members; an emptied container is deleted, as in Redis."""
+        if entry.value:
+            self.store.changed(key, entry, members)
+        else:
+            self.store.remove(key)
+
+    def replace(
+        self, key: bytes, kind: str, value: Any, expire_at: int | None = None
+    ) -> None:
+        """Store a whole new value at ``key`` (an empty container deletes the key)."""
+        if kind != "string" and not value:
+            self.store.remove(key)
+        else:
+            self.store.put(key, Entry(kind, value, expire_at))
+
+    def delete(self, key: bytes) -> bool:
+        if self.entry(key) is None:
+            return False
+        self.store.remove(key)
+        return True
+
+    def set_string(self, key: bytes, value: bytes, keep_ttl: bool = False) -> None:
+        """Write a string value, keeping the TTL only when asked (as SET does)."""
+        entry = self.entry(key)
+        if keep_ttl and entry is not None and entry.kind == "string":
+            entry.value = value
+            self.store.put(key, entry)
+        else:
+            self.replace(key, "string", value)
+
+    def set_expire(self, key: bytes, entry: Entry, expire_at: int | None) -> None:
+        entry.expire_at = expire_at
+        self.store.meta_changed(key, entry)
+
+    # -- cursors (SCAN, HSCAN, SSCAN, ZSCAN) -------------------------------------
+    def scan(
+        self, args: list[bytes], snapshot: Callable[[], list[T]]
+    ) -> tuple[int, list[T], Callable[[bytes], bool] | None]:
+        """One SCAN step over ``snapshot()`` taken at cursor 0.
+
+        Returns the next cursor (0 when done), this step's items and the MATCH
+        filter. The snapshot is kept per cursor (the ``OPEN_SCANS`` most recent),
+        so every item present for the whole scan is returned exactly once; a
+        cursor evicted by newer scans is refused rather than ending silently.
+        """
+        raw_cursor = args[2] if args[0].upper() != b"SCAN" else args[1]
+        options = args[3:] if args[0].upper() != b"SCAN" else args[2:]
+        if not raw_cursor.isdigit():
+            raise Refused("ERR invalid cursor")
+        count, match = 10, None
+        i = 0
+        while i < len(options):
+            option = options[i].upper()
+            if i + 1 >= len(options):
+                raise Refused(SYNTAX)
+            if option == b"COUNT":
+                count = to_int(options[i + 1])
+                if count < 1:
+                    raise Refused(SYNTAX)
+            elif option == b"MATCH":
+                match = glob_matcher(options[i + 1])
+            elif option != b"TYPE" or args[0].upper() != b"SCAN":
+                raise Refused(SYNTAX)
+            i += 2
+        cursor = int(raw_cursor)
+        if cursor == 0:
+            items, position = snapshot(), 0
+        else:
+            state = self._scans.pop(cursor, None)
+            if state is None:
+                reason = f"unknown, or evicted by {OPEN_SCANS} newer scans"
+                raise Refused(f"ERR invalid cursor ({reason})")
+            items, position = state
+        step = items[position : position + count]
+        position += count
+        if position >= len(items):
+            return 0, step, match
+        cursor = self._next_cursor
+        self._next_cursor += 1
+        self._scans[cursor] = (items, position)
+        if len(self._scans) > OPEN_SCANS:
+            self._scans.popitem(last=False)
+        return cursor, step, match

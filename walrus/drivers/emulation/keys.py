@@ -1,0 +1,308 @@
+"""Keyspace and server commands: DEL, EXISTS, TYPE, expiry, RENAME, SCAN, ..."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from walrus.drivers.embedded import Reply
+from walrus.drivers.emulation.engine import (
+    SYNTAX,
+    EmulationEngine,
+    Refused,
+    command,
+    glob_matcher,
+    now_ms,
+    to_int,
+    wrong_args,
+)
+from walrus.drivers.emulation.sortedset import ZSet
+from walrus.drivers.emulation.store import Entry
+
+Args = list[bytes]
+
+
+@command("DEL", -2)
+@command("UNLINK", -2)
+def delete(db: EmulationEngine, args: Args) -> Reply:
+    """O(members) per key."""
+    return sum(db.delete(key) for key in args[1:])
+
+
+@command("EXISTS", -2)
+def exists(db: EmulationEngine, args: Args) -> Reply:
+    return sum(db.entry(key) is not None for key in args[1:])
+
+
+@command("TOUCH", -2)
+def touch(db: EmulationEngine, args: Args) -> Reply:
+    return exists(db, args)
+
+
+@command("TYPE", 2)
+def type_(db: EmulationEngine, args: Args) -> Reply:
+    entry = db.entry(args[1])
+    return b"none" if entry is None else entry.kind.encode()
+
+
+_UNITS = {
+    b"EXPIRE": (1000, False),
+    b"PEXPIRE": (1, False),
+    b"EXPIREAT": (1000, True),
+    b"PEXPIREAT": (1, True),
+}
+
+
+@command("EXPIRE", -3)
+@command("PEXPIRE", -3)
+@command("EXPIREAT", -3)
+@command("PEXPIREAT", -3)
+def expire(db: EmulationEngine, args: Args) -> Reply:
+    """Set a deadline, with NX/XX/GT/LT. O(1)."""
+    scale, absolute = _UNITS[args[0].upper()]
+    amount = to_int(args[2])
+    flags = {a.upper() for a in args[3:]}
+    if flags - {b"NX", b"XX", b"GT", b"LT"}:
+        raise Refused(f"ERR Unsupported option {args[3].decode('utf-8', 'replace')}")
+    if b"NX" in flags and flags & {b"XX", b"GT", b"LT"}:
+        raise Refused(
+            "ERR NX and XX, GT or LT options at the same time are not compatible"
+        )
+    if {b"GT", b"LT"} <= flags:
+        raise Refused("ERR GT and LT options at the same time are not compatible")
+    deadline = amount * scale + (0 if absolute else now_ms())
+    if not -(2**63) < amount * scale < 2**63 or not -(2**63) < deadline < 2**63:
+        name = args[0].decode().lower()
+        raise Refused(f"ERR invalid expire time in '{name}' command")
+    entry = db.entry(args[1])
+    if entry is None:
+        return 0
+    current = entry.expire_at
+    if (
+        (b"NX" in flags and current is not None)
+        or (b"XX" in flags and current is None)
+        or (b"GT" in flags and (current is None or deadline <= current))
+        or (b"LT" in flags and current is not None and deadline >= current)
+    ):
+        return 0
+    if deadline <= now_ms():
+        db.delete(args[1])
+    else:
+        db.set_expire(args[1], entry, deadline)
+    return 1
+
+
+def _remaining(db: EmulationEngine, key: bytes) -> int | None:
+    """Milliseconds left: ``None`` if missing, -1 if no deadline."""
+    entry = db.entry(key)
+    if entry is None:
+        return None
+    if entry.expire_at is None:
+        return -1
+    return max(0, entry.expire_at - now_ms())
+
+
+@command("TTL", 2)
+def ttl(db: EmulationEngine, args: Args) -> Reply:
+    left = _remaining(db, args[1])
+    return -2 if left is None else left if left < 0 else (left + 500) // 1000
+
+
+@command("PTTL", 2)
+def pttl(db: EmulationEngine, args: Args) -> Reply:
+    left = _remaining(db, args[1])
+    return -2 if left is None else left
+
+
+@command("EXPIRETIME", 2)
+@command("PEXPIRETIME", 2)
+def expiretime(db: EmulationEngine, args: Args) -> Reply:
+    entry = db.entry(args[1])
+    if entry is None:
+        return -2
+    if entry.expire_at is None:
+        return -1
+    return entry.expire_at // (1000 if args[0].upper() == b"EXPIRETIME" else 1)
+
+
+@command("PERSIST", 2)
+def persist(db: EmulationEngine, args: Args) -> Reply:
+    entry = db.entry(args[1])
+    if entry is None or entry.expire_at is None:
+        return 0
+    db.set_expire(args[1], entry, None)
+    return 1
+
+
+@command("RENAME", 3)
+@command("RENAMENX", 3)
+def rename(db: EmulationEngine, args: Args) -> Reply:
+    """Move a key and its TTL. O(members) on a persistent store."""
+    nx = args[0].upper() == b"RENAMENX"
+    source, target = args[1], args[2]
+    entry = db.entry(source)
+    if entry is None:
+        raise Refused("ERR no such key")
+    if source == target:
+        return 0 if nx else b"OK"
+    if nx and db.entry(target) is not None:
+        return 0
+    db.store.remove(source)
+    db.store.remove(target)
+    db.store.put(target, Entry(entry.kind, entry.value, entry.expire_at))
+    return 1 if nx else b"OK"
+
+
+def copy_value(kind: str, value: Any) -> Any:
+    """An independent copy of a value. O(members)."""
+    if kind == "zset":
+        copied = ZSet()
+        for score, member in value:
+            copied.add(member, score)
+        return copied
+    return value if kind == "string" else type(value)(value)
+
+
+@command("COPY", -3)
+def copy(db: EmulationEngine, args: Args) -> Reply:
+    """COPY source destination [DB 0] [REPLACE]; keeps the TTL. O(members)."""
+    options = [a.upper() for a in args[3:]]
+    replace = b"REPLACE" in options
+    if options.count(b"DB") == 1:
+        at = options.index(b"DB")
+        if at + 1 >= len(options) or to_int(args[3 + at + 1]) != 0:
+            raise Refused("ERR DB index is out of range")
+        del options[at : at + 2]
+    if [o for o in options if o != b"REPLACE"]:
+        raise Refused(SYNTAX)
+    if args[1] == args[2]:
+        raise Refused("ERR source and destination objects are the same")
+    source = db.entry(args[1])
+    if source is None or (not replace and db.entry(args[2]) is not None):
+        return 0
+    value = copy_value(source.kind, source.value)
+    db.store.remove(args[2])
+    db.store.put(args[2], Entry(source.kind, value, source.expire_at))
+    return 1
+
+
+@command("KEYS", 2)
+def keys(db: EmulationEngine, args: Args) -> Reply:
+    """O(keys)."""
+    match = glob_matcher(args[1])
+    return [k for k in db.store if match(k) and db.entry(k) is not None]
+
+
+@command("SCAN", -2)
+def scan(db: EmulationEngine, args: Args) -> Reply:
+    kind = None
+    upper = [a.upper() for a in args]
+    if b"TYPE" in upper[2:]:
+        kind = args[upper.index(b"TYPE", 2) + 1].decode().lower()
+    cursor, step, match = db.scan(args, lambda: list(db.store))
+    found = []
+    for key in step:
+        entry = db.entry(key)
+        if entry is None or (match and not match(key)) or (kind and entry.kind != kind):
+            continue
+        found.append(key)
+    return [str(cursor).encode(), found]
+
+
+@command("DBSIZE", 1)
+def dbsize(db: EmulationEngine, args: Args) -> Reply:
+    return len(db.store)
+
+
+@command("FLUSHDB", -1)
+@command("FLUSHALL", -1)
+def flushdb(db: EmulationEngine, args: Args) -> Reply:
+    if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"SYNC", b"ASYNC")):
+        raise Refused(SYNTAX)
+    db.store.clear()
+    return b"OK"
+
+
+@command("RANDOMKEY", 1)
+def randomkey(db: EmulationEngine, args: Args) -> Reply:
+    for _ in range(100):
+        key = db.store.random_key()
+        if key is None or db.entry(key) is not None:
+            return key
+    return None
+
+
+@command("DUMP", 2)
+def dump(db: EmulationEngine, args: Args) -> Reply:
+    """An opaque serialization (not Redis's RDB format). O(members)."""
+    entry = db.entry(args[1])
+    if entry is None:
+        return None
+    value = entry.value
+    if entry.kind == "zset":
+        value = list(value)
+    elif entry.kind in ("set", "hash"):
+        value = sorted(value.items() if entry.kind == "hash" else value)
+    elif entry.kind == "list":
+        value = list(value)
+    return b"walrus-dump\x00" + repr((entry.kind, value)).encode()
+
+
+@command("PING", -1)
+def ping(db: EmulationEngine, args: Args) -> Reply:
+    if len(args) > 2:
+        raise wrong_args(args[0])
+    return args[1] if len(args) == 2 else b"PONG"
+
+
+@command("ECHO", 2)
+def echo(db: EmulationEngine, args: Args) -> Reply:
+    return args[1]
+
+
+@command("TIME", 1)
+def time_(db: EmulationEngine, args: Args) -> Reply:
+    now = time.time_ns() // 1000
+    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
+
+
+@command("SELECT", 2)
+def select(db: EmulationEngine, args: Args) -> Reply:
+    if to_int(args[1]) != 0:
+        raise Refused("ERR DB index is out of range")
+    return b"OK"
+
+
+@command("INFO", -1)
+def info(db: EmulationEngine, args: Args) -> Reply:
+    keys = list(db.store)
+    live = [e for e in (db.entry(k) for k in keys) if e is not None]
+    expires = sum(e.expire_at is not None for e in live)
+    lines = [
+        "# Server",
+        "redis_version:7.2.0",
+        f"walrus_engine:{db.name}",
+        "# Keyspace",
+    ]
+    if live:
+        lines.append(f"db0:keys={len(live)},expires={expires},avg_ttl=0")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+@command("CLIENT", -2)
+def client(db: EmulationEngine, args: Args) -> Reply:
+    sub = args[1].upper()
+    if sub in (b"SETINFO", b"SETNAME"):
+        return b"OK"
+    if sub == b"ID":
+        return 1
+    if sub == b"GETNAME":
+        return None
+    raise Refused(f"ERR unknown subcommand '{args[1].decode('utf-8', 'replace')}'.")
+
+
+@command("SAVE", 1)
+def save(db: EmulationEngine, args: Args) -> Reply:
+    """Persist everything now (a no-op in memory)."""
+    db.store.save()
+    return b"OK"

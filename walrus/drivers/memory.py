@@ -1,0 +1,50 @@
+"""The pure-Python ``memory`` backend: the emulation engine over a dict.
+
+For users' tests on any Python version: no server, no native code. Each
+:class:`MemoryDatabase` is its own empty keyspace, shared by the threads that
+use it (one lock), and gone when the process ends.
+"""
+
+from __future__ import annotations
+
+from walrus.drivers.embedded import EmbeddedCore, EmbeddedDatabase
+from walrus.drivers.emulation import EmulationEngine, MemoryStore
+from walrus.drivers.protocol import Capability
+from walrus.scripts import TWINS
+
+__all__ = ["MEMORY_CAPABILITIES", "MemoryDatabase"]
+
+MEMORY_CAPABILITIES = frozenset(
+    {
+        Capability.TRANSACTIONS,
+        Capability.WATCH,
+        Capability.PUBSUB,
+        Capability.BLOCKING,
+        Capability.EXPIRY,
+        Capability.MONITOR,
+    }
+)
+
+
+class MemoryDatabase(EmbeddedDatabase):
+    """A walrus database held in this process's memory.
+
+    ``MemoryDatabase(decode_responses=False, script_dir=None)``; every
+    redis-py command method and every walrus feature works on it.
+    """
+
+    def __init__(
+        self,
+        decode_responses: bool = False,
+        script_dir: str | None = None,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+    ) -> None:
+        engine = EmulationEngine(MemoryStore(), "memory", MEMORY_CAPABILITIES)
+        super().__init__(
+            EmbeddedCore(engine, TWINS),
+            decode_responses=decode_responses,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
+            script_dir=script_dir,
+        )

@@ -1,0 +1,650 @@
+"""What rlite lacks or would crash on, filled in by the rlite driver.
+
+rlite answers most Redis commands natively (engines.md §2.3). This module
+holds, per command name, a *gap*: a Python function that produces Redis's
+reply from commands rlite does have (SCAN from KEYS plus a cursor snapshot,
+multi-key EXISTS, multi-pair HSET, ZPOPMIN ...), and :func:`run_guarded`,
+which keeps the few native crash triggers (engines.md §2.2: SORT with GET and
+STORE, SCRIPT FLUSH before any EVAL, Lua) away from the engine. Gaps run with
+the database lock held, so each is atomic among the process's threads.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from walrus.drivers.embedded import Command, ErrorReply, Reply
+from walrus.drivers.emulation.bits import apply_bitfield
+from walrus.drivers.emulation.engine import Refused
+from walrus.drivers.glob import glob_match
+
+__all__ = ["GAPS", "CursorTable", "run_guarded"]
+
+
+class CursorTable:
+    """Snapshots behind SCAN-family cursors (bounded; oldest dropped first)."""
+
+    limit = 1024
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._pages: dict[int, list[Any]] = {}
+
+    def save(self, rest: list[Any]) -> int:
+        self._next += 1
+        self._pages[self._next] = rest
+        while len(self._pages) > self.limit:
+            del self._pages[next(iter(self._pages))]
+        return self._next
+
+    def take(self, cursor: int) -> list[Any] | None:
+        return self._pages.pop(cursor, None)
+
+
+class RawEngine(Protocol):
+    cursors: CursorTable
+
+    def raw(self, args: Command) -> Reply: ...
+
+
+Gap = Callable[[RawEngine, Command], Reply]
+GAPS: dict[bytes, Gap] = {}
+
+
+def gap(*names: str) -> Callable[[Gap], Gap]:
+    def register(fn: Gap) -> Gap:
+        for name in names:
+            GAPS[name.encode()] = fn
+        return fn
+
+    return register
+
+
+def _arity(name: str) -> ErrorReply:
+    return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
+
+
+SYNTAX = ErrorReply("ERR syntax error")
+
+
+def _options(
+    args: Command, start: int, names: tuple[bytes, ...]
+) -> dict[bytes, bytes] | None:
+    """``NAME value`` options from ``args[start:]``; None on an unknown word."""
+    found: dict[bytes, bytes] = {}
+    i = start
+    while i < len(args):
+        word = args[i].upper()
+        if word not in names or i + 1 >= len(args):
+            return None
+        found[word] = args[i + 1]
+        i += 2
+    return found
+
+
+# -- keys ------------------------------------------------------------------------
+def _live(engine: RawEngine, keys: list[bytes]) -> list[bytes]:
+    """Drop keys that have expired (rlite's KEYS and DBSIZE still list them)."""
+    return [k for k in keys if engine.raw([b"EXISTS", k]) == 1]
+
+
+def _matching(engine: RawEngine, pattern: bytes) -> Reply:
+    """Keys matching ``pattern``: rlite's own matcher crashes natively when an
+    empty key exists (found by the fuzz test), so match in Python."""
+    keys = engine.raw([b"KEYS", b"*"])
+    if isinstance(keys, ErrorReply) or pattern == b"*":
+        return keys
+    return [k for k in keys if glob_match(pattern, k)]
+
+
+@gap("KEYS")
+def _keys(engine: RawEngine, args: Command) -> Reply:
+    if len(args) != 2:
+        return _arity("keys")
+    keys = _matching(engine, args[1])
+    return keys if isinstance(keys, ErrorReply) else _live(engine, keys)
+
+
+@gap("DBSIZE")
+def _dbsize(engine: RawEngine, args: Command) -> Reply:
+    keys = engine.raw([b"KEYS", b"*"])
+    return keys if isinstance(keys, ErrorReply) else len(_live(engine, keys))
+
+
+def _page(
+    engine: RawEngine,
+    args: Command,
+    start: int,
+    snapshot: Callable[[], Reply],
+    keep: Callable[[list[Any]], list[bytes]],
+) -> Reply:
+    """One SCAN-family page: a snapshot on cursor 0, then slices of it."""
+    try:
+        cursor = int(args[start])
+    except ValueError:
+        return ErrorReply("ERR invalid cursor")
+    options = _options(args, start + 1, (b"MATCH", b"COUNT", b"TYPE", b"NOVALUES"))
+    if options is None:
+        return SYNTAX
+    try:
+        count = int(options.get(b"COUNT", b"10"))
+    except ValueError:
+        return ErrorReply("ERR value is not an integer or out of range")
+    if count < 1:
+        return SYNTAX
+    if cursor == 0:
+        items = snapshot()
+        if isinstance(items, ErrorReply):
+            return items
+    else:
+        items = engine.cursors.take(cursor) or []
+    page, rest = items[:count], items[count:]
+    page = keep(page)
+    next_cursor = engine.cursors.save(rest) if rest else 0
+    return [str(next_cursor).encode(), page]
+
+
+@gap("SCAN")
+def _scan(engine: RawEngine, args: Command) -> Reply:
+    if len(args) < 2:
+        return _arity("scan")
+    options = _options(args, 2, (b"MATCH", b"COUNT", b"TYPE"))
+    if options is None:
+        return SYNTAX
+    pattern = options.get(b"MATCH", b"*")
+    kind = options.get(b"TYPE")
+
+    def snapshot() -> Reply:
+        keys = _matching(engine, pattern)
+        return keys if isinstance(keys, ErrorReply) else sorted(keys)
+
+    def keep(page: list[bytes]) -> list[bytes]:
+        page = _live(engine, page)
+        if kind is not None:
+            page = [k for k in page if engine.raw([b"TYPE", k]) == kind.lower()]
+        return page
+
+    return _page(engine, args, 1, snapshot, keep)
+
+
+def _collection_scan(fetch: bytes, pairs: bool) -> Gap:
+    """HSCAN/SSCAN/ZSCAN over a full read of the collection."""
+
+    def scan(engine: RawEngine, args: Command) -> Reply:
+        if len(args) < 3:
+            return _arity(f"{fetch.decode()}-scan")
+        options = _options(args, 3, (b"MATCH", b"COUNT", b"NOVALUES"))
+        if options is None:
+            return SYNTAX
+        pattern = options.get(b"MATCH", b"*")
+        read = [fetch, args[1]] + (
+            [b"0", b"-1", b"WITHSCORES"] if fetch == b"ZRANGE" else []
+        )
+
+        def snapshot() -> Reply:
+            items = send(engine, read)
+            if isinstance(items, ErrorReply) or not pairs:
+                return items
+            return list(zip(items[::2], items[1::2], strict=True))
+
+        def keep(page: list[Any]) -> list[bytes]:
+            out: list[bytes] = []
+            for item in page:
+                member = item[0] if pairs else item
+                if glob_match(pattern, member):
+                    out += list(item) if pairs else [member]
+            return out
+
+        return _page(engine, args, 2, snapshot, keep)
+
+    return scan
+
+
+GAPS[b"HSCAN"] = _collection_scan(b"HGETALL", pairs=True)
+GAPS[b"SSCAN"] = _collection_scan(b"SMEMBERS", pairs=False)
+GAPS[b"ZSCAN"] = _collection_scan(b"ZRANGE", pairs=True)
+
+
+@gap("EXISTS", "TOUCH")
+def _exists(engine: RawEngine, args: Command) -> Reply:
+    if len(args) < 2:
+        return _arity(args[0].decode())
+    return sum(engine.raw([b"EXISTS", k]) == 1 for k in args[1:])
+
+
+def _missing_is_zero(engine: RawEngine, args: Command) -> Reply:
+    """rlite errors ("unknown retval") on some removals from a missing key."""
+    if len(args) >= 3 and engine.raw([b"EXISTS", args[1]]) == 0:
+        return 0
+    return engine.raw(args)
+
+
+for _name in (b"SREM", b"ZREM", b"HDEL"):
+    GAPS[_name] = _missing_is_zero
+
+
+def _emptied(reply: Reply) -> bool:
+    """rlite reports "unknown retval" when a command empties (deletes) a list."""
+    return isinstance(reply, ErrorReply) and "unknown retval" in reply.message
+
+
+@gap("LREM")
+def _lrem(engine: RawEngine, args: Command) -> Reply:
+    if len(args) != 4:
+        return _arity("lrem")
+    before = engine.raw([b"LLEN", args[1]])
+    if before == 0:
+        return 0
+    reply = engine.raw(args)
+    return before if _emptied(reply) else reply
+
+
+@gap("LTRIM")
+def _ltrim(engine: RawEngine, args: Command) -> Reply:
+    reply = engine.raw(args)
+    return b"OK" if _emptied(reply) else reply
+
+
+WRONGTYPE = ErrorReply(
+    "WRONGTYPE Operation against a key holding the wrong kind of value"
+)
+
+
+def _type_checked(kind: bytes, first: int, last: int | None = None) -> Gap:
+    """A command that must refuse keys of another type, as Redis does.
+
+    rlite skips the check in set algebra (a wrong result) and in the ZRANGE
+    family (a native crash, found by the differential tests).
+    """
+
+    def checked(engine: RawEngine, args: Command) -> Reply:
+        for key in args[first:last]:
+            if engine.raw([b"TYPE", key]) not in (b"none", kind):
+                return WRONGTYPE
+        return run_guarded(engine, args)
+
+    return checked
+
+
+for _name in (b"SUNION", b"SDIFF"):
+    GAPS[_name] = _type_checked(b"set", 1)
+for _name in (
+    b"ZRANGE",
+    b"ZREVRANGE",
+    b"ZRANGEBYSCORE",
+    b"ZREVRANGEBYSCORE",
+    b"ZRANGEBYLEX",
+    b"ZREVRANGEBYLEX",
+):
+    GAPS[_name] = _type_checked(b"zset", 1, 2)
+
+
+def _incr(float_reply: bool) -> Gap:
+    """INCR/DECR family: rlite crashes natively on an empty string value."""
+
+    def incr(engine: RawEngine, args: Command) -> Reply:
+        if len(args) >= 2 and engine.raw([b"GET", args[1]]) == b"":
+            if float_reply:
+                return ErrorReply("ERR value is not a valid float")
+            return ErrorReply("ERR value is not an integer or out of range")
+        return run_guarded(engine, args)
+
+    return incr
+
+
+for _name in (b"INCR", b"DECR", b"INCRBY", b"DECRBY"):
+    GAPS[_name] = _incr(float_reply=False)
+GAPS[b"INCRBYFLOAT"] = _incr(float_reply=True)
+
+
+@gap("ZINCRBY")
+def _zincrby(engine: RawEngine, args: Command) -> Reply:
+    """rlite answers 0 to an increment of 0; the new score is what Redis answers."""
+    reply = _type_checked(b"zset", 1, 2)(engine, args)
+    if isinstance(reply, ErrorReply) or len(args) != 4:
+        return reply
+    return engine.raw([b"ZSCORE", args[1], args[3]])
+
+
+@gap("MSETNX")
+def _msetnx(engine: RawEngine, args: Command) -> Reply:
+    """rlite answers an error (after setting the first value) when a key repeats."""
+    if len(args) < 3 or len(args) % 2 == 0:
+        return _arity("msetnx")
+    if any(engine.raw([b"EXISTS", key]) == 1 for key in set(args[1::2])):
+        return 0
+    engine.raw([b"MSET", *args[1:]])
+    return 1
+
+
+@gap("UNLINK")
+def _unlink(engine: RawEngine, args: Command) -> Reply:
+    return engine.raw([b"DEL", *args[1:]])
+
+
+@gap("HSET")
+def _hset(engine: RawEngine, args: Command) -> Reply:
+    if len(args) < 4 or len(args) % 2:
+        return _arity("hset")
+    if len(args) == 4:
+        return engine.raw(args)
+    key, fields = args[1], args[2::2]
+    if engine.raw([b"TYPE", key]) not in (b"none", b"hash"):
+        return WRONGTYPE
+    new = sum(engine.raw([b"HEXISTS", key, f]) == 0 for f in dict.fromkeys(fields))
+    reply = engine.raw([b"HMSET", *args[1:]])
+    return reply if isinstance(reply, ErrorReply) else new
+
+
+@gap("GETDEL")
+def _getdel(engine: RawEngine, args: Command) -> Reply:
+    if len(args) != 2:
+        return _arity("getdel")
+    value = engine.raw([b"GET", args[1]])
+    if value is not None and not isinstance(value, ErrorReply):
+        engine.raw([b"DEL", args[1]])
+    return value
+
+
+@gap("SET")
+def _set(engine: RawEngine, args: Command) -> Reply:
+    """SET with the options rlite lacks: GET, KEEPTTL, EXAT, PXAT."""
+    words = [a.upper() for a in args[3:]]
+    if not {b"GET", b"KEEPTTL", b"EXAT", b"PXAT"} & set(words):
+        return engine.raw(args)
+    key, plain = args[1], [args[0], args[1], args[2]]
+    keep_ttl, want_old, i = False, False, 3
+    while i < len(args):
+        word = words[i - 3]
+        if word == b"GET":
+            want_old = True
+        elif word == b"KEEPTTL":
+            keep_ttl = True
+        elif word in (b"EXAT", b"PXAT") and i + 1 < len(args):
+            try:
+                at = int(args[i + 1])
+            except ValueError:
+                return ErrorReply("ERR value is not an integer or out of range")
+            ms = at * 1000 if word == b"EXAT" else at
+            plain += [b"PX", str(max(1, ms - int(time.time() * 1000))).encode()]
+            i += 1
+        else:
+            plain.append(args[i])
+            if word in (b"EX", b"PX") and i + 1 < len(args):
+                plain.append(args[i + 1])
+                i += 1
+        i += 1
+    old: Reply = None
+    if want_old:
+        old = engine.raw([b"GET", key])
+        if isinstance(old, ErrorReply):
+            return old
+    ttl = engine.raw([b"PTTL", key]) if keep_ttl else -1
+    reply = engine.raw(plain)
+    if isinstance(reply, ErrorReply):
+        return reply
+    if keep_ttl and reply is not None and isinstance(ttl, int) and ttl > 0:
+        engine.raw([b"PEXPIRE", key, str(ttl).encode()])
+    return old if want_old else reply
+
+
+def _pop_many(single: bytes) -> Gap:
+    """LPOP/RPOP/SPOP with a count: repeated single pops."""
+
+    def pop(engine: RawEngine, args: Command) -> Reply:
+        if len(args) == 2:
+            return engine.raw(args)
+        if len(args) != 3:
+            return _arity(single.decode())
+        try:
+            count = int(args[2])
+        except ValueError:
+            return ErrorReply("ERR value is out of range, must be positive")
+        if count < 0:
+            return ErrorReply("ERR value is out of range, must be positive")
+        exists = engine.raw([b"EXISTS", args[1]])
+        out: list[Reply] = []
+        for _ in range(count):
+            value = engine.raw([single, args[1]])
+            if isinstance(value, ErrorReply):
+                return value
+            if value is None:
+                break
+            out.append(value)
+        if not out and single != b"SPOP":
+            return None if exists == 0 else out
+        return out
+
+    return pop
+
+
+GAPS[b"LPOP"] = _pop_many(b"LPOP")
+GAPS[b"RPOP"] = _pop_many(b"RPOP")
+GAPS[b"SPOP"] = _pop_many(b"SPOP")
+
+
+def _zpop(reverse: bool) -> Gap:
+    def zpop(engine: RawEngine, args: Command) -> Reply:
+        if len(args) not in (2, 3):
+            return _arity("zpopmax" if reverse else "zpopmin")
+        try:
+            count = int(args[2]) if len(args) == 3 else 1
+        except ValueError:
+            return ErrorReply("ERR value is not an integer or out of range")
+        if count <= 0:
+            return []
+        if engine.raw([b"TYPE", args[1]]) not in (b"none", b"zset"):
+            return WRONGTYPE
+        read = b"ZREVRANGE" if reverse else b"ZRANGE"
+        items = engine.raw(
+            [read, args[1], b"0", str(count - 1).encode(), b"WITHSCORES"]
+        )
+        if isinstance(items, ErrorReply) or not items:
+            return items
+        engine.raw([b"ZREM", args[1], *items[::2]])
+        return items
+
+    return zpop
+
+
+GAPS[b"ZPOPMIN"] = _zpop(reverse=False)
+GAPS[b"ZPOPMAX"] = _zpop(reverse=True)
+
+
+@gap("CLIENT")
+def _client(engine: RawEngine, args: Command) -> Reply:
+    sub = args[1].upper() if len(args) > 1 else b""
+    if sub in (b"SETINFO", b"SETNAME"):
+        return b"OK"
+    if sub == b"ID":
+        return 1
+    if sub == b"GETNAME":
+        return None
+    return ErrorReply(f"ERR unknown subcommand '{sub.decode(errors='replace')}'")
+
+
+@gap("INFO")
+def _info(engine: RawEngine, args: Command) -> Reply:
+    return b"# Server\r\nredis_version:rlite\r\nwalrus_engine:rlite\r\n"
+
+
+@gap("TIME")
+def _time(engine: RawEngine, args: Command) -> Reply:
+    now = time.time_ns() // 1000
+    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
+
+
+# -- guards against native crashes -------------------------------------------------
+# rlite drops a key's TTL when these change it; Redis keeps it (found by the
+# differential tests; engines.md does not list it).
+KEEPS_TTL = {
+    name: positions
+    for positions, names in (
+        (
+            (1,),
+            "APPEND HSET HMSET HDEL HINCRBY HINCRBYFLOAT HSETNX LPUSH RPUSH LPUSHX "
+            "RPUSHX LPOP RPOP SADD SREM SPOP ZADD ZINCRBY ZREM ZREMRANGEBYRANK "
+            "ZREMRANGEBYSCORE ZREMRANGEBYLEX PFADD",
+        ),
+        ((1, 2), "SMOVE RPOPLPUSH LMOVE"),
+    )
+    for name in names.encode().split()
+}
+
+
+def send(engine: RawEngine, args: Command) -> Reply:
+    """Run a command through its gap, if it has one, else guarded; keep TTLs."""
+    name = args[0].upper()
+    fill = GAPS.get(name)
+    positions = KEEPS_TTL.get(name)
+    if positions is None or len(args) <= max(positions):
+        return fill(engine, args) if fill is not None else run_guarded(engine, args)
+    keys = {args[i] for i in positions}
+    ttls = {k: engine.raw([b"PTTL", k]) for k in keys}
+    reply = fill(engine, args) if fill is not None else run_guarded(engine, args)
+    for key, ttl in ttls.items():
+        if isinstance(ttl, int) and ttl > 0 and engine.raw([b"PTTL", key]) == -1:
+            engine.raw([b"PEXPIRE", key, str(ttl).encode()])
+    return reply
+
+
+def run_guarded(engine: RawEngine, args: Command) -> Reply:
+    """Send a command rlite has, unless it is one that crashes rlite natively."""
+    name = args[0].upper()
+    if name == b"SORT":
+        upper = [a.upper() for a in args]
+        if b"STORE" in upper and b"GET" in upper:
+            return _sort_store(engine, args, upper.index(b"STORE"))
+    elif name in (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"SCRIPT"):
+        # raw Lua can crash rlite; scripts only run through walrus.drivers.rlite_lua
+        return ErrorReply(f"ERR {name.decode()} cannot run here (inside MULTI)")
+    return engine.raw(args)
+
+
+def _sort_store(engine: RawEngine, args: Command, at: int) -> Reply:
+    """SORT ... GET ... STORE dest without rlite's crash: sort, then store."""
+    if at + 1 >= len(args):
+        return SYNTAX
+    dest = args[at + 1]
+    items = engine.raw(args[:at] + args[at + 2 :])
+    if isinstance(items, ErrorReply):
+        return items
+    engine.raw([b"DEL", dest])
+    if items:
+        engine.raw([b"RPUSH", dest, *[b"" if i is None else i for i in items]])
+    return len(items)
+
+
+# -- containers ------------------------------------------------------------------------
+@gap("SINTER")
+def _sinter(engine: RawEngine, args: Command) -> Reply:
+    """SINTER in Python: rlite's frees memory twice when the result is empty."""
+    if len(args) < 2:
+        return _arity("sinter")
+    members: list[bytes] | None = None
+    for key in args[1:]:
+        kind = engine.raw([b"TYPE", key])
+        if kind not in (b"none", b"set"):
+            return WRONGTYPE
+        found = engine.raw([b"SMEMBERS", key]) if kind == b"set" else []
+        keep = set(found)
+        members = found if members is None else [m for m in members if m in keep]
+    return members
+
+
+@gap("ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX")
+def _zremrange(engine: RawEngine, args: Command) -> Reply:
+    """rlite answers "unknown retval" when nothing matched."""
+    reply = send_missing(engine, args, 0)
+    return 0 if _emptied(reply) else reply
+
+
+def send_missing(engine: RawEngine, args: Command, missing: Reply) -> Reply:
+    """``missing`` when the key ``args[1]`` does not exist (rlite answers
+    "unknown retval" there), else the command run as usual."""
+    if len(args) >= 2 and engine.raw([b"EXISTS", args[1]]) == 0:
+        return missing
+    return run_guarded(engine, args)
+
+
+GAPS[b"ZCARD"] = lambda engine, args: send_missing(engine, args, 0)
+GAPS[b"ZLEXCOUNT"] = lambda engine, args: send_missing(engine, args, 0)
+GAPS[b"SRANDMEMBER"] = lambda engine, args: send_missing(
+    engine, args, [] if len(args) > 2 else None
+)
+
+
+@gap("SORT")
+def _sort(engine: RawEngine, args: Command) -> Reply:
+    """SORT of a missing key: rlite answers "unknown retval"; Redis sorts nothing."""
+    upper = [a.upper() for a in args]
+    if len(args) < 2 or engine.raw([b"EXISTS", args[1]]) == 1:
+        return run_guarded(engine, args)
+    if b"STORE" in upper[2:-1]:
+        engine.raw([b"DEL", args[upper.index(b"STORE", 2) + 1]])
+        return 0
+    return []
+
+
+def _set_store(read: bytes) -> Gap:
+    """SINTERSTORE/SUNIONSTORE/SDIFFSTORE: rlite fails on an empty result and
+    empties the destination when it is also a source; read (type-checked),
+    then write."""
+
+    def store(engine: RawEngine, args: Command) -> Reply:
+        if len(args) < 3:
+            return _arity(f"{read.decode().lower()}store")
+        members = GAPS[read](engine, [read, *args[2:]])
+        if isinstance(members, ErrorReply):
+            return members
+        engine.raw([b"DEL", args[1]])
+        if members:
+            engine.raw([b"SADD", args[1], *members])
+        return len(members)
+
+    return store
+
+
+GAPS[b"SINTERSTORE"] = _set_store(b"SINTER")
+GAPS[b"SUNIONSTORE"] = _set_store(b"SUNION")
+GAPS[b"SDIFFSTORE"] = _set_store(b"SDIFF")
+
+
+@gap("ZINTERSTORE", "ZUNIONSTORE")
+def _zset_store(engine: RawEngine, args: Command) -> Reply:
+    """ZINTERSTORE/ZUNIONSTORE through a temporary key: rlite fails on an empty
+    result, empties a destination that is also a source, and reads AGGREGATE
+    only in lower case."""
+    if len(args) < 4:
+        return _arity(args[0].decode().lower())
+    temp = b"walrus:rlite-store:" + uuid.uuid4().hex.encode()
+    rest = [b"aggregate" if a.upper() == b"AGGREGATE" else a for a in args[2:]]
+    reply = engine.raw([args[0], temp, *rest])
+    if isinstance(reply, ErrorReply):
+        engine.raw([b"DEL", temp])
+        if not reply.message.startswith("ERR unknown retval"):
+            return reply
+        engine.raw([b"DEL", args[1]])
+        return 0
+    engine.raw([b"RENAME", temp, args[1]])
+    return reply
+
+
+@gap("BITFIELD", "BITFIELD_RO")
+def _bitfield(engine: RawEngine, args: Command) -> Reply:
+    """BITFIELD (rlite has none): read the string, compute, write it back."""
+    if len(args) < 2:
+        return _arity(args[0].decode().lower())
+    current = engine.raw([b"GET", args[1]])  # WRONGTYPE for another type
+    if isinstance(current, ErrorReply):
+        return current
+    try:
+        reply, data = apply_bitfield(args, current)
+    except Refused as refused:
+        return ErrorReply(refused.message)
+    if data is not None:  # SETRANGE keeps the TTL; the string only grows
+        engine.raw([b"SETRANGE", args[1], b"0", data])
+    return reply

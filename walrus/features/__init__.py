@@ -1,0 +1,1 @@
+"""Features (containers, streams, cache, ...), written against the Driver protocol."""

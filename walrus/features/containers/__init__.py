@@ -1,0 +1,113 @@
+"""Containers: Redis values as Python objects (Hash, List, Set, ZSet, ...).
+
+Each container names one key on one database and speaks only the Driver
+protocol, so it behaves the same on every backend. ``ContainerFactories`` adds
+the factory methods (``db.Hash(key)`` ...) to the database classes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from walrus.exceptions import UnsupportedOperation
+from walrus.features.containers import tour as _tour  # noqa: F401  (registers)
+from walrus.features.containers.array import Array
+from walrus.features.containers.base import Container
+from walrus.features.containers.bitfield import BitField, BitFieldOperation
+from walrus.features.containers.bloom import BloomFilter
+from walrus.features.containers.hash import Hash
+from walrus.features.containers.hyperloglog import HyperLogLog
+from walrus.features.containers.list import List
+from walrus.features.containers.set import Set
+from walrus.features.containers.zset import ZSet
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
+
+__all__ = [
+    "Array",
+    "BitField",
+    "BitFieldOperation",
+    "BloomFilter",
+    "Container",
+    "ContainerFactories",
+    "Hash",
+    "HyperLogLog",
+    "List",
+    "Set",
+    "ZSet",
+    "container_for_type",
+]
+
+_BY_TYPE: dict[str, type[Container]] = {
+    "hash": Hash,
+    "list": List,
+    "set": Set,
+    "zset": ZSet,
+}
+
+
+def container_for_type(database: Any, key: Any, kind: str) -> Any:
+    """The container for ``key`` of Redis type ``kind`` (a string: its value)."""
+    if kind in _BY_TYPE:
+        return _BY_TYPE[kind](database, key)
+    if kind == "string":
+        return database.get(key)
+    if kind == "stream":
+        raise UnsupportedOperation(
+            getattr(database, "backend_name", "walrus"),
+            "get_key on a stream",
+            "the Stream container is not part of walrus yet",
+        )
+    raise ValueError(f"key {key!r} holds a {kind}, which walrus has no container for")
+
+
+class ContainerFactories:
+    """The container factories of a walrus database (``db.Hash(key)`` ...).
+
+    The capitalized method names are walrus 0.9's.
+    """
+
+    def _driver(self) -> Driver:
+        return cast("Driver", self)
+
+    def Hash(self, key: Any) -> Hash:
+        """A :class:`Hash` on ``key``."""
+        return Hash(self._driver(), key)
+
+    def List(self, key: Any) -> List:
+        """A :class:`List` on ``key``."""
+        return List(self._driver(), key)
+
+    def Set(self, key: Any) -> Set:
+        """A :class:`Set` on ``key``."""
+        return Set(self._driver(), key)
+
+    def ZSet(self, key: Any) -> ZSet:
+        """A :class:`ZSet` on ``key``."""
+        return ZSet(self._driver(), key)
+
+    def HyperLogLog(self, key: Any) -> HyperLogLog:
+        """A :class:`HyperLogLog` on ``key``."""
+        return HyperLogLog(self._driver(), key)
+
+    def Array(self, key: Any) -> Array:
+        """An :class:`Array` on ``key``."""
+        return Array(self._driver(), key)
+
+    def bit_field(self, key: Any) -> BitField:
+        """A :class:`BitField` on ``key``."""
+        return BitField(self._driver(), key)
+
+    def bloom_filter(
+        self,
+        key: Any,
+        size: int | None = None,
+        capacity: int | None = None,
+        error_rate: float | None = None,
+    ) -> BloomFilter:
+        """A :class:`BloomFilter` on ``key``: ``size`` bytes (65,536 by default),
+        or sized for ``capacity`` items at ``error_rate`` false positives."""
+        return BloomFilter(
+            self._driver(), key, size=size, capacity=capacity, error_rate=error_rate
+        )

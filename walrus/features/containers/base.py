@@ -1,0 +1,212 @@
+"""What every container shares: its key, its database, and the checks at the boundary.
+
+A container is a thin object naming one key on one database; every method is
+one round trip (a command, a pipeline or a named operation). Values are
+checked before anything is sent: ``str``, ``bytes``, ``int`` and ``float``
+are accepted (encoded as redis-py does), anything else is a ``TypeError``
+naming its type. An error reply saying the key holds another Redis type
+becomes :class:`~walrus.exceptions.WrongType` naming the key and both types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from redis.exceptions import ResponseError
+
+from walrus.exceptions import WrongType
+from walrus.keys import key_text
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
+
+__all__ = [
+    "SCAN_COUNT",
+    "Container",
+    "Sortable",
+    "check_score",
+    "check_value",
+    "check_values",
+    "redis_range",
+    "scan_batches",
+]
+
+SCAN_COUNT = 1000  # items per HSCAN/SSCAN/ZSCAN/LRANGE batch when iterating
+
+T = TypeVar("T")
+
+
+def check_value(value: Any, what: str = "value") -> Any:
+    """``value`` itself if Redis can store it; a TypeError naming its type if not."""
+    if isinstance(value, (str, bytes, int, float)) and not isinstance(value, bool):
+        return value
+    raise TypeError(
+        f"a {what} must be str, bytes, int or float, not {type(value).__name__}"
+    )
+
+
+def check_values(values: Iterable[Any], what: str = "value") -> list[Any]:
+    """``values`` as a list, each checked by :func:`check_value`."""
+    return [check_value(v, what) for v in values]
+
+
+def check_score(score: Any) -> float | int:
+    """A sorted-set score: an int or a float (not a bool)."""
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        return score
+    raise TypeError(f"a score must be int or float, not {type(score).__name__}")
+
+
+def scan_batches(
+    fetch: Callable[[int], tuple[int, Iterable[T]]],
+) -> Iterator[T]:
+    """Items of a SCAN-family cursor, ``fetch(cursor)`` giving one batch each."""
+    cursor = 0
+    while True:
+        cursor, batch = fetch(cursor)
+        yield from batch
+        if not cursor:
+            return
+
+
+class _TypeGuard:
+    """Turns a WRONGTYPE error reply into :class:`WrongType` naming both types."""
+
+    __slots__ = ("container",)
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, ResponseError) and "WRONGTYPE" in str(exc):
+            raise self.container._wrong_type(exc) from exc
+
+
+class Container:
+    """A Redis value under one key: the base of every walrus container."""
+
+    kind: ClassVar[str] = ""  # the Redis type this container works on (TYPE's reply)
+
+    def __init__(self, database: Driver, key: Any) -> None:
+        self.database = database
+        self.key = check_value(key, "key")
+        self._guard = _TypeGuard(self)
+
+    # -- identity ------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {key_text(self.key)!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        """Same class, same database object and same key (contents are not read)."""
+        if not isinstance(other, Container):
+            return NotImplemented
+        return (
+            type(self) is type(other)
+            and self.database is other.database
+            and self.key == other.key
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.key))
+
+    # -- the key -------------------------------------------------------------------
+    def clear(self) -> None:
+        """Delete the key (DEL). O(N) in the size of the value; one round trip."""
+        self.database.delete(self.key)
+
+    def dump(self) -> bytes | None:
+        """The value in Redis's serialization format (DUMP). One round trip."""
+        return self.database.dump(self.key)
+
+    def expire(self, ttl: int | None = None) -> bool:
+        """Expire the key after ``ttl`` seconds; ``None`` persists it (PERSIST)."""
+        if ttl is None:
+            return bool(self.database.persist(self.key))
+        return bool(self.database.expire(self.key, ttl))
+
+    def pexpire(self, ttl: int | None = None) -> bool:
+        """Expire the key after ``ttl`` milliseconds; ``None`` removes the expiry."""
+        if ttl is None:
+            return bool(self.database.persist(self.key))
+        return bool(self.database.pexpire(self.key, ttl))
+
+    # -- helpers for subclasses ----------------------------------------------------
+    def _wrong_type(self, exc: BaseException) -> WrongType:
+        try:
+            actual = self.database.type(self.key)
+        except ResponseError:
+            actual = "unknown"
+        if isinstance(actual, bytes):
+            actual = actual.decode()
+        name = key_text(self.key)
+        needs = f"the {self.kind} a walrus {type(self).__name__} needs"
+        if actual == self.kind:  # e.g. a plain string where a HyperLogLog is needed
+            message = f"key {name!r} holds a {actual} that is not {needs}: {exc}"
+            return WrongType(message, name, actual)
+        return WrongType(f"key {name!r} holds a {actual}, not {needs}", name, actual)
+
+    def _decode(self, value: Any) -> Any:
+        """``value`` as text (bytes decoded with the database's encoding)."""
+        return self.database.get_encoder().decode(value, force=True)
+
+
+def redis_range(index: slice) -> tuple[int, int] | tuple[()] | None:
+    """A Python slice as Redis's inclusive ``start, end`` (LRANGE, ZRANGE).
+
+    ``()`` when the slice is certainly empty; ``None`` when Redis cannot
+    express it (a step other than 1, or bounds that are not ints), so the
+    caller reads everything and slices in Python.
+    """
+    start, stop, step = index.start, index.stop, index.step
+    if step not in (None, 1) or not all(
+        b is None or (isinstance(b, int) and not isinstance(b, bool))
+        for b in (start, stop)
+    ):
+        return None
+    if stop == 0:
+        return ()  # Redis would read end=-1 as "to the last item"
+    return (start or 0, -1 if stop is None else stop - 1)
+
+
+class Sortable(Container):
+    """``sort()`` for the containers SORT works on (lists, sets, sorted sets)."""
+
+    def sort(
+        self,
+        pattern: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        get_pattern: Any = None,
+        ordering: str | None = None,
+        alpha: bool = True,
+        store: Any = None,
+    ) -> Any:
+        """The items sorted (SORT): a list, or the stored count with ``store``.
+
+        ``pattern`` sorts by other keys (BY), ``get_pattern`` returns other
+        keys' values (GET), ``ordering='DESC'`` reverses, ``limit``/``offset``
+        page. O(N + M log M); one round trip.
+        """
+        if limit is not None or offset is not None:
+            offset, limit = offset or 0, -1 if limit is None else limit
+        with self._guard:
+            return self.database.sort(
+                self.key,
+                start=offset,
+                num=limit,
+                by=pattern,
+                get=get_pattern,
+                desc=(ordering or "").upper() == "DESC",
+                alpha=alpha,
+                store=store,
+            )
