@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from walrus.drivers import rlite_collection_gaps as _collection_gaps  # noqa: F401
 from walrus.drivers.embedded import (
     Command,
     EmbeddedCore,

@@ -12,13 +12,10 @@ the database lock held, so each is atomic among the process's threads.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from walrus.drivers.embedded import Command, ErrorReply, Reply
-from walrus.drivers.emulation.bits import apply_bitfield
-from walrus.drivers.emulation.engine import Refused
 from walrus.drivers.glob import glob_match
 
 __all__ = ["GAPS", "CursorTable", "run_guarded"]
@@ -63,7 +60,7 @@ def gap(*names: str) -> Callable[[Gap], Gap]:
     return register
 
 
-def _arity(name: str) -> ErrorReply:
+def arity_error(name: str) -> ErrorReply:
     return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
 
 
@@ -103,7 +100,7 @@ def _matching(engine: RawEngine, pattern: bytes) -> Reply:
 @gap("KEYS")
 def _keys(engine: RawEngine, args: Command) -> Reply:
     if len(args) != 2:
-        return _arity("keys")
+        return arity_error("keys")
     keys = _matching(engine, args[1])
     return keys if isinstance(keys, ErrorReply) else _live(engine, keys)
 
@@ -150,7 +147,7 @@ def _page(
 @gap("SCAN")
 def _scan(engine: RawEngine, args: Command) -> Reply:
     if len(args) < 2:
-        return _arity("scan")
+        return arity_error("scan")
     options = _options(args, 2, (b"MATCH", b"COUNT", b"TYPE"))
     if options is None:
         return SYNTAX
@@ -175,7 +172,7 @@ def _collection_scan(fetch: bytes, pairs: bool) -> Gap:
 
     def scan(engine: RawEngine, args: Command) -> Reply:
         if len(args) < 3:
-            return _arity(f"{fetch.decode()}-scan")
+            return arity_error(f"{fetch.decode()}-scan")
         options = _options(args, 3, (b"MATCH", b"COUNT", b"NOVALUES"))
         if options is None:
             return SYNTAX
@@ -211,7 +208,7 @@ GAPS[b"ZSCAN"] = _collection_scan(b"ZRANGE", pairs=True)
 @gap("EXISTS", "TOUCH")
 def _exists(engine: RawEngine, args: Command) -> Reply:
     if len(args) < 2:
-        return _arity(args[0].decode())
+        return arity_error(args[0].decode())
     return sum(engine.raw([b"EXISTS", k]) == 1 for k in args[1:])
 
 
@@ -226,7 +223,7 @@ for _name in (b"SREM", b"ZREM", b"HDEL"):
     GAPS[_name] = _missing_is_zero
 
 
-def _emptied(reply: Reply) -> bool:
+def emptied(reply: Reply) -> bool:
     """rlite reports "unknown retval" when a command empties (deletes) a list."""
     return isinstance(reply, ErrorReply) and "unknown retval" in reply.message
 
@@ -234,18 +231,18 @@ def _emptied(reply: Reply) -> bool:
 @gap("LREM")
 def _lrem(engine: RawEngine, args: Command) -> Reply:
     if len(args) != 4:
-        return _arity("lrem")
+        return arity_error("lrem")
     before = engine.raw([b"LLEN", args[1]])
     if before == 0:
         return 0
     reply = engine.raw(args)
-    return before if _emptied(reply) else reply
+    return before if emptied(reply) else reply
 
 
 @gap("LTRIM")
 def _ltrim(engine: RawEngine, args: Command) -> Reply:
     reply = engine.raw(args)
-    return b"OK" if _emptied(reply) else reply
+    return b"OK" if emptied(reply) else reply
 
 
 WRONGTYPE = ErrorReply(
@@ -313,7 +310,7 @@ def _zincrby(engine: RawEngine, args: Command) -> Reply:
 def _msetnx(engine: RawEngine, args: Command) -> Reply:
     """rlite answers an error (after setting the first value) when a key repeats."""
     if len(args) < 3 or len(args) % 2 == 0:
-        return _arity("msetnx")
+        return arity_error("msetnx")
     if any(engine.raw([b"EXISTS", key]) == 1 for key in set(args[1::2])):
         return 0
     engine.raw([b"MSET", *args[1:]])
@@ -328,7 +325,7 @@ def _unlink(engine: RawEngine, args: Command) -> Reply:
 @gap("HSET")
 def _hset(engine: RawEngine, args: Command) -> Reply:
     if len(args) < 4 or len(args) % 2:
-        return _arity("hset")
+        return arity_error("hset")
     if len(args) == 4:
         return engine.raw(args)
     key, fields = args[1], args[2::2]
@@ -342,7 +339,7 @@ def _hset(engine: RawEngine, args: Command) -> Reply:
 @gap("GETDEL")
 def _getdel(engine: RawEngine, args: Command) -> Reply:
     if len(args) != 2:
-        return _arity("getdel")
+        return arity_error("getdel")
     value = engine.raw([b"GET", args[1]])
     if value is not None and not isinstance(value, ErrorReply):
         engine.raw([b"DEL", args[1]])
@@ -398,7 +395,7 @@ def _pop_many(single: bytes) -> Gap:
         if len(args) == 2:
             return engine.raw(args)
         if len(args) != 3:
-            return _arity(single.decode())
+            return arity_error(single.decode())
         try:
             count = int(args[2])
         except ValueError:
@@ -429,7 +426,7 @@ GAPS[b"SPOP"] = _pop_many(b"SPOP")
 def _zpop(reverse: bool) -> Gap:
     def zpop(engine: RawEngine, args: Command) -> Reply:
         if len(args) not in (2, 3):
-            return _arity("zpopmax" if reverse else "zpopmin")
+            return arity_error("zpopmax" if reverse else "zpopmin")
         try:
             count = int(args[2]) if len(args) == 3 else 1
         except ValueError:
@@ -536,115 +533,3 @@ def _sort_store(engine: RawEngine, args: Command, at: int) -> Reply:
     if items:
         engine.raw([b"RPUSH", dest, *[b"" if i is None else i for i in items]])
     return len(items)
-
-
-# -- containers ------------------------------------------------------------------------
-@gap("SINTER")
-def _sinter(engine: RawEngine, args: Command) -> Reply:
-    """SINTER in Python: rlite's frees memory twice when the result is empty."""
-    if len(args) < 2:
-        return _arity("sinter")
-    members: list[bytes] | None = None
-    for key in args[1:]:
-        kind = engine.raw([b"TYPE", key])
-        if kind not in (b"none", b"set"):
-            return WRONGTYPE
-        found = engine.raw([b"SMEMBERS", key]) if kind == b"set" else []
-        keep = set(found)
-        members = found if members is None else [m for m in members if m in keep]
-    return members
-
-
-@gap("ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX")
-def _zremrange(engine: RawEngine, args: Command) -> Reply:
-    """rlite answers "unknown retval" when nothing matched."""
-    reply = send_missing(engine, args, 0)
-    return 0 if _emptied(reply) else reply
-
-
-def send_missing(engine: RawEngine, args: Command, missing: Reply) -> Reply:
-    """``missing`` when the key ``args[1]`` does not exist (rlite answers
-    "unknown retval" there), else the command run as usual."""
-    if len(args) >= 2 and engine.raw([b"EXISTS", args[1]]) == 0:
-        return missing
-    return run_guarded(engine, args)
-
-
-GAPS[b"ZCARD"] = lambda engine, args: send_missing(engine, args, 0)
-GAPS[b"ZLEXCOUNT"] = lambda engine, args: send_missing(engine, args, 0)
-GAPS[b"SRANDMEMBER"] = lambda engine, args: send_missing(
-    engine, args, [] if len(args) > 2 else None
-)
-
-
-@gap("SORT")
-def _sort(engine: RawEngine, args: Command) -> Reply:
-    """SORT of a missing key: rlite answers "unknown retval"; Redis sorts nothing."""
-    upper = [a.upper() for a in args]
-    if len(args) < 2 or engine.raw([b"EXISTS", args[1]]) == 1:
-        return run_guarded(engine, args)
-    if b"STORE" in upper[2:-1]:
-        engine.raw([b"DEL", args[upper.index(b"STORE", 2) + 1]])
-        return 0
-    return []
-
-
-def _set_store(read: bytes) -> Gap:
-    """SINTERSTORE/SUNIONSTORE/SDIFFSTORE: rlite fails on an empty result and
-    empties the destination when it is also a source; read (type-checked),
-    then write."""
-
-    def store(engine: RawEngine, args: Command) -> Reply:
-        if len(args) < 3:
-            return _arity(f"{read.decode().lower()}store")
-        members = GAPS[read](engine, [read, *args[2:]])
-        if isinstance(members, ErrorReply):
-            return members
-        engine.raw([b"DEL", args[1]])
-        if members:
-            engine.raw([b"SADD", args[1], *members])
-        return len(members)
-
-    return store
-
-
-GAPS[b"SINTERSTORE"] = _set_store(b"SINTER")
-GAPS[b"SUNIONSTORE"] = _set_store(b"SUNION")
-GAPS[b"SDIFFSTORE"] = _set_store(b"SDIFF")
-
-
-@gap("ZINTERSTORE", "ZUNIONSTORE")
-def _zset_store(engine: RawEngine, args: Command) -> Reply:
-    """ZINTERSTORE/ZUNIONSTORE through a temporary key: rlite fails on an empty
-    result, empties a destination that is also a source, and reads AGGREGATE
-    only in lower case."""
-    if len(args) < 4:
-        return _arity(args[0].decode().lower())
-    temp = b"walrus:rlite-store:" + uuid.uuid4().hex.encode()
-    rest = [b"aggregate" if a.upper() == b"AGGREGATE" else a for a in args[2:]]
-    reply = engine.raw([args[0], temp, *rest])
-    if isinstance(reply, ErrorReply):
-        engine.raw([b"DEL", temp])
-        if not reply.message.startswith("ERR unknown retval"):
-            return reply
-        engine.raw([b"DEL", args[1]])
-        return 0
-    engine.raw([b"RENAME", temp, args[1]])
-    return reply
-
-
-@gap("BITFIELD", "BITFIELD_RO")
-def _bitfield(engine: RawEngine, args: Command) -> Reply:
-    """BITFIELD (rlite has none): read the string, compute, write it back."""
-    if len(args) < 2:
-        return _arity(args[0].decode().lower())
-    current = engine.raw([b"GET", args[1]])  # WRONGTYPE for another type
-    if isinstance(current, ErrorReply):
-        return current
-    try:
-        reply, data = apply_bitfield(args, current)
-    except Refused as refused:
-        return ErrorReply(refused.message)
-    if data is not None:  # SETRANGE keeps the TTL; the string only grows
-        engine.raw([b"SETRANGE", args[1], b"0", data])
-    return reply
