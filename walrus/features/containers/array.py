@@ -91,7 +91,7 @@ class Array(Container):
 
     def __iter__(self) -> Iterator[Any]:
         """Every item in index order (HMGET: a first batch of 100 in the round
-        trip that reads HLEN, then 1,000 per round trip)."""
+        trip that reads HLEN, then 10,000 per round trip)."""
         pipe = self.database.pipeline(transaction=False)
         pipe.hlen(self.key)
         pipe.hmget(self.key, [str(i) for i in range(_FIRST_BATCH)])

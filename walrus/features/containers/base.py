@@ -33,7 +33,7 @@ __all__ = [
     "scan_batches",
 ]
 
-SCAN_COUNT = 1000  # items per HSCAN/SSCAN/ZSCAN/LRANGE batch when iterating
+SCAN_COUNT = 10_000  # items per HSCAN/SSCAN/ZSCAN/LRANGE batch when iterating
 
 T = TypeVar("T")
 

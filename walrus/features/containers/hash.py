@@ -76,7 +76,7 @@ class Hash(Container):
             return self.database.hlen(self.key)
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        """``(field, value)`` pairs (HSCAN, 1,000 per round trip)."""
+        """``(field, value)`` pairs (HSCAN, 10,000 per round trip)."""
         return self._scan()
 
     def _scan(self, match: Any = None) -> Iterator[tuple[Any, Any]]:
@@ -106,7 +106,7 @@ class Hash(Container):
 
     def items(self, lazy: bool = False) -> Any:
         """``(field, value)`` pairs: a list (HGETALL, one round trip), or with
-        ``lazy=True`` a generator (HSCAN, 1,000 per round trip)."""
+        ``lazy=True`` a generator (HSCAN, 10,000 per round trip)."""
         if lazy:
             return self._scan()
         return list(self.as_dict().items())
@@ -152,7 +152,7 @@ class Hash(Container):
         self, pattern: Any, count: int | None = None
     ) -> Iterator[tuple[Any, Any]]:
         """``(field, value)`` pairs whose field matches the glob ``pattern``,
-        at most ``count`` of them (HSCAN MATCH, 1,000 fields per round trip)."""
+        at most ``count`` of them (HSCAN MATCH, 10,000 fields per round trip)."""
         return islice(self._scan(check_value(pattern, "pattern")), count)
 
     def as_dict(self, decode: bool = False) -> dict[Any, Any]:

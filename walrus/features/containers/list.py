@@ -75,7 +75,7 @@ class List(Sortable, MutableSequence[Any]):
             return self.database.llen(self.key)
 
     def __iter__(self) -> Iterator[Any]:
-        """Every item in order (LRANGE, 1,000 per round trip)."""
+        """Every item in order (LRANGE, 10,000 per round trip)."""
         start = 0
         while True:
             with self._guard:

@@ -45,7 +45,7 @@ class Set(Sortable, MutableSet[Any]):
             return self.database.scard(self.key)
 
     def __iter__(self) -> Iterator[Any]:
-        """Every member (SSCAN, 1,000 per round trip)."""
+        """Every member (SSCAN, 10,000 per round trip)."""
         return self._scan()
 
     def _scan(self, match: Any = None) -> Iterator[Any]:
@@ -114,7 +114,7 @@ class Set(Sortable, MutableSet[Any]):
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[Any]:
         """Members matching the glob ``pattern``, at most ``count`` of them
-        (SSCAN MATCH, 1,000 per round trip)."""
+        (SSCAN MATCH, 10,000 per round trip)."""
         return islice(self._scan(check_value(pattern, "pattern")), count)
 
     # -- set algebra on the server -------------------------------------------------

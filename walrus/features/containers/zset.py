@@ -114,7 +114,7 @@ class ZSet(Sortable):
             return self.database.zcard(self.key)
 
     def __iter__(self) -> Iterator[Pair]:
-        """``(member, score)`` pairs in score order (ZRANGE, 1,000 per round trip)."""
+        """``(member, score)`` pairs in score order (ZRANGE, 10,000 per round trip)."""
         start = 0
         while True:
             batch = self.range(start, start + SCAN_COUNT - 1, with_scores=True)
@@ -345,7 +345,7 @@ class ZSet(Sortable):
     # -- whole-set views -----------------------------------------------------------
     def search(self, pattern: Any, count: int | None = None) -> Iterator[Pair]:
         """``(member, score)`` pairs whose member matches the glob ``pattern``,
-        at most ``count`` of them (ZSCAN MATCH, 1,000 per round trip)."""
+        at most ``count`` of them (ZSCAN MATCH, 10,000 per round trip)."""
         match = check_value(pattern, "pattern")
         seen: set[Any] = set()
 
