@@ -395,36 +395,13 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise self._error(reply)
-        options.pop(EMPTY_RESPONSE, None)
-        options.pop("keys", None)
-        if NEVER_DECODE in options:
-            del options[NEVER_DECODE]
-        elif self._decode:
-            reply = self._decode_reply(reply)
-        callbacks: Any = self.response_callbacks
-        callback = callbacks.get(command_name)
-        if callback is None:
-            return reply
-        try:
-            return callback(reply, **options)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
-            raise CommandError(
-                f"{self._core.engine.name} gave {command_name} a reply redis-py "
-                f"cannot parse: {reply!r:.200}"
-            ) from exc
+        return redis_value(self, self._core.engine.name, command_name, reply, options)
 
     def _error(self, reply: ErrorReply) -> Exception:
         if reply.message.startswith("UNSUPPORTED "):
             _, command, reason = reply.message.split(" ", 2)
             return UnsupportedOperation(self._core.engine.name, command, reason)
         return command_error(reply.message)
-
-    def _decode_reply(self, reply: Reply) -> Reply:
-        if isinstance(reply, bytes):
-            return self._encoder.decode(reply)
-        if isinstance(reply, list):
-            return [self._decode_reply(r) for r in reply]
-        return reply
 
     def pipeline(
         self, transaction: bool = True, shard_hint: str | None = None
@@ -472,6 +449,61 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         return f"<{type(self).__name__} {self._core.engine.name}>"
 
 
+def redis_value(
+    client: Any, backend: str, command_name: Any, reply: Reply, options: dict[str, Any]
+) -> Any:
+    """What redis-py returns for a RESP2 ``reply`` that is not an error:
+    decoded unless NEVER_DECODE (when ``decode_responses`` is on), then passed
+    through redis-py's response callback for ``command_name``."""
+    options.pop(EMPTY_RESPONSE, None)
+    options.pop("keys", None)
+    encoder = client.get_encoder()
+    if NEVER_DECODE in options:
+        del options[NEVER_DECODE]
+    elif encoder.decode_responses:
+        reply = _decoded(encoder, reply)
+    callbacks: Any = client.response_callbacks
+    callback = callbacks.get(command_name) if command_name else None
+    if callback is None:
+        return reply
+    try:
+        return callback(reply, **options)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise CommandError(
+            f"{backend} gave {command_name} a reply redis-py cannot parse: "
+            f"{reply!r:.200}"
+        ) from exc
+
+
+def _decoded(encoder: Any, reply: Reply) -> Reply:
+    if isinstance(reply, bytes):
+        return encoder.decode(reply)
+    if isinstance(reply, list):
+        return [_decoded(encoder, r) for r in reply]
+    return reply
+
+
+def parse_pipeline(
+    pipe: Pipeline, db: Any, replies: list[Reply], raise_on_error: bool
+) -> list[Any]:
+    """What redis-py's ``execute()`` returns for ``pipe``'s queued commands.
+
+    ``db.parse_reply`` turns each reply into redis-py's value; an error is
+    annotated as redis-py does, then raised, or returned in its place.
+    """
+    results: list[Any] = []
+    annotate: Any = pipe.annotate_exception
+    for (args, options), reply in zip(pipe.command_stack, replies, strict=True):
+        try:
+            results.append(db.parse_reply(args[0], reply, dict(options)))
+        except ResponseError as exc:
+            annotate(exc, len(results) + 1, args)
+            if raise_on_error:
+                raise
+            results.append(exc)
+    return results
+
+
 class EmbeddedPipeline(Pipeline):
     """Queues commands and runs them under the engine lock in one call."""
 
@@ -504,17 +536,7 @@ class EmbeddedPipeline(Pipeline):
             replies = self._db._core.execute_many(commands, self._atomic, watched)
             if replies is None:
                 raise WatchError("Watched variable changed.")
-            results: list[Any] = []
-            for (args, options), reply in zip(stack, replies, strict=True):
-                try:
-                    results.append(self._db.parse_reply(args[0], reply, dict(options)))
-                except ResponseError as exc:
-                    annotate: Any = self.annotate_exception
-                    annotate(exc, len(results) + 1, args)
-                    if raise_on_error:
-                        raise
-                    results.append(exc)
-            return results
+            return parse_pipeline(self, self._db, replies, raise_on_error)
         finally:
             self.reset()
 

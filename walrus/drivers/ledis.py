@@ -26,10 +26,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import redis
-from redis.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
+from redis.client import EMPTY_RESPONSE, Pipeline
 from redis.exceptions import ResponseError
 
 from walrus.database import DatabaseAPI
+from walrus.drivers.embedded import parse_pipeline, redis_value
 from walrus.drivers.ledis_commands import translate
 from walrus.drivers.ledis_plan import Command, Context, Plan, Raw, drive, drive_many
 from walrus.drivers.protocol import Capability
@@ -160,22 +161,7 @@ class LedisDatabase(DatabaseAPI, redis.Redis):
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise reply
-        options.pop(EMPTY_RESPONSE, None)
-        options.pop("keys", None)
-        if NEVER_DECODE in options:
-            del options[NEVER_DECODE]
-        elif self._encoder.decode_responses:
-            reply = self._decode(reply)
-        callbacks: Any = self.response_callbacks
-        callback = callbacks.get(command_name) if command_name else None
-        return callback(reply, **options) if callback else reply
-
-    def _decode(self, reply: Raw) -> Raw:
-        if isinstance(reply, bytes):
-            return self._encoder.decode(reply)
-        if isinstance(reply, list):
-            return [self._decode(r) for r in reply]
-        return reply
+        return redis_value(self, "ledis", command_name, reply, options)
 
     # -- walrus services -------------------------------------------------------------
     def pipeline(
@@ -235,17 +221,7 @@ class LedisPipeline(Pipeline):
             plans = [self._db.plan(args) for args, _ in stack]
             db = self._db
             replies = drive_many(plans, db.send_batch, db._translate)
-            results: list[Any] = []
-            for (args, options), reply in zip(stack, replies, strict=True):
-                try:
-                    results.append(db.parse_reply(args[0], reply, dict(options)))
-                except ResponseError as exc:
-                    annotate: Any = self.annotate_exception
-                    annotate(exc, len(results) + 1, args)
-                    if raise_on_error:
-                        raise
-                    results.append(exc)
-            return results
+            return parse_pipeline(self, db, replies, raise_on_error)
         finally:
             self.reset()
 

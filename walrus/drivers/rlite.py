@@ -14,6 +14,7 @@ serializes the handle between threads.
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -110,6 +111,12 @@ def _lib() -> _Library:
     return _library
 
 
+@functools.lru_cache(maxsize=64)
+def _arrays(count: int) -> tuple[Any, Any]:
+    """The ctypes array types for a command of ``count`` arguments."""
+    return ctypes.c_char_p * count, ctypes.c_size_t * count
+
+
 def _convert(reply: _Reply) -> Reply:
     kind = reply.type
     if kind in (_STRING, _STATUS):
@@ -161,6 +168,8 @@ class RliteEngine:
         if not handle:
             raise DatabaseOpenError(f"cannot open rlite database {path!r}")
         self._handle: int | None = handle
+        self._command = lib.command
+        self._free_reply = lib.free_reply
         self._context = _Context.from_address(handle)
         self.capabilities = frozenset(
             {
@@ -188,17 +197,18 @@ class RliteEngine:
         if self._handle is None:
             raise EngineError("the rlite database is closed")
         count = len(args)
-        argv = (ctypes.c_char_p * count)(*args)
-        lengths = (ctypes.c_size_t * count)(*[len(a) for a in args])
-        lib = _lib()
-        pointer = lib.command(self._handle, count, argv, lengths)
+        argv_type, lengths_type = _arrays(count)
+        pointer = self._command(
+            self._handle, count, argv_type(*args), lengths_type(*map(len, args))
+        )
         if not pointer:
             raise EngineError(f"rlite gave no reply to {args[0]!r}")
         try:
             return _convert(pointer.contents)
         finally:
-            lib.free_reply(pointer)
-            self._drain()
+            self._free_reply(pointer)
+            if self._context.replyPosition < self._context.replyLength:
+                self._drain()
 
     def _drain(self) -> None:
         """Drop replies rlite queued beyond the one answer (some commands, e.g.

@@ -143,7 +143,8 @@ class VedisContext:
 
     def fetch(self, key: Any) -> Any:
         value = self._call("GET", key)
-        return self._db._decode_reply(value) if value is not None else None
+        encoder: Any = self._db.get_encoder()  # decodes when decode_responses is on
+        return encoder.decode(value) if value is not None else None
 
     def store(self, key: Any, value: Any) -> bool:
         self._remember(key)
