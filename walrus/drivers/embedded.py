@@ -166,6 +166,8 @@ class EmbeddedCore:
             )
         elif name == "PUBLISH" and len(args) == 3:
             reply = self.bus.publish(args[1], args[2])
+        elif name in _CONNECTION_COMMANDS:
+            reply = _CONNECTION_COMMANDS[name](args)
         elif name == "WALRUS.OP":
             reply = self._run_twin(args)
         else:
@@ -281,6 +283,31 @@ class EmbeddedCore:
                 self.closed = True
                 self.engine.close()
                 self._changed.notify_all()
+
+
+def _client(args: Command) -> Reply:
+    """CLIENT: an embedded database has one in-process client."""
+    sub = args[1].upper() if len(args) > 1 else b""
+    if sub in (b"SETINFO", b"SETNAME"):
+        return b"OK"
+    if sub == b"ID":
+        return 1
+    if sub == b"GETNAME":
+        return None
+    return ErrorReply(f"ERR unknown subcommand '{sub.decode(errors='replace')}'")
+
+
+def _time(args: Command) -> Reply:
+    """TIME: this machine's clock, as Redis answers it."""
+    now = time.time_ns() // 1000
+    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
+
+
+# Commands about the client and the server, answered the same on every engine.
+_CONNECTION_COMMANDS: dict[str, Callable[[Command], Reply]] = {
+    "CLIENT": _client,
+    "TIME": _time,
+}
 
 
 def _monitor_line(args: Command) -> bytes:

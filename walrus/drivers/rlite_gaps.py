@@ -451,27 +451,9 @@ GAPS[b"ZPOPMIN"] = _zpop(reverse=False)
 GAPS[b"ZPOPMAX"] = _zpop(reverse=True)
 
 
-@gap("CLIENT")
-def _client(engine: RawEngine, args: Command) -> Reply:
-    sub = args[1].upper() if len(args) > 1 else b""
-    if sub in (b"SETINFO", b"SETNAME"):
-        return b"OK"
-    if sub == b"ID":
-        return 1
-    if sub == b"GETNAME":
-        return None
-    return ErrorReply(f"ERR unknown subcommand '{sub.decode(errors='replace')}'")
-
-
 @gap("INFO")
 def _info(engine: RawEngine, args: Command) -> Reply:
     return b"# Server\r\nredis_version:rlite\r\nwalrus_engine:rlite\r\n"
-
-
-@gap("TIME")
-def _time(engine: RawEngine, args: Command) -> Reply:
-    now = time.time_ns() // 1000
-    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
 
 
 # -- guards against native crashes -------------------------------------------------

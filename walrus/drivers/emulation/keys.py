@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from walrus.drivers.embedded import Reply
@@ -260,12 +259,6 @@ def echo(db: EmulationEngine, args: Args) -> Reply:
     return args[1]
 
 
-@command("TIME", 1)
-def time_(db: EmulationEngine, args: Args) -> Reply:
-    now = time.time_ns() // 1000
-    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
-
-
 @command("SELECT", 2)
 def select(db: EmulationEngine, args: Args) -> Reply:
     if to_int(args[1]) != 0:
@@ -287,18 +280,6 @@ def info(db: EmulationEngine, args: Args) -> Reply:
     if live:
         lines.append(f"db0:keys={len(live)},expires={expires},avg_ttl=0")
     return ("\r\n".join(lines) + "\r\n").encode()
-
-
-@command("CLIENT", -2)
-def client(db: EmulationEngine, args: Args) -> Reply:
-    sub = args[1].upper()
-    if sub in (b"SETINFO", b"SETNAME"):
-        return b"OK"
-    if sub == b"ID":
-        return 1
-    if sub == b"GETNAME":
-        return None
-    raise Refused(f"ERR unknown subcommand '{args[1].decode('utf-8', 'replace')}'.")
 
 
 @command("SAVE", 1)
