@@ -145,6 +145,21 @@ def vedis_opener(path: str | None) -> Callable[..., Any]:
     return open_db
 
 
+def text(db: Any, value: str) -> Any:
+    """What ``db`` returns for the stored text ``value`` (bytes unless decoding)."""
+    return value if db.get_encoder().decode_responses else value.encode()
+
+
+def one_round_trip(db: Any, backend: Backend, operation: Callable[[], Any]) -> Any:
+    """Run ``operation``, asserting on a server that it is one round trip."""
+    if not backend.server:
+        return operation()
+    with round_trips(db) as counter:
+        result = operation()
+    assert counter.round_trips == 1
+    return result
+
+
 @contextlib.contextmanager
 def round_trips(db: Any) -> Iterator[RoundTrips]:
     """Count what ``db`` sends inside the block (its connection warmed first)."""

@@ -11,14 +11,9 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, round_trips
+from support import Backend, round_trips, text
 
 from walrus import Array, WrongType
-
-
-def text(db: Any, value: str) -> Any:
-    """What ``db`` returns for the stored text ``value`` (bytes unless decoding)."""
-    return value if db.get_encoder().decode_responses else value.encode()
 
 
 def texts(db: Any, values: Any) -> list[Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from redis.exceptions import WatchError
-from support import Backend, record_unsupported, round_trips
+from support import Backend, record_unsupported, round_trips, text
 
 import walrus
 from walrus import (
@@ -20,11 +20,6 @@ from walrus import (
     WrongType,
 )
 from walrus.scripts import TWINS, twin
-
-
-def text(db: Any, value: str) -> Any:
-    """What ``db`` returns for the stored text ``value`` (bytes unless decoding)."""
-    return value if db.get_encoder().decode_responses else value.encode()
 
 
 def test_strings_round_trip_unicode_and_bytes(db: Any) -> None:

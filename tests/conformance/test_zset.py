@@ -12,14 +12,9 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, round_trips
+from support import Backend, one_round_trip, round_trips, text
 
 from walrus import WrongType, ZSet
-
-
-def text(db: Any, value: str) -> Any:
-    """What ``db`` returns for the stored text ``value`` (bytes unless decoding)."""
-    return value if db.get_encoder().decode_responses else value.encode()
 
 
 def texts(db: Any, values: Any) -> list[Any]:
@@ -28,16 +23,6 @@ def texts(db: Any, values: Any) -> list[Any]:
 
 def scored(db: Any, pairs: list[tuple[str, float]]) -> list[tuple[Any, float]]:
     return [(text(db, m), s) for m, s in pairs]
-
-
-def one_round_trip(db: Any, backend: Backend, operation: Callable[[], Any]) -> Any:
-    """Run ``operation``, asserting on a server that it is one round trip."""
-    if not backend.server:
-        return operation()
-    with round_trips(db) as counter:
-        result = operation()
-    assert counter.round_trips == 1
-    return result
 
 
 AGES = {"charlie": 31, "huey": 3, "mickey": 6, "zaizee": 2.5}
