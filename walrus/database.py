@@ -16,8 +16,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from walrus.drivers.protocol import Capability
-from walrus.exceptions import MissingKey, UnsupportedOperation
+from walrus.exceptions import (
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    UnsupportedOperation,
+)
+from walrus.features.autocomplete import AutocompleteFactories
 from walrus.features.containers import ContainerFactories
+from walrus.features.coordination import CoordinationFactories
+from walrus.features.graph import GraphFactories
 from walrus.keys import Keyspace
 from walrus.scripts import Scripts, lua_source
 
@@ -32,7 +40,9 @@ SCAN_COUNT = 1000  # keys per SCAN round trip when iterating the keyspace
 MessageHandler = Callable[..., Any]
 
 
-class DatabaseAPI(ContainerFactories):
+class DatabaseAPI(
+    ContainerFactories, CoordinationFactories, AutocompleteFactories, GraphFactories
+):
     """Database extras from walrus 0.9, written against the Driver protocol."""
 
     _script_dir: str | None
@@ -68,7 +78,7 @@ class DatabaseAPI(ContainerFactories):
         # script_dir=False (walrus 0.9: "load no scripts") is accepted: scripts
         # are loaded lazily on first use anyway.
         if script_dir is True:
-            raise TypeError("script_dir must be a directory path, None or False")
+            raise InvalidType("script_dir must be a directory path, None or False")
         if script_dir and not os.path.isdir(script_dir):
             raise NotADirectoryError(f"script_dir {script_dir!r} is not a directory")
         self._script_dir = os.fspath(script_dir) if script_dir else None
@@ -168,7 +178,7 @@ class DatabaseAPI(ContainerFactories):
         ``is_async=True`` the call starts a daemon thread and returns it.
         """
         if not channels and not patterns:
-            raise ValueError("listener() needs at least one channel or pattern")
+            raise InvalidValue("listener() needs at least one channel or pattern")
 
         def decorator(handler: MessageHandler) -> Callable[[], Any]:
             def listen() -> None:

@@ -5,14 +5,21 @@ redis-py exception fits, it is a second parent, so existing ``except`` clauses
 keep working::
 
     WalrusError
+    ├── InvalidValue (ValueError)         an argument walrus cannot accept
+    ├── InvalidType (TypeError)           an argument of a type walrus cannot use
     ├── UnsupportedOperation (NotImplementedError)  a backend cannot do this
     ├── UnknownScript (KeyError)          no named operation by that name
     ├── CommandNameError (ValueError)     a custom command's name is taken
     ├── MissingKey (KeyError)             get_key() on a key that does not exist
     ├── DatabaseOpenError (OSError)       an embedded database cannot be opened
     ├── EngineError (redis ConnectionError)  an embedded engine is closed or broke
-    └── CommandError (redis ResponseError)   the engine refused a command
-        └── WrongType (TypeError)         a key holds another Redis type
+    ├── CommandError (redis ResponseError)   the engine refused a command
+    │   └── WrongType (TypeError)         a key holds another Redis type
+    ├── LockNotHeld (RuntimeError)        releasing or extending a lock you do not hold
+    ├── RateLimitException (RuntimeError) a rate-limited call was refused
+    ├── InvalidCacheKey (InvalidType)     a cache key that is not str or bytes
+    └── SerializationError (ValueError)   a cache value cannot be (de)serialized
+        └── TamperedValue                 a signed cache value failed its check
 """
 
 from __future__ import annotations
@@ -28,7 +35,14 @@ __all__ = [
     "CommandNameError",
     "DatabaseOpenError",
     "EngineError",
+    "InvalidCacheKey",
+    "InvalidType",
+    "InvalidValue",
+    "LockNotHeld",
     "MissingKey",
+    "RateLimitException",
+    "SerializationError",
+    "TamperedValue",
     "UnknownScript",
     "UnsupportedOperation",
     "WalrusError",
@@ -39,6 +53,14 @@ __all__ = [
 
 class WalrusError(Exception):
     """Base class of every walrus exception."""
+
+
+class InvalidValue(WalrusError, ValueError):
+    """An argument's value is not acceptable (a negative ttl, an unknown mode ...)."""
+
+
+class InvalidType(WalrusError, TypeError):
+    """An argument's type cannot be used (a list where a value is stored ...)."""
 
 
 class UnsupportedOperation(WalrusError, NotImplementedError):
@@ -90,6 +112,26 @@ class WrongType(CommandError, TypeError):
         super().__init__(message)
         self.key = key
         self.actual = actual
+
+
+class LockNotHeld(WalrusError, RuntimeError):
+    """The lock is not held by this owner (never acquired, released or expired)."""
+
+
+class RateLimitException(WalrusError, RuntimeError):
+    """A call refused by ``RateLimit.rate_limited``: too many events."""
+
+
+class InvalidCacheKey(InvalidType):
+    """A cache key must be ``str`` or ``bytes``."""
+
+
+class SerializationError(WalrusError, ValueError):
+    """A value cannot be serialized for the cache, or a stored one read back."""
+
+
+class TamperedValue(SerializationError):
+    """A signed cache value does not carry a valid signature for the secret key."""
 
 
 def command_error(message: str, key: str | None = None) -> ResponseError:

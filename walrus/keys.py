@@ -32,10 +32,17 @@ class KeyGroup:
 
     def key(self, *parts: str | bytes | int | float, sep: str = ":") -> str:
         """``base`` joined with ``parts`` by ``sep`` (hash-tagged in cluster mode)."""
-        base = f"{{{self.base}}}" if self.cluster else self.base
+        base = self._tagged()
         if not parts:
             return base
         return sep.join([base, *(key_text(p) for p in parts)])
+
+    def prefixed(self, prefix: str, sep: str = ":") -> str:
+        """``prefix`` then ``base`` (walrus 0.9's ``lock:<name>`` shape)."""
+        return f"{prefix}{sep}{self._tagged()}"
+
+    def _tagged(self) -> str:
+        return f"{{{self.base}}}" if self.cluster else self.base
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,6 +77,10 @@ class Engine(Protocol):
     def execute(self, args: Command) -> Reply: ...
 
     def execute_many(self, commands: list[Command], atomic: bool) -> list[Reply]: ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the engine against other processes during a multi-step operation."""
+        ...
 
     def close(self) -> None: ...
 
@@ -188,7 +193,8 @@ class EmbeddedCore:
             return ErrorReply(f"ERR no named operation {name!r}")
         keys, argv = args[3 : 3 + numkeys], args[3 + numkeys :]
         try:
-            return twin(self.call, keys, argv)
+            with self.engine.exclusive():
+                return twin(self.call, keys, argv)
         except ResponseError as exc:
             return ErrorReply(str(exc))
 

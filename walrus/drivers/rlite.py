@@ -13,10 +13,13 @@ serializes the handle between threads.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import functools
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,7 @@ from walrus.drivers.embedded import (
     Reply,
 )
 from walrus.drivers.protocol import Capability
-from walrus.drivers.rlite_gaps import GAPS, CursorTable, run_guarded, send
+from walrus.drivers.rlite_gaps import GAPS, KEEPS_TTL, CursorTable, run_guarded, send
 from walrus.drivers.rlite_lua import LUA_COMMANDS, LuaScripts
 from walrus.exceptions import DatabaseOpenError, EngineError
 from walrus.scripts import TWINS
@@ -162,17 +165,22 @@ class RliteEngine:
         self.path = path
         self.cursors = CursorTable()
         self.lua = LuaScripts()
+        self._exclusive_depth = 0
+        self._lock_file: int | None = None
         encoded = b":memory:" if path == MEMORY else _check_path(path)
         lib = _lib()
         handle = lib.connect(encoded, 0)
         if not handle:
             raise DatabaseOpenError(f"cannot open rlite database {path!r}")
         self._handle: int | None = handle
+        if path != MEMORY:
+            self._lock_file = os.open(f"{path}.walrus-lock", os.O_RDWR | os.O_CREAT)
         self._command = lib.command
         self._free_reply = lib.free_reply
         self._context = _Context.from_address(handle)
         self.capabilities = frozenset(
             {
+                Capability.LUA,
                 Capability.TRANSACTIONS,
                 Capability.WATCH,
                 Capability.PUBSUB,
@@ -224,8 +232,13 @@ class RliteEngine:
     def execute(self, args: Command) -> Reply:
         if not args:
             return ErrorReply("ERR empty command")
-        if args[0].upper() in LUA_COMMANDS:
-            return self.lua.execute(self, args)
+        name = args[0].upper()
+        if name in LUA_COMMANDS:
+            with self.exclusive():
+                return self.lua.execute(self, args)
+        if name in GAPS or name in KEEPS_TTL:
+            with self.exclusive():
+                return send(self, args)
         return send(self, args)
 
     def execute_many(self, commands: list[Command], atomic: bool) -> list[Reply]:
@@ -247,10 +260,36 @@ class RliteEngine:
         # EXECABORT: a command was refused while queueing; nothing ran
         return [q if isinstance(q, ErrorReply) else results for q in queued]
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the file against other processes' multi-step operations.
+
+        A named operation's twin, a Lua script and a gap the driver emulates
+        take several rlite commands; rlite locks its file per command only, so
+        two processes could interleave them (found by a rate-limit test with
+        four processes). An advisory lock on ``<path>.walrus-lock`` makes them
+        take turns. Re-entrant; a no-op in memory.
+        """
+        if self._lock_file is None:
+            yield
+            return
+        if self._exclusive_depth == 0:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        self._exclusive_depth += 1
+        try:
+            yield
+        finally:
+            self._exclusive_depth -= 1
+            if self._exclusive_depth == 0:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
     def close(self) -> None:
         if self._handle is not None:
             _lib().free(self._handle)
             self._handle = None
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
 
 
 class RliteDatabase(EmbeddedDatabase):

@@ -12,6 +12,7 @@ A later family (streams) adds itself by importing :func:`command` and a new
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
@@ -253,6 +254,10 @@ class EmulationEngine:
         replies = [self.run(args) for args in commands]
         self.store.flush()
         return replies
+
+    def exclusive(self) -> contextlib.nullcontext[None]:
+        """Nothing to do: one process owns an emulated database."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         self.store.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from walrus.exceptions import UnsupportedOperation
+from walrus.exceptions import InvalidValue, UnsupportedOperation
 from walrus.features.containers import tour as _tour  # noqa: F401  (registers)
 from walrus.features.containers.array import Array
 from walrus.features.containers.base import Container
@@ -59,7 +59,7 @@ def container_for_type(database: Any, key: Any, kind: str) -> Any:
             "get_key on a stream",
             "the Stream container is not part of walrus yet",
         )
-    raise ValueError(f"key {key!r} holds a {kind}, which walrus has no container for")
+    raise InvalidValue(f"key {key!r} holds a {kind}, which walrus has no container for")
 
 
 class ContainerFactories:

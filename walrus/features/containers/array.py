@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from walrus.exceptions import InvalidType
 from walrus.features.containers.base import (
     SCAN_COUNT,
     Container,
@@ -30,7 +31,7 @@ _FIRST_BATCH = 100  # items read with HLEN when iteration starts
 
 def _index(index: Any) -> int:
     if isinstance(index, bool) or not isinstance(index, int):
-        raise TypeError(f"Array indices must be integers, not {type(index).__name__}")
+        raise InvalidType(f"Array indices must be integers, not {type(index).__name__}")
     return index
 
 

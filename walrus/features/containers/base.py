@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from redis.exceptions import ResponseError
 
-from walrus.exceptions import WrongType
+from walrus.exceptions import InvalidType, WrongType
 from walrus.keys import key_text
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def check_value(value: Any, what: str = "value") -> Any:
     """``value`` itself if Redis can store it; a TypeError naming its type if not."""
     if isinstance(value, (str, bytes, int, float)) and not isinstance(value, bool):
         return value
-    raise TypeError(
+    raise InvalidType(
         f"a {what} must be str, bytes, int or float, not {type(value).__name__}"
     )
 
@@ -56,7 +56,7 @@ def check_score(score: Any) -> float | int:
     """A sorted-set score: an int or a float (not a bool)."""
     if isinstance(score, (int, float)) and not isinstance(score, bool):
         return score
-    raise TypeError(f"a score must be int or float, not {type(score).__name__}")
+    raise InvalidType(f"a score must be int or float, not {type(score).__name__}")
 
 
 def scan_batches(

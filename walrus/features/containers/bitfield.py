@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.client import NEVER_DECODE
 
+from walrus.exceptions import InvalidType, InvalidValue
 from walrus.features.containers.base import Container
 
 if TYPE_CHECKING:
@@ -28,10 +29,10 @@ MAX_SLICE_BITS = 63
 def _format(fmt: str) -> str:
     match = _FORMAT.match(fmt) if isinstance(fmt, str) else None
     if match is None:
-        raise ValueError(f"bit field format {fmt!r} is not like 'u8' or 'i16'")
+        raise InvalidValue(f"bit field format {fmt!r} is not like 'u8' or 'i16'")
     sign, bits = match.group(1), int(match.group(2))
     if not 1 <= bits <= (64 if sign == "i" else 63):
-        raise ValueError(f"bit field format {fmt!r}: u1..u63 or i1..i64")
+        raise InvalidValue(f"bit field format {fmt!r}: u1..u63 or i1..i64")
     return fmt
 
 
@@ -40,12 +41,14 @@ def _offset(offset: Any) -> int | str:
         return offset
     if isinstance(offset, str) and offset.startswith("#") and offset[1:].isdigit():
         return offset
-    raise ValueError(f"bit offset {offset!r} must be an int >= 0 or '#<n>'")
+    raise InvalidValue(f"bit offset {offset!r} must be an int >= 0 or '#<n>'")
 
 
 def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"a bit field value must be an int, not {type(value).__name__}")
+        raise InvalidType(
+            f"a bit field value must be an int, not {type(value).__name__}"
+        )
     return value
 
 
@@ -76,7 +79,7 @@ class BitFieldOperation:
         """
         if overflow is not None:
             if overflow.upper() not in _OVERFLOW:
-                raise ValueError(
+                raise InvalidValue(
                     f"overflow must be one of {_OVERFLOW}, not {overflow!r}"
                 )
             self.operations.append(["OVERFLOW", overflow.upper()])
@@ -106,17 +109,17 @@ class BitFieldOperation:
 def _slice_field(item: Any) -> tuple[str, int]:
     """The BITFIELD format and offset a bit slice ``[start:stop]`` stands for."""
     if not isinstance(item, slice):
-        raise TypeError("a BitField is subscripted with a slice of bit offsets")
+        raise InvalidType("a BitField is subscripted with a slice of bit offsets")
     if item.step is not None:
-        raise ValueError("BitField slices take no step")
+        raise InvalidValue("BitField slices take no step")
     start = 0 if item.start is None else _integer(item.start)
     if item.stop is None:
-        raise ValueError("a BitField slice needs an end offset")
+        raise InvalidValue("a BitField slice needs an end offset")
     width = _integer(item.stop) - start
     if start < 0 or width <= 0:
-        raise ValueError(f"bit slice [{item.start}:{item.stop}] is empty or negative")
+        raise InvalidValue(f"bit slice [{item.start}:{item.stop}] is empty or negative")
     if width > MAX_SLICE_BITS:
-        raise ValueError(
+        raise InvalidValue(
             f"bit slice [{start}:{item.stop}] is {width} bits wide; "
             f"BitField slices read unsigned fields of at most {MAX_SLICE_BITS} bits"
         )
@@ -157,7 +160,7 @@ class BitField(Container):
         fmt, offset = _slice_field(item)
         width = int(fmt[1:])
         if not 0 <= _integer(value) < 1 << width:
-            raise ValueError(f"{value} does not fit in {width} unsigned bits")
+            raise InvalidValue(f"{value} does not fit in {width} unsigned bits")
         self.set(fmt, offset, value).execute()
 
     def __delitem__(self, item: slice) -> None:
@@ -194,5 +197,5 @@ class BitField(Container):
     def set_raw(self, value: bytes | str) -> None:
         """Replace the whole string (SET). O(N); one round trip."""
         if not isinstance(value, (bytes, str)):
-            raise TypeError(f"set_raw takes bytes or str, not {type(value).__name__}")
+            raise InvalidType(f"set_raw takes bytes or str, not {type(value).__name__}")
         self.database.set(self.key, value)

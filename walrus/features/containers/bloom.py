@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from walrus.exceptions import InvalidValue
 from walrus.features.containers.base import Container, check_value
 
 if TYPE_CHECKING:
@@ -50,21 +51,21 @@ class BloomFilter(Container):
         super().__init__(database, key)
         if capacity is None:
             if error_rate is not None:
-                raise ValueError("error_rate needs a capacity")
+                raise InvalidValue("error_rate needs a capacity")
             size = DEFAULT_SIZE if size is None else size
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(
+                raise InvalidValue(
                     f"size must be a positive number of bytes, not {size!r}"
                 )
             self.bits, self.hashes = size * 8, DEFAULT_HASHES
         else:
             if size is not None:
-                raise ValueError("give a size or a capacity, not both")
+                raise InvalidValue("give a size or a capacity, not both")
             rate = DEFAULT_ERROR_RATE if error_rate is None else error_rate
             if not 0 < rate < 1:
-                raise ValueError(f"error_rate must be between 0 and 1, not {rate!r}")
+                raise InvalidValue(f"error_rate must be between 0 and 1, not {rate!r}")
             if capacity < 1:
-                raise ValueError(f"capacity must be positive, not {capacity!r}")
+                raise InvalidValue(f"capacity must be positive, not {capacity!r}")
             self.bits = math.ceil(-capacity * math.log(rate) / math.log(2) ** 2)
             self.hashes = max(1, round(self.bits / capacity * math.log(2)))
         self.size = math.ceil(self.bits / 8)  # bytes

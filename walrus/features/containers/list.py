@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from redis.exceptions import ResponseError
 
+from walrus.exceptions import InvalidType, InvalidValue
 from walrus.features.containers.base import (
     SCAN_COUNT,
     Sortable,
@@ -114,7 +115,7 @@ class List(Sortable, MutableSequence[Any]):
         for i in positions:
             if first <= i < last:
                 return i
-        raise ValueError(f"{value!r} is not in the list")
+        raise InvalidValue(f"{value!r} is not in the list")
 
     def count(self, value: Any) -> int:
         """How many items equal ``value``. O(N); one round trip."""
@@ -127,7 +128,7 @@ class List(Sortable, MutableSequence[Any]):
         Slice assignment is not supported. O(N); one round trip.
         """
         if isinstance(index, slice):
-            raise TypeError("List does not support slice assignment")
+            raise InvalidType("List does not support slice assignment")
         value = check_value(value)
         try:
             with self._guard:
@@ -148,7 +149,7 @@ class List(Sortable, MutableSequence[Any]):
                 _bound(index.step),
             ]
             if index.step == 0:
-                raise ValueError("slice step cannot be zero")
+                raise InvalidValue("slice step cannot be zero")
             with self._guard:
                 self.database.scripts.run("list_delete_slice", [self.key], args)
             return
@@ -282,7 +283,7 @@ class List(Sortable, MutableSequence[Any]):
 
 def _index(index: Any) -> int:
     if isinstance(index, bool) or not isinstance(index, int):
-        raise TypeError(f"list indices must be integers, not {type(index).__name__}")
+        raise InvalidType(f"list indices must be integers, not {type(index).__name__}")
     return index
 
 

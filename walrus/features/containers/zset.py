@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import ResponseError
 
+from walrus.exceptions import InvalidValue
 from walrus.features.containers.base import (
     SCAN_COUNT,
     Sortable,
@@ -96,7 +97,7 @@ class ZSet(Sortable):
         or a slice by rank or member (atomic). One round trip."""
         if isinstance(item, slice):
             if item.step not in (None, 1):
-                raise ValueError("ZSet slices cannot be deleted with a step")
+                raise InvalidValue("ZSet slices cannot be deleted with a step")
             self._slice(item, "delete", False)
         elif isinstance(item, int) and not isinstance(item, bool):
             if not self.remove_by_rank(item):
@@ -312,7 +313,7 @@ class ZSet(Sortable):
         pieces: list[Any] = [command, check_value(dest, "key"), len(keys), *keys]
         if weights is not None:
             if len(weights) != len(keys):
-                raise ValueError(f"{len(keys)} weights needed, {len(weights)} given")
+                raise InvalidValue(f"{len(keys)} weights needed, {len(weights)} given")
             pieces += ["WEIGHTS", *(check_score(w) for w in weights)]
         if aggregate is not None:
             pieces += ["AGGREGATE", aggregate.upper()]

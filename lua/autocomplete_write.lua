@@ -1,0 +1,54 @@
+-- Every write to an autocomplete index; each one drops the cached searches.
+-- KEYS[1] data hash, KEYS[2] titles hash, KEYS[3] prefixes hash (member -> its
+--   prefixes, space-separated), KEYS[4] boosts hash, KEYS[5] cached-searches set
+-- ARGV[1] prefix key base (a prefix's sorted set is ARGV[1] .. prefix; all in
+--   the index's key group), ARGV[2] operation: 'store', 'remove' or 'boost'
+-- store:  ARGV[3] member, ARGV[4] data, ARGV[5] title, ARGV[6] prefixes
+--         (space-separated), ARGV[7..] one score per prefix
+-- remove: ARGV[3] member
+-- boost:  ARGV[3] boost field, ARGV[4] multiplier, ARGV[5] '1' to multiply
+--         the saved boost, '0' to replace it
+-- returns 1 if the member was indexed before (store/remove), or the new boost
+--   as a string (boost)
+local op = ARGV[2]
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  redis.call('DEL', key)
+end
+redis.call('DEL', KEYS[5])
+
+if op == 'boost' then
+  local multiplier = tonumber(ARGV[4])
+  if ARGV[5] == '1' then
+    multiplier = multiplier * (tonumber(redis.call('HGET', KEYS[4], ARGV[3])) or 1)
+  end
+  local saved = string.format('%.17g', multiplier)
+  redis.call('HSET', KEYS[4], ARGV[3], saved)
+  return saved
+end
+
+local member = ARGV[3]
+local old = redis.call('HGET', KEYS[3], member)
+if old then
+  for prefix in string.gmatch(old, '[^ ]+') do
+    redis.call('ZREM', ARGV[1] .. prefix, member)
+  end
+end
+if op == 'store' then
+  local i = 7
+  for prefix in string.gmatch(ARGV[6], '[^ ]+') do
+    redis.call('ZADD', ARGV[1] .. prefix, ARGV[i], member)
+    i = i + 1
+  end
+  redis.call('HSET', KEYS[1], member, ARGV[4])
+  redis.call('HSET', KEYS[2], member, ARGV[5])
+  redis.call('HSET', KEYS[3], member, ARGV[6])
+else
+  redis.call('HDEL', KEYS[1], member)
+  redis.call('HDEL', KEYS[2], member)
+  redis.call('HDEL', KEYS[3], member)
+  redis.call('HDEL', KEYS[4], 'i' .. member)
+end
+if old then
+  return 1
+end
+return 0

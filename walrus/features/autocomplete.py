@@ -1,0 +1,363 @@
+"""Autocomplete: suggestions for partly typed phrases, with rich data and boosts.
+
+An index (``namespace``, walrus 0.9's key names) is made of:
+
+- ``<ns>:d`` a hash: object -> its data (JSON unless ``use_json=False``);
+- ``<ns>:t`` a hash: object -> its title;
+- ``<ns>:w`` a hash: object -> the prefixes it is indexed under (so it can be
+  removed in one step, whatever its title was);
+- ``<ns>:s:<prefix>`` a sorted set per word prefix: object -> score;
+- ``<ns>:b`` a hash of saved boosts; ``<ns>:c`` the set of cached searches,
+  each one ``<ns>:c:<digest>``, expiring after ``cache_timeout`` seconds.
+
+An object is ``"<id>\\x01<type>"``. Titles are folded (case, and accents on
+Latin letters: ``"cafe"`` finds ``"Café"``) and split into words of any
+script (see :mod:`walrus.features.text`); stop words are not indexed, unless
+the title has nothing else. A search's last word is never dropped as a stop
+word: it may be a prefix the user is still typing.
+
+**Scoring** (lower is better): a hit scores ``1 + 0.4 * (position + alpha)``
+where ``position`` is the index of the matched word among the title's
+indexed words (with several search words: the farthest matched one) and
+``alpha`` in ``[0, 1)`` places the title alphabetically by its first
+characters (ties fall back to the object's name). A boost divides the
+score: greater than 1 raises a hit, between 0 and 1 lowers it. Saved boosts
+(by object and by type) and the search's own boosts (by id or type) multiply;
+they are applied to a fresh copy of the hits, so they never compound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from walrus.exceptions import InvalidValue
+from walrus.features.text import DEFAULT_STOPWORDS, load_stopwords, words
+from walrus.scripts import Call, twin
+from walrus.tour import Transcript, tour_section
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
+
+__all__ = ["Autocomplete", "AutocompleteFactories"]
+
+POSITION_WEIGHT = 0.4  # score added per word between the match and the front
+ALPHA_CHARS = 8  # title characters that place it alphabetically in its score
+_ALPHABET = 38  # separators, 10 digits, 26 Latin letters, any other letter
+SEP = "\x01"  # between an object's id and type
+BATCH = 1000  # keys per DEL while flushing
+
+Id = str | bytes | int | float
+
+
+def _digit(char: str) -> int:
+    if "0" <= char <= "9":
+        return 1 + ord(char) - ord("0")
+    if "a" <= char <= "z":
+        return 11 + ord(char) - ord("a")
+    return _ALPHABET - 1 if char.isalnum() else 0
+
+
+def title_scores(title_words: list[str], stopwords: frozenset[str]) -> dict[str, float]:
+    """Each prefix of each indexed word of a title -> its (best) score."""
+    alpha = sum(
+        _digit(char) / _ALPHABET ** (i + 1)
+        for i, char in enumerate(" ".join(title_words)[:ALPHA_CHARS])
+    )
+    indexed = [w for w in title_words if w not in stopwords] or title_words
+    scores: dict[str, float] = {}
+    for position, word in enumerate(indexed):
+        score = 1 + POSITION_WEIGHT * (position + alpha)
+        for end in range(1, len(word) + 1):
+            prefix = word[:end]
+            scores[prefix] = min(score, scores.get(prefix, score))
+    return scores
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class Autocomplete:
+    """Prefix search over stored titles, returning each hit's stored data."""
+
+    def __init__(
+        self,
+        database: Driver,
+        namespace: str = "walrus",
+        cache_timeout: int = 600,
+        stopwords_file: str | os.PathLike[str] | None = DEFAULT_STOPWORDS,
+        use_json: bool = True,
+    ) -> None:
+        self.database = database
+        self.namespace = namespace
+        self.cache_timeout = cache_timeout
+        self.use_json = use_json
+        self.stopwords = load_stopwords(stopwords_file)
+        group = database.keyspace.group(namespace)
+        self._group = group
+        self._index_keys = [group.key(n) for n in ("d", "t", "w", "b", "c")]
+        self._prefix_base = group.key("s", "")
+
+    # -- helpers -------------------------------------------------------------------
+    @staticmethod
+    def object_key(obj_id: Id, obj_type: Id | None = None) -> str:
+        """The member naming an object: ``"<id>\\x01<type>"``."""
+        kind = "" if obj_type is None else _text(obj_type)
+        if SEP in kind:
+            raise InvalidValue("an object type cannot contain '\\x01'")
+        return f"{_text(obj_id)}{SEP}{kind}"
+
+    def _write(self, *args: Any) -> Any:
+        return self.database.scripts.run(
+            "autocomplete_write", self._index_keys, [self._prefix_base, *args]
+        )
+
+    def _load(self, value: Any) -> Any:
+        return json.loads(value) if self.use_json and value is not None else value
+
+    # -- writing -----------------------------------------------------------------
+    def store(
+        self,
+        obj_id: Id,
+        title: str | bytes | None = None,
+        data: Any = None,
+        obj_type: Id | None = None,
+    ) -> None:
+        """Index ``title`` (default: ``obj_id``) for the object, with ``data``
+        (default: the title), replacing what the object had.
+
+        O(P log N) for P prefixes of the title's words; one round trip (a
+        named operation), whatever the title's length.
+        """
+        title = _text(obj_id if title is None else title)
+        data = title if data is None else data
+        member = self.object_key(obj_id, obj_type)
+        payload = json.dumps(data, ensure_ascii=False) if self.use_json else data
+        scores = title_scores(words(title), self.stopwords)
+        self._write(
+            "store",
+            member,
+            payload,
+            title,
+            " ".join(scores),
+            *(repr(score) for score in scores.values()),
+        )
+
+    def remove(self, obj_id: Id, obj_type: Id | None = None) -> bool:
+        """Remove the object, every prefix entry it had and its saved boost.
+
+        O(P log N); one round trip (a named operation). True if it was indexed.
+        """
+        return bool(self._write("remove", self.object_key(obj_id, obj_type)))
+
+    def boost_object(
+        self,
+        obj_id: Id | None = None,
+        obj_type: Id | None = None,
+        multiplier: float = 1.1,
+        relative: bool = True,
+    ) -> float:
+        """Save a boost for one object (``obj_id``, with its ``obj_type``) or,
+        with only ``obj_type``, for every object of that type. ``relative``
+        multiplies the boost already saved; otherwise it is replaced.
+
+        O(1); one round trip. Returns the boost now saved.
+        """
+        if obj_id is not None:
+            field = "i" + self.object_key(obj_id, obj_type)
+        elif obj_type is not None:
+            field = "t" + _text(obj_type)
+        else:
+            raise InvalidValue("boost_object needs an obj_id or an obj_type")
+        _check_multiplier(multiplier)
+        saved = self._write("boost", field, repr(float(multiplier)), int(relative))
+        return float(saved)
+
+    def flush(self, batch_size: int = BATCH) -> None:
+        """Delete the whole index: data, prefixes, boosts, cached searches.
+
+        SCAN for the prefix and cache keys (``batch_size`` per round trip),
+        then DEL in batches: O(N) round trips of ``batch_size`` keys.
+        """
+        keys = list(self._index_keys)
+        for name in ("s", "c"):
+            pattern = _glob_escape(self._group.key(name, "")) + "*"
+            keys.extend(self.database.scan_iter(match=pattern, count=batch_size))
+        for start in range(0, len(keys), batch_size):
+            self.database.delete(*keys[start : start + batch_size])
+
+    # -- reading -----------------------------------------------------------------
+    def search(
+        self,
+        phrase: str | bytes,
+        limit: int | None = None,
+        boosts: Mapping[Any, float] | None = None,
+        chunk_size: int = BATCH,
+    ) -> list[Any]:
+        """The data of the objects whose title has a word starting with each
+        word of ``phrase``, best first (see the module's scoring).
+
+        ``boosts`` maps object ids or types to multipliers for this search.
+        ``chunk_size`` is accepted for walrus 0.9 compatibility. One round
+        trip (a named operation): O(log N + M) for one word without boosts;
+        with several words or any boost, O(K) over the K hits, cached for
+        ``cache_timeout`` seconds.
+        """
+        if limit is not None and limit <= 0:
+            return []
+        folded = words(_text(phrase))
+        if not folded:
+            return []
+        kept = [w for w in folded[:-1] if w not in self.stopwords] + folded[-1:]
+        terms = list(dict.fromkeys(kept))
+        pairs: list[tuple[str, float]] = []
+        for name, multiplier in (boosts or {}).items():
+            _check_multiplier(multiplier)
+            pairs.append((_text(name), float(multiplier)))
+        pairs.sort()
+        digest = hashlib.sha1(
+            json.dumps([terms, pairs]).encode(), usedforsecurity=False
+        ).hexdigest()
+        data, _, _, saved, cached = self._index_keys
+        keys = [data, saved, cached, self._group.key("c", digest)]
+        args: list[Any] = [self._prefix_base, self.cache_timeout, limit or 0]
+        args += [len(terms), *terms]
+        for name, multiplier in pairs:
+            args += [name, repr(multiplier)]
+        found = self.database.scripts.run("autocomplete_search", keys, args)
+        return [self._load(value) for value in found]
+
+    def exists(self, obj_id: Id, obj_type: Id | None = None) -> bool:
+        """Whether the object is indexed. O(1); one round trip."""
+        return bool(
+            self.database.hexists(
+                self._index_keys[0], self.object_key(obj_id, obj_type)
+            )
+        )
+
+    def list_data(self) -> list[Any]:
+        """The data of every object (decoded JSON). O(N); one round trip."""
+        return [self._load(v) for v in self.database.hvals(self._index_keys[0])]
+
+    def list_titles(self) -> list[str]:
+        """The title of every object, as text. O(N); one round trip."""
+        return [_text(v) for v in self.database.hvals(self._index_keys[1])]
+
+
+def _check_multiplier(multiplier: Any) -> None:
+    if not isinstance(multiplier, int | float) or not multiplier > 0:
+        raise InvalidValue(f"a boost is a positive number, not {multiplier!r}")
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+class AutocompleteFactories:
+    """The ``db.autocomplete(...)`` factory of walrus databases."""
+
+    def autocomplete(
+        self,
+        namespace: str = "walrus",
+        cache_timeout: int = 600,
+        stopwords_file: str | os.PathLike[str] | None = DEFAULT_STOPWORDS,
+        use_json: bool = True,
+    ) -> Autocomplete:
+        """An :class:`Autocomplete` index whose keys start with ``namespace``."""
+        return Autocomplete(
+            cast("Driver", self), namespace, cache_timeout, stopwords_file, use_json
+        )
+
+
+# -- Python twins of the named operations (engines without Lua) ----------------
+@twin("autocomplete_write")
+def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
+    data, titles, prefixes, boosts, cached = keys
+    for key in call(b"SMEMBERS", cached):
+        call(b"DEL", key)
+    call(b"DEL", cached)
+    base, operation, target = args[:3]
+    if operation == b"boost":
+        multiplier = float(args[3])
+        if args[4] == b"1":
+            multiplier *= float(call(b"HGET", boosts, target) or 1)
+        saved = b"%.17g" % multiplier
+        call(b"HSET", boosts, target, saved)
+        return saved
+    old = call(b"HGET", prefixes, target)
+    for prefix in (old or b"").split(b" "):
+        if prefix:
+            call(b"ZREM", base + prefix, target)
+    if operation == b"store":
+        new = [p for p in args[5].split(b" ") if p]
+        for prefix, score in zip(new, args[6:], strict=True):
+            call(b"ZADD", base + prefix, score, target)
+        for key, value in ((data, args[3]), (titles, args[4]), (prefixes, args[5])):
+            call(b"HSET", key, target, value)
+    else:
+        for key in (data, titles, prefixes):
+            call(b"HDEL", key, target)
+        call(b"HDEL", boosts, b"i" + target)
+    return 1 if old is not None else 0
+
+
+@twin("autocomplete_search")
+def _search_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
+    data, boosts, cached, result = keys
+    base, timeout, limit, count = args[0], int(args[1]), int(args[2]), int(args[3])
+    terms, pairs = args[4 : 4 + count], args[4 + count :]
+    source = base + terms[0]
+    if count > 1 or pairs or call(b"HLEN", boosts) > 0:
+        source = result
+        if not call(b"EXISTS", source):
+            prefix_keys = [base + term for term in terms]
+            call(
+                b"ZINTERSTORE",
+                source,
+                b"%d" % count,
+                *prefix_keys,
+                b"AGGREGATE",
+                b"MAX",
+            )
+            flat = call(b"HGETALL", boosts)
+            saved = {flat[i]: float(flat[i + 1]) for i in range(0, len(flat), 2)}
+            given = {pairs[i]: float(pairs[i + 1]) for i in range(0, len(pairs), 2)}
+            hits = call(b"ZRANGE", source, b"0", b"-1", b"WITHSCORES")
+            for member, score in zip(hits[::2], hits[1::2], strict=True):
+                obj_id, _, kind = member.rpartition(SEP.encode())
+                m = saved.get(b"i" + member, 1.0) * saved.get(b"t" + kind, 1.0)
+                m *= given.get(obj_id, 1.0)
+                if kind and kind != obj_id:
+                    m *= given.get(kind, 1.0)
+                if m != 1:
+                    call(b"ZADD", source, b"%.17g" % (float(score) / m), member)
+            if timeout > 0:
+                call(b"EXPIRE", source, str(timeout).encode())
+                call(b"SADD", cached, source)
+                call(b"EXPIRE", cached, str(timeout).encode())
+    members = call(b"ZRANGE", source, b"0", str(limit - 1).encode())
+    if source == result and timeout <= 0:
+        call(b"DEL", source)
+    found: list[Any] = []
+    for start in range(0, len(members), BATCH):
+        found.extend(call(b"HMGET", data, *members[start : start + BATCH]))
+    return found
+
+
+@tour_section("Autocomplete")
+def _tour(db: Any, show: Transcript) -> None:
+    """Store titles (with any data), then search by the start of their words:
+    hits near the front of a title come first; boosts reorder them."""
+    show("ac = db.autocomplete(namespace='tour:ac')")
+    show("phrases = ['aa bb', 'aa cc', 'bb cc', 'bb aa cc', 'cc aa bb']")
+    show("for phrase in phrases: ac.store(phrase)")
+    show("ac.search('cc')")
+    show("ac.search('cc', boosts={'bb cc': 2})")
+    show("ac.store('cafe', 'Café Müller', data={'url': '/cafe'})")
+    show("ac.search('cafe mu')")
+    show("ac.remove('cafe')")
+    show("ac.flush()")

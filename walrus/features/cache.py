@@ -1,0 +1,478 @@
+"""Cache: values that expire, stored under ``<name>:<key>``, and memoizing decorators.
+
+Values pass through a serializer: ``"pickle"`` (the default: any picklable
+object), ``"json"``, ``"signed-pickle"`` (pickle with an HMAC-SHA256
+signature made with ``secret_key``; a value whose signature does not match is
+refused with :class:`~walrus.exceptions.TamperedValue`, never unpickled), or
+any object with ``dumps(value) -> bytes`` and ``loads(bytes) -> value``.
+
+Trust boundary: unpickling runs code chosen by whoever wrote the bytes. With
+plain ``"pickle"`` anyone who can write to the database can run code in
+every process that reads the cache. Use it only on a database only trusted
+code writes to; otherwise use ``"json"`` or ``"signed-pickle"``.
+
+Serialized values are bytes. The cache reads them undecoded (redis-py's
+``NEVER_DECODE`` option) even on a database opened with
+``decode_responses=True``, so every value round-trips in both reply modes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
+
+from redis.client import NEVER_DECODE
+
+from walrus.exceptions import (
+    InvalidCacheKey,
+    InvalidValue,
+    SerializationError,
+    TamperedValue,
+)
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
+
+__all__ = [
+    "Cache",
+    "CacheMetrics",
+    "JSONSerializer",
+    "PickleSerializer",
+    "Serializer",
+    "SignedPickleSerializer",
+    "default_key",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+FLUSH_BATCH = 1000  # keys per SCAN and per DEL round trip in flush()
+# Read a reply as bytes whatever the reply mode.
+_RAW: dict[str, Any] = {NEVER_DECODE: []}
+
+
+class Serializer(Protocol):
+    """Turns cache values into bytes and back."""
+
+    def dumps(self, value: Any) -> bytes: ...
+
+    def loads(self, data: bytes) -> Any: ...
+
+
+class PickleSerializer:
+    """Any picklable object. Reading runs the writer's code: trusted data only."""
+
+    def dumps(self, value: Any) -> bytes:
+        try:
+            return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as e:
+            raise SerializationError(
+                f"cannot pickle {type(value).__name__}: {e}"
+            ) from e
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return pickle.loads(data)
+        except Exception as exc:
+            raise SerializationError(f"cannot unpickle a cached value: {exc}") from exc
+
+
+class JSONSerializer:
+    """JSON values (tuples come back as lists); safe with untrusted data."""
+
+    def dumps(self, value: Any) -> bytes:
+        try:
+            return json.dumps(value, separators=(",", ":")).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise SerializationError(f"cannot store as JSON: {exc}") from exc
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise SerializationError(f"cached value is not JSON: {exc}") from exc
+
+
+class SignedPickleSerializer(PickleSerializer):
+    """Pickle with an HMAC-SHA256 signature: tampered values are refused unread."""
+
+    def __init__(self, secret_key: str | bytes) -> None:
+        if not secret_key:
+            raise InvalidValue("signed-pickle needs a non-empty secret_key")
+        self._key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+
+    def _sign(self, data: bytes) -> bytes:
+        return hmac.new(self._key, data, hashlib.sha256).digest()
+
+    def dumps(self, value: Any) -> bytes:
+        data = super().dumps(value)
+        return self._sign(data) + data
+
+    def loads(self, data: bytes) -> Any:
+        signature, payload = data[:32], data[32:]
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise TamperedValue("a cached value's signature does not match")
+        return super().loads(payload)
+
+
+def _serializer(kind: str | Serializer, secret_key: str | bytes | None) -> Serializer:
+    if kind == "pickle":
+        return PickleSerializer()
+    if kind == "json":
+        return JSONSerializer()
+    if kind == "signed-pickle":
+        if secret_key is None:
+            raise InvalidValue("serializer='signed-pickle' needs secret_key")
+        return SignedPickleSerializer(secret_key)
+    if isinstance(kind, str):
+        raise InvalidValue(f"unknown serializer {kind!r} (pickle, json, signed-pickle)")
+    return kind
+
+
+def _fingerprint(value: Any) -> Any:
+    """``value``'s pickle; for what cannot pickle, its class and state (or repr)."""
+    try:
+        return pickle.dumps(value, 4)
+    except Exception:
+        state = getattr(value, "__dict__", None)
+        if state is None:
+            return repr(value)
+        kind = type(value)
+        fields = sorted((k, _fingerprint(v)) for k, v in state.items())
+        return (kind.__module__, kind.__qualname__, fields)
+
+
+def default_key(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+    """A digest of a call's arguments (their pickles, or their classes and state)."""
+    call = (
+        [_fingerprint(a) for a in args],
+        sorted((k, _fingerprint(v)) for k, v in kwargs.items()),
+    )
+    return hashlib.sha256(repr(call).encode("utf-8", "backslashreplace")).hexdigest()
+
+
+@dataclass
+class CacheMetrics:
+    """Hits and misses of a ``cached`` function (counted with ``metrics=True``)."""
+
+    hits: int = 0
+    misses: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+
+    @property
+    def hit_rate(self) -> float:
+        """Hits over calls (0.0 before any call)."""
+        calls = self.hits + self.misses
+        return self.hits / calls if calls else 0.0
+
+
+KeyFunction = Callable[[tuple[Any, ...], Mapping[str, Any]], str]
+
+
+class Cache:
+    """A cache of values under ``<name>:<key>``; ``timeout`` values are seconds.
+
+    ``debug=True`` turns the cache off: reads miss, writes do nothing.
+    """
+
+    def __init__(
+        self,
+        database: Driver,
+        name: str = "cache",
+        default_timeout: float | None = None,
+        debug: bool = False,
+        serializer: str | Serializer = "pickle",
+        secret_key: str | bytes | None = None,
+    ) -> None:
+        self.database = database
+        self.name = name
+        self.default_timeout = default_timeout
+        self._expiry_ms(None)  # validates default_timeout
+        self.debug = debug
+        self.serializer = _serializer(serializer, secret_key)
+
+    # -- keys and values ------------------------------------------------------------
+    def make_key(self, key: str | bytes) -> str:
+        """The Redis key of the cache key ``key``."""
+        if not isinstance(key, str | bytes):
+            raise InvalidCacheKey(f"cache keys are str or bytes, not {key!r}")
+        return self.database.keyspace(self.name, key)
+
+    def _expiry_ms(self, timeout: float | None) -> int | None:
+        timeout = timeout or self.default_timeout
+        if not timeout:
+            return None
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise InvalidValue(f"a cache timeout is a number of seconds: {timeout!r}")
+        if timeout < 0:
+            raise InvalidValue(f"a cache timeout cannot be negative: {timeout!r}")
+        return max(1, round(timeout * 1000))
+
+    # -- single values --------------------------------------------------------------
+    def get(self, key: str | bytes, default: Any = None) -> Any:
+        """The value cached for ``key``, or ``default``. O(1); one round trip."""
+        redis_key = self.make_key(key)
+        if self.debug:
+            return default
+        data = self.database.execute_command("GET", redis_key, **_RAW)
+        return default if data is None else self.serializer.loads(data)
+
+    def set(self, key: str | bytes, value: Any, timeout: float | None = None) -> bool:
+        """Cache ``value`` for ``timeout`` seconds (default: ``default_timeout``).
+
+        O(1); one round trip.
+        """
+        return self._store(self.make_key(key), value, timeout)
+
+    def _store(self, redis_key: str, value: Any, timeout: float | None) -> bool:
+        data = self.serializer.dumps(value)
+        px = self._expiry_ms(timeout)
+        if self.debug:
+            return True
+        return bool(self.database.set(redis_key, data, px=px))
+
+    def delete(self, key: str | bytes) -> int:
+        """Remove ``key``; returns how many were removed. O(1); one round trip."""
+        redis_key = self.make_key(key)
+        return 0 if self.debug else self.database.delete(redis_key)
+
+    # -- many values ----------------------------------------------------------------
+    def get_many(self, keys: Iterable[str | bytes]) -> dict[str | bytes, Any]:
+        """The cached values of ``keys`` (misses left out). One round trip (MGET)."""
+        keys = list(keys)
+        redis_keys = [self.make_key(k) for k in keys]
+        if self.debug or not keys:
+            return {}
+        values = self.database.execute_command("MGET", *redis_keys, **_RAW)
+        return {
+            k: self.serializer.loads(v)
+            for k, v in zip(keys, values, strict=True)
+            if v is not None
+        }
+
+    def set_many(
+        self,
+        __data: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Cache every pair of ``__data`` and ``kwargs``, atomically.
+
+        One round trip: MSET, or SET ... PX for each in one MULTI/EXEC.
+        Every value is serialized first: an unserializable one writes nothing.
+        """
+        items = {**(__data or {}), **kwargs}
+        pairs = [(self.make_key(k), self.serializer.dumps(v)) for k, v in items.items()]
+        px = self._expiry_ms(timeout)
+        if self.debug or not pairs:
+            return True
+        if px is None:
+            return bool(self.database.execute_command("MSET", *sum(pairs, ())))
+        pipe = self.database.pipeline(transaction=True)
+        for redis_key, data in pairs:
+            pipe.set(redis_key, data, px=px)
+        return all(pipe.execute())
+
+    def delete_many(self, keys: Iterable[str | bytes]) -> int:
+        """Remove ``keys``; returns how many were removed. One round trip (DEL)."""
+        redis_keys = [self.make_key(k) for k in keys]
+        if self.debug or not redis_keys:
+            return 0
+        return self.database.delete(*redis_keys)
+
+    # -- the whole cache ------------------------------------------------------------
+    def _scan(self) -> Iterable[Any]:
+        prefix = self.database.keyspace(self.name, "")
+        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+        return self.database.scan_iter(match=pattern, count=FLUSH_BATCH)
+
+    def keys(self) -> list[str | bytes]:
+        """The cache keys with a value (SCAN, 1,000 keys per round trip)."""
+        cut = len(self.database.keyspace(self.name, "").encode())
+        return [
+            k[cut:] if isinstance(k, bytes) else k.encode()[cut:].decode()
+            for k in self._scan()
+        ]
+
+    def flush(self) -> int:
+        """Remove every cached value; returns how many.
+
+        SCAN (never KEYS) and one DEL per 1,000 keys.
+        """
+        removed = 0
+        batch: list[Any] = []
+        for key in self._scan():
+            batch.append(key)
+            if len(batch) == FLUSH_BATCH:
+                removed += self.database.delete(*batch)
+                batch.clear()
+        if batch:
+            removed += self.database.delete(*batch)
+        return removed
+
+    # -- decorators -----------------------------------------------------------------
+    def cached(
+        self,
+        key_fn: KeyFunction = default_key,
+        timeout: float | None = None,
+        metrics: bool = False,
+    ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]:
+        """Memoize a function by its arguments (``key_fn(args, kwargs)``).
+
+        Results, ``None`` included, are cached for ``timeout`` seconds. A hit
+        is one round trip (GET); a miss adds the call and one SET. The
+        function gains ``bust(*args, **kwargs)`` and ``metrics``.
+        """
+        self._expiry_ms(timeout)
+
+        def decorator(fn: Callable[P, R]) -> CachedFunction[P, R]:
+            return CachedFunction(self, fn, key_fn, timeout, metrics)
+
+        return decorator
+
+    def cached_property(
+        self, key_fn: KeyFunction = default_key, timeout: float | None = None
+    ) -> Callable[[Callable[[Any], R]], CachedProperty[R]]:
+        """A read-only property whose value is cached per instance (see ``cached``)."""
+        cached = self.cached(key_fn, timeout)
+
+        def decorator(fn: Callable[[Any], R]) -> CachedProperty[R]:
+            return CachedProperty(cached(fn))
+
+        return decorator
+
+    def cache_async(
+        self, key_fn: KeyFunction = default_key, timeout: float | None = 3600
+    ) -> Callable[[Callable[P, R]], Callable[P, Callable[..., R]]]:
+        """Run each call of the function in a thread, through ``cached``.
+
+        A call returns at once with a getter ``result(block=True,
+        timeout=None)`` that returns the value (raising ``queue.Empty`` if it
+        is not ready in time, or the function's exception); once it has a
+        value, the getter always returns it.
+        """
+        cached = self.cached(key_fn, timeout)
+
+        def decorator(fn: Callable[P, R]) -> Callable[P, Callable[..., R]]:
+            run = cached(fn)
+
+            @functools.wraps(fn)
+            def start(*args: P.args, **kwargs: P.kwargs) -> Callable[..., R]:
+                return _start_async(run, args, kwargs)
+
+            return start
+
+        return decorator
+
+    def __repr__(self) -> str:
+        return f"<Cache {self.name!r}>"
+
+
+class CachedFunction(Generic[P, R]):
+    """A function memoized by :meth:`Cache.cached`."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        fn: Callable[P, R],
+        key_fn: KeyFunction,
+        timeout: float | None,
+        metrics: bool,
+    ) -> None:
+        functools.update_wrapper(self, fn)
+        self.cache = cache
+        self.fn = fn
+        self.key_fn = key_fn
+        self.timeout = timeout
+        self.count_metrics = metrics
+        self.metrics = CacheMetrics()
+        self._name = f"{fn.__module__}.{fn.__qualname__}"
+
+    def key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key of a call with these arguments."""
+        return self.cache.database.keyspace(self._name, self.key_fn(args, kwargs))
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        cache = self.cache
+        if cache.debug:
+            return self.fn(*args, **kwargs)
+        redis_key = cache.make_key(self.key(*args, **kwargs))
+        data = cache.database.execute_command("GET", redis_key, **_RAW)
+        if self.count_metrics:
+            self.metrics.record(data is not None)
+        if data is not None:
+            result: R = cache.serializer.loads(data)
+            return result
+        result = self.fn(*args, **kwargs)
+        cache._store(redis_key, result, self.timeout)
+        return result
+
+    def bust(self, *args: Any, **kwargs: Any) -> int:
+        """Forget the cached result of a call with these arguments. One round trip."""
+        return self.cache.delete(self.key(*args, **kwargs))
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return functools.partial(self, instance)
+
+
+class CachedProperty(Generic[R]):
+    """A read-only property computed by a cached function of the instance."""
+
+    def __init__(self, fn: CachedFunction[Any, R]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return self.fn(instance)
+
+    def bust(self, instance: Any) -> int:
+        """Forget ``instance``'s cached value. One round trip."""
+        return self.fn.bust(instance)
+
+
+def _start_async(
+    run: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> Callable[..., T]:
+    results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    outcome: list[tuple[bool, Any]] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            results.put((True, run(*args, **kwargs)))
+        except BaseException as exc:  # handed to the getter
+            results.put((False, exc))
+
+    threading.Thread(target=work, daemon=True).start()
+
+    def result(block: bool = True, timeout: float | None = None) -> T:
+        with lock:
+            if not outcome:
+                outcome.append(results.get(block=block, timeout=timeout))
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        out: T = value
+        return out
+
+    return result

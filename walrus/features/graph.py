@@ -1,0 +1,284 @@
+"""Graph: a hexastore of subject-predicate-object triples in one sorted set.
+
+Every triple is stored six times, once per ordering of its parts (``spo``,
+``sop``, ``pso``, ``pos``, ``osp``, ``ops``), as members of one sorted set
+with score 0, so any combination of known parts is a prefix of one ordering
+and one ZRANGEBYLEX finds every matching triple.
+
+A member is the ordering's name and the three parts joined by ``::``, e.g.
+``spo::charlie::friends::huey`` (walrus 0.9's layout). Unlike walrus 0.9,
+each part is escaped (``\\`` becomes ``\\\\`` and ``:`` becomes ``\\:``), so
+values may hold ``::``, any separator, non-Latin text or nothing at all, and
+the lexicographic range of a prefix never spills into other values: the
+range ends just before the prefix with its last ``:`` raised to ``;``, so no
+``\\xff`` upper bound (which misses non-Latin UTF-8) is needed.
+
+In :meth:`Graph.query` a part given as ``None`` is a wildcard; the empty
+string is a value like any other. Values are text: they are returned as
+``str`` in both reply modes (bytes given are decoded as UTF-8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from walrus.exceptions import InvalidType, InvalidValue
+from walrus.tour import Transcript, tour_section
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
+
+__all__ = ["Graph", "GraphFactories", "Triple", "Variable"]
+
+PARTS = ("s", "p", "o")
+ORDERINGS = ("spo", "sop", "pso", "pos", "osp", "ops")
+SEP = "::"
+CHUNK = 1000  # triples per ZADD in store_many (6,000 members)
+
+Value = str | bytes | int | float
+
+
+class Triple(NamedTuple):
+    """One stored relationship; ``triple['s']`` works as in walrus 0.9."""
+
+    s: str
+    p: str
+    o: str
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            return getattr(self, item)
+        return tuple.__getitem__(self, item)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A named placeholder for :meth:`Graph.search` clauses."""
+
+    name: str
+
+
+class _Variables:
+    """``graph.v.X`` and ``graph.v('X')`` both make the variable ``X``."""
+
+    def __getattr__(self, name: str) -> Variable:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Variable(name)
+
+    def __call__(self, name: str) -> Variable:
+        return Variable(name)
+
+
+def _text(value: Value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidType(f"graph values are text, not {type(value).__name__}")
+
+
+def _escape(part: str) -> str:
+    return part.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def _split(member: str) -> list[str]:
+    """The ordering's name and the three parts of an encoded member."""
+    parts: list[str] = []
+    current: list[str] = []
+    chars = iter(member)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars))
+        elif char == ":":
+            next(chars)  # the second ':' of the separator
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _members(s: str, p: str, o: str) -> list[str]:
+    values = {"s": _escape(s), "p": _escape(p), "o": _escape(o)}
+    return [SEP.join([name, *(values[c] for c in name)]) for name in ORDERINGS]
+
+
+class Graph:
+    """A hexastore named ``name``: store triples and query them by any parts."""
+
+    def __init__(self, database: Driver, name: str) -> None:
+        self.database = database
+        self.name = name
+        self.key = database.keyspace.group(name).key()
+        self.v = _Variables()
+
+    def store(self, s: Value, p: Value, o: Value) -> None:
+        """Store one triple: ZADD of six members. O(log N); one round trip."""
+        self.database.zadd(
+            self.key, dict.fromkeys(_members(_text(s), _text(p), _text(o)), 0)
+        )
+
+    def store_many(self, items: Iterable[tuple[Value, Value, Value]]) -> None:
+        """Store many triples: one ZADD per 1,000 triples, all sent in one
+        MULTI/EXEC. O(n log N); one round trip."""
+        batches: list[dict[str, int]] = []
+        for index, (s, p, o) in enumerate(items):
+            if index % CHUNK == 0:
+                batches.append({})
+            batches[-1].update(dict.fromkeys(_members(_text(s), _text(p), _text(o)), 0))
+        if not batches:
+            return
+        if len(batches) == 1:
+            self.database.zadd(self.key, batches[0])
+            return
+        pipe = self.database.pipeline(transaction=True)
+        for batch in batches:
+            pipe.zadd(self.key, batch)
+        pipe.execute()
+
+    def delete(self, s: Value, p: Value, o: Value) -> None:
+        """Remove one triple: ZREM of six members. O(log N); one round trip."""
+        self.database.zrem(self.key, *_members(_text(s), _text(p), _text(o)))
+
+    def _range(self, given: Mapping[str, str]) -> tuple[str, str]:
+        """The ZRANGEBYLEX bounds of the triples whose parts are ``given``."""
+        ordering = "".join(
+            sorted(PARTS, key=lambda c: (c not in given, "spo".index(c)))
+        )
+        known = [_escape(given[c]) for c in ordering if c in given]
+        if len(known) == len(PARTS):  # the one member of that exact triple
+            member = SEP.join([ordering, *known])
+            return "[" + member, "[" + member
+        prefix = SEP.join([ordering, *known]) + SEP
+        return "[" + prefix, "(" + prefix[:-1] + ";"
+
+    def _decode(self, member: bytes | str) -> Triple:
+        text = member.decode("utf-8") if isinstance(member, bytes) else member
+        ordering, *values = _split(text)
+        found = dict(zip(ordering, values, strict=True))
+        return Triple(found["s"], found["p"], found["o"])
+
+    def query(
+        self, s: Value | None = None, p: Value | None = None, o: Value | None = None
+    ) -> list[Triple]:
+        """Every triple matching the given parts (``None`` is a wildcard).
+
+        One ZRANGEBYLEX: O(log N + M); one round trip.
+        """
+        given = {
+            c: _text(v) for c, v in zip(PARTS, (s, p, o), strict=True) if v is not None
+        }
+        low, high = self._range(given)
+        return [self._decode(m) for m in self.database.zrangebylex(self.key, low, high)]
+
+    def search(self, *conditions: Mapping[str, Any]) -> dict[str, set[str]]:
+        """Values of each variable over every solution of all ``conditions``.
+
+        A condition maps ``s``/``p``/``o`` to a value or a :class:`Variable`
+        (a missing part matches anything). A solution binds every variable so
+        that each condition is a stored triple; the result maps each variable
+        name to the set of its values over all solutions. Each condition's
+        candidate triples are read by one ZRANGEBYLEX, all in one MULTI/EXEC
+        (a consistent snapshot), then joined here: one round trip, whatever
+        the number of results.
+        """
+        clauses = [self._clause(condition) for condition in conditions]
+        names = list(
+            dict.fromkeys(
+                v.name for c in clauses for v in c.values() if isinstance(v, Variable)
+            )
+        )
+        pipe = self.database.pipeline(transaction=True)
+        for clause in clauses:
+            given = {c: v for c, v in clause.items() if isinstance(v, str)}
+            pipe.zrangebylex(self.key, *self._range(given))
+        replies = pipe.execute() if clauses else []
+        solutions: list[dict[str, str]] = [{}]
+        for clause, reply in zip(clauses, replies, strict=True):
+            rows = _bindings(clause, [self._decode(m) for m in reply])
+            solutions = _join(solutions, rows)
+            if not solutions:
+                break
+        return {name: {s[name] for s in solutions} for name in names}
+
+    @staticmethod
+    def _clause(condition: Mapping[str, Any]) -> dict[str, str | Variable]:
+        unknown = set(condition) - set(PARTS)
+        if unknown:
+            raise InvalidValue(f"search conditions take s, p and o, not {unknown}")
+        return {
+            c: v if isinstance(v, Variable) else _text(v)
+            for c, v in condition.items()
+            if v is not None
+        }
+
+
+def _bindings(
+    clause: Mapping[str, str | Variable], triples: list[Triple]
+) -> list[dict[str, str]]:
+    """The variable bindings each matching triple gives (consistent ones)."""
+    rows: list[dict[str, str]] = []
+    for triple in triples:
+        row: dict[str, str] = {}
+        for part, term in clause.items():
+            value = getattr(triple, part)
+            if isinstance(term, Variable):
+                if row.setdefault(term.name, value) != value:
+                    break
+            elif term != value:
+                break
+        else:
+            rows.append(row)
+    return rows
+
+
+def _join(
+    left: list[dict[str, str]], right: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """A hash join of two lists of bindings on their shared variables."""
+    if not left or not right:
+        return []
+    shared = sorted(set(left[0]) & set(right[0]))
+    index: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for row in right:
+        index.setdefault(tuple(row[n] for n in shared), []).append(row)
+    joined = (
+        {**row, **match}
+        for row in left
+        for match in index.get(tuple(row[n] for n in shared), ())
+    )
+    unique = {tuple(sorted(row.items())): row for row in joined}
+    return list(unique.values())
+
+
+class GraphFactories:
+    """The ``db.graph(name)`` factory of walrus databases."""
+
+    def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
+        """A :class:`Graph` (hexastore) stored in the sorted set ``name``."""
+        return Graph(cast("Driver", self), name, *args, **kwargs)
+
+
+@tour_section("Graph")
+def _tour(db: Any, show: Transcript) -> None:
+    """A hexastore: triples stored in every order in one sorted set, so a
+    query by any known parts is one ZRANGEBYLEX; search joins clauses."""
+    show("graph = db.graph('tour:people')")
+    show("graph.store('charlie', 'friends', 'huey')")
+    show(
+        "graph.store_many([('charlie', 'friends', 'zaizee'), "
+        "('charlie', 'friends', 'nuggie'), ('huey', 'lives', 'Kansas'), "
+        "('zaizee', 'lives', 'Missouri'), ('nuggie', 'lives', 'Kansas')])"
+    )
+    show("[t.o for t in graph.query(s='charlie', p='friends')]")
+    show("X = graph.v.X")
+    show(
+        "sorted(graph.search({'s': 'charlie', 'p': 'friends', 'o': X}, "
+        "{'s': X, 'p': 'lives', 'o': 'Kansas'})['X'])"
+    )
