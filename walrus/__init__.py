@@ -39,6 +39,7 @@ from walrus.features.containers import (
     HyperLogLog,
     List,
     Set,
+    Stream,
     ZSet,
 )
 from walrus.features.counter import Counter
@@ -84,6 +85,7 @@ __all__ = [
     "RateLimitStatus",
     "SerializationError",
     "Set",
+    "Stream",
     "TamperedValue",
     "Triple",
     "UnknownScript",

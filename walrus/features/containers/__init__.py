@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from walrus.exceptions import InvalidValue, UnsupportedOperation
+from walrus.exceptions import InvalidValue
 from walrus.features.containers import tour as _tour  # noqa: F401  (registers)
 from walrus.features.containers.array import Array
 from walrus.features.containers.base import Container
@@ -19,6 +19,7 @@ from walrus.features.containers.hash import Hash
 from walrus.features.containers.hyperloglog import HyperLogLog
 from walrus.features.containers.list import List
 from walrus.features.containers.set import Set
+from walrus.features.containers.stream import Stream
 from walrus.features.containers.zset import ZSet
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "HyperLogLog",
     "List",
     "Set",
+    "Stream",
     "ZSet",
     "container_for_type",
 ]
@@ -43,6 +45,7 @@ _BY_TYPE: dict[str, type[Container]] = {
     "hash": Hash,
     "list": List,
     "set": Set,
+    "stream": Stream,
     "zset": ZSet,
 }
 
@@ -53,12 +56,6 @@ def container_for_type(database: Any, key: Any, kind: str) -> Any:
         return _BY_TYPE[kind](database, key)
     if kind == "string":
         return database.get(key)
-    if kind == "stream":
-        raise UnsupportedOperation(
-            getattr(database, "backend_name", "walrus"),
-            "get_key on a stream",
-            "the Stream container is not part of walrus yet",
-        )
     raise InvalidValue(f"key {key!r} holds a {kind}, which walrus has no container for")
 
 
@@ -86,6 +83,10 @@ class ContainerFactories:
     def ZSet(self, key: Any) -> ZSet:
         """A :class:`ZSet` on ``key``."""
         return ZSet(self._driver(), key)
+
+    def Stream(self, key: Any) -> Stream:
+        """A :class:`Stream` on ``key`` (servers only)."""
+        return Stream(self._driver(), key)
 
     def HyperLogLog(self, key: Any) -> HyperLogLog:
         """A :class:`HyperLogLog` on ``key``."""

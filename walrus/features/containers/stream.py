@@ -1,0 +1,374 @@
+"""Stream: a Redis stream used standalone (an append-only log of messages).
+
+A message is an ``(id, fields)`` pair: the id as the server gives it (bytes,
+or str with ``decode_responses=True``) and the fields as a dict. Replies are
+the same under RESP2 and RESP3. Ids are checked before anything is sent
+(``'ms'`` or ``'ms-seq'``, plus the special ids each command accepts); an id
+the server still refuses raises :class:`~walrus.exceptions.CommandError`.
+
+Streams need a server (Redis 6.2+ or Valkey): on embedded engines every
+method raises :class:`~walrus.exceptions.UnsupportedOperation`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol, cast, overload
+
+from redis.exceptions import ResponseError
+
+from walrus.drivers.protocol import Capability
+from walrus.exceptions import (
+    CommandError,
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    UnsupportedOperation,
+    WalrusError,
+)
+from walrus.features.containers.base import SCAN_COUNT, Container, check_value
+from walrus.keys import key_text
+
+__all__ = ["Message", "Stream"]
+
+Message = tuple[Any, dict[Any, Any]]  # (message id, fields)
+
+_ID = re.compile(r"[0-9]+(?:-[0-9]+)?")
+_ADD_ID = re.compile(r"\*|[0-9]+-\*|[0-9]+(?:-[0-9]+)?")
+_BOUND = re.compile(r"[-+]|\(?[0-9]+(?:-[0-9]+)?")
+_READ_ID = re.compile(r"\$|[0-9]+(?:-[0-9]+)?")
+
+
+class _StreamCommands(Protocol):
+    """The stream commands of redis-py that Stream uses (servers have them).
+
+    Kept here until the Driver protocol grows its stream commands; only
+    databases whose capabilities include streams are cast to it.
+    """
+
+    def xadd(
+        self,
+        name: Any,
+        fields: dict[Any, Any],
+        id: Any = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+    ) -> Any: ...
+    def xrange(
+        self, name: Any, min: Any = "-", max: Any = "+", count: int | None = None
+    ) -> Any: ...
+    def xrevrange(
+        self, name: Any, max: Any = "+", min: Any = "-", count: int | None = None
+    ) -> Any: ...
+    def xread(
+        self,
+        streams: dict[Any, Any],
+        count: int | None = None,
+        block: int | None = None,
+    ) -> Any: ...
+    def xdel(self, name: Any, *ids: Any) -> Any: ...
+    def xlen(self, name: Any) -> Any: ...
+    def xtrim(
+        self,
+        name: Any,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: Any = None,
+        limit: int | None = None,
+    ) -> Any: ...
+    def xinfo_stream(self, name: Any) -> Any: ...
+    def xinfo_groups(self, name: Any) -> Any: ...
+    def xinfo_consumers(self, name: Any, groupname: Any) -> Any: ...
+    def xsetid(self, name: Any, id: Any) -> Any: ...
+
+
+def _checked_id(value: Any, pattern: re.Pattern[str], what: str) -> Any:
+    """``value`` if it is an id ``pattern`` accepts; InvalidValue/InvalidType if not."""
+    if isinstance(value, bool) or not isinstance(value, (str, bytes, int)):
+        raise InvalidType(
+            f"a {what} must be str, bytes or int, not {type(value).__name__}"
+        )
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    if not pattern.fullmatch(text):
+        raise InvalidValue(f"{value!r} is not a valid {what}")
+    return value
+
+
+def _message_id(value: Any) -> Any:
+    return _checked_id(value, _ID, "stream message id")
+
+
+def _positive(value: Any, what: str, zero: bool = False) -> int | None:
+    """``value`` if it is None or an int above zero (or zero itself with ``zero``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidType(f"{what} must be an int, not {type(value).__name__}")
+    if value < 0 or (value == 0 and not zero):
+        raise InvalidValue(f"{what} must be {'>= 0' if zero else '> 0'}, not {value}")
+    return value
+
+
+def _messages(reply: Any) -> list[Message]:
+    """XRANGE-style entries as ``(id, fields)`` pairs."""
+    return [(entry[0], dict(entry[1] or {})) for entry in reply or ()]
+
+
+def _read_messages(reply: Any) -> list[Message]:
+    """The messages of an XREAD on one stream, whatever the protocol."""
+    if not reply:
+        return []
+    if isinstance(reply, Mapping):  # RESP3: {key: [[messages]]}
+        (entries,) = reply.values()
+        if entries and isinstance(entries[0], list):
+            entries = entries[0]
+    else:  # RESP2: [[key, [messages]]]
+        entries = reply[0][1]
+    return _messages(entries)
+
+
+class Stream(Container):
+    """A Redis stream, standalone: add, read by id range, block for new messages.
+
+    ``s[id]`` is one message (``KeyError`` if missing); ``s[start:stop:count]``
+    reads an inclusive id range, at most ``count`` messages; iterating yields
+    every message, oldest first.
+    """
+
+    kind = "stream"
+
+    # -- plumbing ------------------------------------------------------------------
+    def _commands(self, operation: str) -> _StreamCommands:
+        """The database's stream commands; UnsupportedOperation without streams."""
+        if Capability.STREAMS not in self.database.capabilities:
+            name = getattr(self.database, "backend_name", type(self.database).__name__)
+            raise UnsupportedOperation(
+                name,
+                f"Stream.{operation}",
+                f"{name} has no streams and walrus does not emulate them",
+            )
+        return cast("_StreamCommands", self.database)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Error replies as walrus exceptions (WrongType, MissingKey, CommandError)."""
+        try:
+            with self._guard:
+                yield
+        except ResponseError as exc:
+            if isinstance(exc, WalrusError):
+                raise
+            if str(exc) == "no such key":
+                raise MissingKey(f"no stream at key {key_text(self.key)!r}") from exc
+            raise CommandError(str(exc)) from exc
+
+    # -- writing -------------------------------------------------------------------
+    def add(
+        self,
+        data: Mapping[Any, Any],
+        id: Any = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+    ) -> Any:
+        """Append a message (XADD) and return its id; ``'*'`` lets the server
+        choose it. ``maxlen`` trims the stream as it grows (about that length
+        unless ``approximate=False``). O(1), O(N) in evicted messages; one trip."""
+        if not isinstance(data, Mapping):
+            raise InvalidType(
+                f"message data must be a mapping, not {type(data).__name__}"
+            )
+        fields = {check_value(f, "field"): check_value(v) for f, v in data.items()}
+        if not fields:
+            raise InvalidValue("a stream message needs at least one field")
+        message_id = _checked_id(id, _ADD_ID, "stream message id")
+        maxlen = _positive(maxlen, "maxlen", zero=True)
+        commands = self._commands("add")
+        with self._errors():
+            return commands.xadd(
+                self.key, fields, id=message_id, maxlen=maxlen, approximate=approximate
+            )
+
+    def delete(self, *ids: Any) -> int:
+        """Delete messages by id (XDEL); the number deleted. O(1) each; one trip."""
+        checked = [_message_id(i) for i in ids]
+        commands = self._commands("delete")
+        if not checked:
+            return 0
+        with self._errors():
+            return int(commands.xdel(self.key, *checked))
+
+    def __delitem__(self, item: Any) -> None:
+        """Delete one message (``KeyError`` if missing) or a list of them (XDEL).
+
+        With a list, ``KeyError`` only when none of them existed. One round trip.
+        """
+        ids = list(item) if isinstance(item, (list, tuple)) else [item]
+        if self.delete(*ids) == 0 and ids:
+            raise KeyError(item)
+
+    def trim(
+        self,
+        count: int | None = None,
+        approximate: bool = True,
+        minid: Any = None,
+        limit: int | None = None,
+    ) -> int:
+        """Evict the oldest messages (XTRIM); the number removed.
+
+        Keep about ``count`` messages (exactly with ``approximate=False``), or
+        drop those with ids below ``minid``; ``limit`` caps the evictions (only
+        with ``approximate``). O(N) in evicted messages; one round trip.
+        """
+        if (count is None) == (minid is None):
+            raise InvalidValue("trim() needs exactly one of count and minid")
+        count = _positive(count, "count", zero=True)
+        if minid is not None:
+            minid = _message_id(minid)
+        limit = _positive(limit, "limit", zero=True)
+        if limit is not None and not approximate:
+            raise InvalidValue("trim(limit=...) needs approximate=True")
+        commands = self._commands("trim")
+        with self._errors():
+            return int(
+                commands.xtrim(
+                    self.key,
+                    maxlen=count,
+                    approximate=approximate,
+                    minid=minid,
+                    limit=limit,
+                )
+            )
+
+    def set_id(self, id: Any) -> bool:
+        """Set the stream's last id (XSETID); later ids must be greater.
+
+        O(1); one round trip.
+        """
+        message_id = _message_id(id)
+        commands = self._commands("set_id")
+        with self._errors():
+            return bool(commands.xsetid(self.key, message_id))
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, id: Any) -> Message | None:
+        """The message with this id, or None (XRANGE id id). O(log N); one trip."""
+        message_id = _message_id(id)
+        if isinstance(message_id, bytes):
+            message_id = message_id.decode("ascii")
+        message_id = str(message_id)
+        if "-" not in message_id:  # a bare 'ms' means 'ms-0' here, not the whole ms
+            message_id += "-0"
+        commands = self._commands("get")
+        with self._errors():
+            found = _messages(
+                commands.xrange(self.key, message_id, message_id, count=1)
+            )
+        return found[0] if found else None
+
+    def range(
+        self, start: Any = "-", stop: Any = "+", count: int | None = None
+    ) -> list[Message]:
+        """Messages with ids from ``start`` to ``stop``, both inclusive (XRANGE).
+
+        ``'-'``/``'+'`` are the oldest/newest; ``'(id'`` excludes ``id``; at
+        most ``count`` messages. O(log N + M); one round trip.
+        """
+        start = _checked_id(start, _BOUND, "range bound")
+        stop = _checked_id(stop, _BOUND, "range bound")
+        count = _positive(count, "count")
+        commands = self._commands("range")
+        with self._errors():
+            return _messages(commands.xrange(self.key, start, stop, count=count))
+
+    def revrange(
+        self, start: Any = "+", stop: Any = "-", count: int | None = None
+    ) -> list[Message]:
+        """Messages from ``start`` down to ``stop``, newest first (XREVRANGE).
+
+        O(log N + M); one round trip.
+        """
+        start = _checked_id(start, _BOUND, "range bound")
+        stop = _checked_id(stop, _BOUND, "range bound")
+        count = _positive(count, "count")
+        commands = self._commands("revrange")
+        with self._errors():
+            return _messages(commands.xrevrange(self.key, start, stop, count=count))
+
+    @overload
+    def __getitem__(self, item: slice) -> list[Message]: ...
+    @overload
+    def __getitem__(self, item: Any) -> Message: ...
+
+    def __getitem__(self, item: Any) -> Any:
+        """``s[id]``: one message (``KeyError`` if missing); ``s[start:stop:count]``:
+        an inclusive range of at most ``count`` messages. One round trip."""
+        if isinstance(item, slice):
+            start = "-" if item.start is None else item.start
+            stop = "+" if item.stop is None else item.stop
+            return self.range(start, stop, item.step)
+        message = self.get(item)
+        if message is None:
+            raise KeyError(item)
+        return message
+
+    def __len__(self) -> int:
+        """The number of messages (XLEN). O(1); one round trip."""
+        commands = self._commands("len")
+        with self._errors():
+            return int(commands.xlen(self.key))
+
+    def __iter__(self) -> Iterator[Message]:
+        """Every message, oldest first (XRANGE, 10,000 per round trip)."""
+        return self._scan(self._commands("iter"))
+
+    def _scan(self, commands: _StreamCommands) -> Iterator[Message]:
+        start: Any = "-"
+        while True:
+            with self._errors():
+                batch = _messages(
+                    commands.xrange(self.key, start, "+", count=SCAN_COUNT)
+                )
+            yield from batch
+            if len(batch) < SCAN_COUNT:
+                return
+            last = batch[-1][0]
+            start = b"(" + last if isinstance(last, bytes) else f"({last}"
+
+    def read(
+        self, count: int | None = None, block: int | None = None, last_id: Any = None
+    ) -> list[Message]:
+        """Messages after ``last_id`` (XREAD): an exclusive bound, ``None`` for
+        the start, ``'$'`` for only what arrives from now on. ``block`` waits
+        that many milliseconds (0: forever) when there is nothing; a timeout
+        gives ``[]``. At most ``count`` messages. O(M); one round trip."""
+        after = "0-0" if last_id is None else _checked_id(last_id, _READ_ID, "last id")
+        count = _positive(count, "count")
+        block = _positive(block, "block", zero=True)
+        commands = self._commands("read")
+        with self._errors():
+            return _read_messages(
+                commands.xread({self.key: after}, count=count, block=block)
+            )
+
+    # -- metadata ------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """The stream's metadata (XINFO STREAM); ``MissingKey`` if there is no
+        stream. O(1); one round trip."""
+        commands = self._commands("info")
+        with self._errors():
+            return dict(commands.xinfo_stream(self.key))
+
+    def groups_info(self) -> list[dict[str, Any]]:
+        """One dict per consumer group (XINFO GROUPS). O(groups); one round trip."""
+        commands = self._commands("groups_info")
+        with self._errors():
+            return [dict(group) for group in commands.xinfo_groups(self.key)]
+
+    def consumers_info(self, group: Any) -> list[dict[str, Any]]:
+        """One dict per consumer of ``group`` (XINFO CONSUMERS). One round trip."""
+        name = check_value(group, "group name")
+        commands = self._commands("consumers_info")
+        with self._errors():
+            return [dict(c) for c in commands.xinfo_consumers(self.key, name)]
