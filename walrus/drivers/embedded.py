@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from walrus.scripts import Twin
 
 __all__ = [
+    "IN_PROCESS_CAPABILITIES",
     "EmbeddedCore",
     "EmbeddedDatabase",
     "EmbeddedPipeline",
@@ -100,6 +101,18 @@ STREAM_COMMANDS = frozenset(
         "XADD XLEN XRANGE XREVRANGE XREAD XREADGROUP XGROUP XACK XPENDING XCLAIM "
         "XAUTOCLAIM XTRIM XDEL XINFO XSETID "
     ).split()
+)
+
+# What EmbeddedCore gives every in-process engine (within the process).
+IN_PROCESS_CAPABILITIES = frozenset(
+    {
+        Capability.TRANSACTIONS,
+        Capability.WATCH,
+        Capability.PUBSUB,
+        Capability.BLOCKING,
+        Capability.EXPIRY,
+        Capability.MONITOR,
+    }
 )
 
 _SCRIPT_COMMANDS = {"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "WALRUS.OP"}

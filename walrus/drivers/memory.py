@@ -7,23 +7,15 @@ use it (one lock), and gone when the process ends.
 
 from __future__ import annotations
 
-from walrus.drivers.embedded import EmbeddedCore, EmbeddedDatabase
+from walrus.drivers.embedded import (
+    IN_PROCESS_CAPABILITIES,
+    EmbeddedCore,
+    EmbeddedDatabase,
+)
 from walrus.drivers.emulation import EmulationEngine, MemoryStore
-from walrus.drivers.protocol import Capability
 from walrus.scripts import TWINS
 
-__all__ = ["MEMORY_CAPABILITIES", "MemoryDatabase"]
-
-MEMORY_CAPABILITIES = frozenset(
-    {
-        Capability.TRANSACTIONS,
-        Capability.WATCH,
-        Capability.PUBSUB,
-        Capability.BLOCKING,
-        Capability.EXPIRY,
-        Capability.MONITOR,
-    }
-)
+__all__ = ["MemoryDatabase"]
 
 
 class MemoryDatabase(EmbeddedDatabase):
@@ -40,7 +32,7 @@ class MemoryDatabase(EmbeddedDatabase):
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
     ) -> None:
-        engine = EmulationEngine(MemoryStore(), "memory", MEMORY_CAPABILITIES)
+        engine = EmulationEngine(MemoryStore(), "memory", IN_PROCESS_CAPABILITIES)
         super().__init__(
             EmbeddedCore(engine, TWINS),
             decode_responses=decode_responses,

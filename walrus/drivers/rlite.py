@@ -25,6 +25,7 @@ from typing import Any
 
 from walrus.drivers import rlite_collection_gaps as _collection_gaps  # noqa: F401
 from walrus.drivers.embedded import (
+    IN_PROCESS_CAPABILITIES,
     Command,
     EmbeddedCore,
     EmbeddedDatabase,
@@ -178,22 +179,12 @@ class RliteEngine:
         self._command = lib.command
         self._free_reply = lib.free_reply
         self._context = _Context.from_address(handle)
-        self.capabilities = frozenset(
-            {
-                Capability.LUA,
-                Capability.TRANSACTIONS,
-                Capability.WATCH,
-                Capability.PUBSUB,
-                Capability.BLOCKING,
-                Capability.EXPIRY,
-                Capability.MONITOR,
+        self.capabilities = IN_PROCESS_CAPABILITIES | {Capability.LUA}
+        if path != MEMORY:
+            self.capabilities |= {
+                Capability.PERSISTENT,
+                Capability.SHARED_ACROSS_PROCESSES,
             }
-            | (
-                set()
-                if path == MEMORY
-                else {Capability.PERSISTENT, Capability.SHARED_ACROSS_PROCESSES}
-            )
-        )
         if path != MEMORY:
             reply = self.raw([b"DBSIZE"])  # make rlite read the file now
             if isinstance(reply, ErrorReply):

@@ -20,10 +20,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from walrus.drivers.embedded import EmbeddedCore, EmbeddedDatabase
+from walrus.drivers.embedded import (
+    IN_PROCESS_CAPABILITIES,
+    EmbeddedCore,
+    EmbeddedDatabase,
+)
 from walrus.drivers.emulation import EmulationEngine
 from walrus.drivers.emulation.vedisstore import VedisStore, vedis_reason
-from walrus.drivers.memory import MEMORY_CAPABILITIES
 from walrus.drivers.protocol import Capability
 from walrus.exceptions import (
     CommandError,
@@ -73,7 +76,7 @@ def _open_vedis(path: str | None, commit_interval: float) -> VedisStore:
 
 def _open_core(path: str | None, commit_interval: float) -> EmbeddedCore:
     store = _open_vedis(path, commit_interval)
-    capabilities = MEMORY_CAPABILITIES
+    capabilities = IN_PROCESS_CAPABILITIES
     if path not in MEMORY_PATHS:
         capabilities = capabilities | {Capability.PERSISTENT}
     name = "vedis-memory" if path in MEMORY_PATHS else "vedis-file"
