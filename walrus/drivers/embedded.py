@@ -441,7 +441,9 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise self._error(reply)
-        return redis_value(self, self._core.engine.name, command_name, reply, options)
+        return redis_value(
+            self, self._encoder, self._core.engine.name, command_name, reply, options
+        )
 
     def _error(self, reply: ErrorReply) -> Exception:
         if reply.message.startswith("UNSUPPORTED "):
@@ -496,14 +498,19 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
 
 
 def redis_value(
-    client: Any, backend: str, command_name: Any, reply: Reply, options: dict[str, Any]
+    client: Any,
+    encoder: Any,
+    backend: str,
+    command_name: Any,
+    reply: Reply,
+    options: dict[str, Any],
 ) -> Any:
     """What redis-py returns for a RESP2 ``reply`` that is not an error:
-    decoded unless NEVER_DECODE (when ``decode_responses`` is on), then passed
-    through redis-py's response callback for ``command_name``."""
+    decoded by ``encoder`` unless NEVER_DECODE (when ``decode_responses`` is
+    on), then passed through ``client``'s response callback for
+    ``command_name``."""
     options.pop(EMPTY_RESPONSE, None)
     options.pop("keys", None)
-    encoder = client.get_encoder()
     if NEVER_DECODE in options:
         del options[NEVER_DECODE]
     elif encoder.decode_responses:

@@ -161,7 +161,7 @@ class LedisDatabase(DatabaseAPI, redis.Redis):
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise reply
-        return redis_value(self, "ledis", command_name, reply, options)
+        return redis_value(self, self._encoder, "ledis", command_name, reply, options)
 
     # -- walrus services -------------------------------------------------------------
     def pipeline(
