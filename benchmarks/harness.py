@@ -8,17 +8,21 @@ A :class:`Workload` names an operation and says how to prepare data for it:
   the backend's plain client on the same data.
 
 The plain client is a ``redis.Redis`` on the same server for the Redis
-backend and a stock ``hirlite.Rlite`` for the rlite backends.
-:func:`plain_command` gives a ``command(*args)`` function for either. Stock
-hirlite kills the interpreter on any error reply (Python 3.10+), so a plain
-operation must only send commands that succeed.
+backend, a stock ``hirlite.Rlite`` for the rlite backends and a stock
+``vedis.Vedis`` for the Vedis backends. :func:`plain_command` gives a
+``command(*args)`` function for each. Stock hirlite kills the interpreter on
+any error reply (Python 3.10+), so a plain operation must only send commands
+that succeed. Vedis lacks most of Redis's commands: where a plain operation
+fails on it, the row has no plain column.
 
 How the plain client gets its data: ``setup`` runs once, on a fresh walrus
 database. On the server the plain client works on the keys ``setup`` wrote,
 the same keys as walrus. An rlite handle cannot be shared with a stock
 client in memory, so the rlite backends copy the prepared keys into the plain
 client's own fresh handle (``:memory:`` or its own file) with DUMP and
-RESTORE in one MULTI/EXEC, commands that cannot fail there. Either way an
+RESTORE in one MULTI/EXEC, commands that cannot fail there; the Vedis
+backends rebuild the strings, hashes, sets and lists with Vedis's own
+commands (it has no sorted sets). Either way an
 operation runs thousands of times on its data: make it steady-state (what
 it adds, it removes or overwrites).
 
@@ -31,6 +35,7 @@ operation costs (:func:`walrus.testing.count_round_trips`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import statistics
@@ -43,7 +48,6 @@ from typing import Any, NamedTuple
 import redis
 
 import walrus
-from walrus.testing import count_round_trips
 
 __all__ = [
     "FULL",
@@ -51,6 +55,7 @@ __all__ = [
     "Backend",
     "Counts",
     "Operation",
+    "Original",
     "Result",
     "Settings",
     "Workload",
@@ -61,6 +66,8 @@ __all__ = [
     "plain_command",
     "rlite_backend",
     "server_backend",
+    "vedis_backend",
+    "versus_original",
 ]
 
 Operation = Callable[[], object]
@@ -77,10 +84,17 @@ class Workload:
 
 
 def plain_command(client: Any) -> Callable[..., Any]:
-    """``command(*args)`` on a plain client: redis-py's or stock hirlite's."""
+    """``command(*args)`` on a plain client: redis-py's, hirlite's or vedis's."""
     if isinstance(client, redis.Redis):
         return client.execute_command
-    return client.command  # type: ignore[no-any-return]
+    if hasattr(client, "command"):  # hirlite
+        return client.command  # type: ignore[no-any-return]
+
+    def vedis_command(name: str, *args: Any) -> Any:
+        template = " ".join([name, *["%s"] * len(args)])
+        return client.execute(template, tuple(str(a) for a in args))
+
+    return vedis_command
 
 
 @dataclass(frozen=True)
@@ -125,10 +139,46 @@ def rlite_backend(name: str, directory: Path | None) -> Backend:
     return Backend(name, lambda: WalrusLite(path()), open_plain, False)
 
 
+def vedis_backend(name: str, directory: Path | None) -> Backend:
+    """A Vedis backend: in memory, or fresh files in ``directory``."""
+    import vedis
+
+    from walrus.tusks.vedisdb import WalrusVedis
+
+    numbers = itertools.count()
+
+    def path() -> str:
+        if directory is None:
+            return ":memory:"
+        return str(directory / f"{name}-{next(numbers)}.vdb")
+
+    def open_plain(db: Any) -> Any:
+        client = vedis.Vedis(path())
+        _rebuild_in_vedis(db, client)
+        return client
+
+    return Backend(name, lambda: WalrusVedis(path()), open_plain, False)
+
+
+def _rebuild_in_vedis(db: Any, client: Any) -> None:
+    """Write ``db``'s strings, hashes, sets and lists with Vedis's own commands."""
+    for key in db:
+        kind = db.type(key)
+        if kind == b"string":
+            client.set(key, db.get(key))
+        elif kind == b"hash":
+            client.hmset(key, db.hgetall(key))
+        elif kind == b"set":
+            client.smadd(key, list(db.smembers(key)))
+        elif kind == b"list":
+            client.lmpush(key, db.lrange(key, 0, -1))
+    client.commit()
+
+
 def _copy_into(db: Any, client: Any) -> None:
     """Copy every key of walrus ``db`` into a fresh stock hirlite handle."""
     client.command("MULTI")
-    for key in db:
+    for key in db.keys("*"):  # not SCAN: rlite has none, walrus 0.9 sends it
         payload, ttl = db.dump(key), db.pttl(key)
         if payload is not None:
             client.command("RESTORE", key, str(max(ttl, 0)), payload)
@@ -185,6 +235,10 @@ class Counts(NamedTuple):
     round_trips: int
 
 
+# walrus 0.9's (ops/s, its run's plain ops/s or None), or why it has no rate
+Original = tuple[float, float | None] | str
+
+
 class Result(NamedTuple):
     """One table row."""
 
@@ -193,6 +247,7 @@ class Result(NamedTuple):
     walrus: float  # ops/s
     plain: float | None  # ops/s
     counts: Counts | None  # per walrus operation, server backend only
+    original: Original | None = None  # walrus 0.9's run, or why it has none
 
 
 def measure(workload: Workload, backend: Backend, settings: Settings) -> Result:
@@ -204,19 +259,32 @@ def measure(workload: Workload, backend: Backend, settings: Settings) -> Result:
         operations = [workload.walrus(db)]
         if workload.plain is not None:
             client = backend.open_plain(db)
-            operations.append(workload.plain(client))
+            operations.extend(_working(workload.plain, client))
         rates = ops_per_second(operations, settings)
         counts = None
         if backend.server:
+            from walrus.testing import count_round_trips  # walrus 0.9 has none
+
             with count_round_trips() as sent:
                 operations[0]()
             counts = Counts(sent.commands, sent.round_trips)
     finally:
-        db.close()
-        if isinstance(client, redis.Redis):
-            client.close()
+        with contextlib.suppress(AttributeError):  # walrus 0.9.7's WalrusLite
+            db.close()
+        if client is not None and not hasattr(client, "command"):
+            client.close()  # redis-py or vedis; closing stock hirlite crashes
     plain = rates[1] if len(rates) > 1 else None
     return Result(workload.name, backend.name, rates[0], plain, counts)
+
+
+def _working(plain: Callable[[Any], Operation], client: Any) -> list[Operation]:
+    """``[operation]``, or ``[]`` where the plain client cannot do the work."""
+    try:
+        operation = plain(client)
+        operation()
+    except Exception:
+        return []
+    return [operation]
 
 
 HEADERS = (
@@ -227,6 +295,8 @@ HEADERS = (
     "walrus/plain",
     "commands/op",
     "round trips/op",
+    "0.9 ops/s",
+    "walrus/0.9",
 )
 
 
@@ -235,14 +305,43 @@ def _rate(ops: float) -> str:
 
 
 def _row(result: Result) -> tuple[str, ...]:
-    plain = ratio = commands = trips = "-"
+    plain = ratio = commands = trips = original = versus = "-"
     if result.plain is not None:
         plain = _rate(result.plain)
         ratio = f"{result.walrus / result.plain:.2f}"
     if result.counts is not None:
         commands, trips = (str(n) for n in result.counts)
+    if isinstance(result.original, tuple):
+        original = _rate(result.original[0])
+        versus = f"{versus_original(result):.2f}"
+    elif isinstance(result.original, str):
+        original = "fails"  # the reasons are listed under the table
     walrus = _rate(result.walrus)
-    return (result.workload, result.backend, walrus, plain, ratio, commands, trips)
+    return (
+        result.workload,
+        result.backend,
+        walrus,
+        plain,
+        ratio,
+        commands,
+        trips,
+        original,
+        versus,
+    )
+
+
+def versus_original(result: Result) -> float:
+    """walrus's speed over walrus 0.9's, each against its own run's plain client.
+
+    The two runs happen at different moments of a shared machine; dividing
+    each by the plain client's rate in the same run cancels the drift. Raw
+    rates are compared where a workload has no plain operation.
+    """
+    assert isinstance(result.original, tuple)
+    original, original_plain = result.original
+    if result.plain and original_plain:
+        return (result.walrus / result.plain) / (original / original_plain)
+    return result.walrus / original
 
 
 def format_table(results: Sequence[Result]) -> str:

@@ -36,12 +36,15 @@ def test_quick_run_prints_the_table() -> None:
         "walrus/plain",
         "commands/op",
         "round trips/op",
+        "0.9 ops/s",
+        "walrus/0.9",
     ]
     assert all("get" in row[0] for row in table[2:])
     rows = {row[1]: row for row in table[2:] if row[0] == "get"}
     assert list(rows) == ["redis", "rlite-memory"]
-    assert rows["redis"][-2:] == ["1", "1"]  # one command, one round trip per GET
-    assert rows["rlite-memory"][-2:] == ["-", "-"]  # counted on the server only
+    assert rows["redis"][5:7] == ["1", "1"]  # one command, one round trip per GET
+    assert rows["rlite-memory"][5:7] == ["-", "-"]  # counted on the server only
+    assert rows["redis"][7:] == ["-", "-"]  # walrus 0.9 was not asked for
     for fact in ("CPU: ", "Python: ", "redis-py: ", "server: Valkey "):
         assert any(line.startswith(fact) for line in lines), fact
 
@@ -50,3 +53,35 @@ def test_unknown_filter_fails() -> None:
     result = run_benchmarks("--quick", "--filter", "no-such-thing")
     assert result.returncode == 2
     assert "no workload matches" in result.stderr
+
+
+def test_comparison_with_an_original_interpreter() -> None:
+    """``--original`` runs the workloads in another interpreter (here: this one)."""
+    result = run_benchmarks(
+        "--quick",
+        "--filter",
+        "hash get",
+        "--backend",
+        "redis",
+        "vedis-memory",
+        "--original",
+        sys.executable,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = [cells(line) for line in result.stdout.splitlines() if line[:2] == "| "]
+    rows = {row[1]: row for row in table[2:]}
+    assert list(rows) == ["redis", "vedis-memory"]
+    assert float(rows["redis"][8]) > 0  # a walrus/0.9 ratio
+    assert rows["vedis-memory"][7:] == ["-", "-"]  # compared on Redis and rlite only
+    assert float(rows["vedis-memory"][4]) > 0  # plain vedis did HGET too
+
+
+def test_ratio_to_the_original_is_relative_to_each_runs_plain_client() -> None:
+    from benchmarks.harness import Result, versus_original
+
+    # walrus at 50% of its plain client, 0.9 at 25% of its own: 2x, whatever
+    # the machine's speed was during each run.
+    result = Result("w", "redis", 500.0, 1000.0, None, (100.0, 400.0))
+    assert versus_original(result) == 2.0
+    no_plain = Result("w", "redis", 500.0, None, None, (100.0, None))
+    assert versus_original(no_plain) == 5.0

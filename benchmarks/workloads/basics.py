@@ -11,7 +11,6 @@ from typing import Any
 import redis
 
 from benchmarks.harness import Operation, Workload, plain_command
-from walrus.scripts import lua_source
 
 KEY = "bench:key"
 KEYS = 10_000
@@ -40,6 +39,8 @@ def _plain_set(client: Any) -> Operation:
 def _plain_cas(client: Any) -> Operation:
     """The cas script on a server; GET, compare and SET on rlite (no safe Lua)."""
     if isinstance(client, redis.Redis):
+        from walrus.scripts import lua_source  # not at the top: walrus 0.9 runs this
+
         script = client.register_script(lua_source("cas"))
         return lambda: script(keys=[KEY], args=["value", "value"])
 

@@ -25,16 +25,22 @@ CHUNK = 1_000
 
 
 def _setup(db: Any) -> None:
-    Hash.from_dict(db, HASH, {"field": "value", "other": 1})
+    """The data, written with the API walrus 0.9 has too (it also runs on 0.9).
+
+    Values are text: walrus 0.9 on rlite cannot store numbers.
+    """
+    Hash.from_dict(db, HASH, {"field": "value", "other": "1"})
     for start in range(0, BIG, CHUNK):
         Hash.from_dict(
-            db, BIG_HASH, {f"field:{i}": i for i in range(start, start + CHUNK)}
+            db, BIG_HASH, {f"field:{i}": str(i) for i in range(start, start + CHUNK)}
         )
-    List.from_list(db, LIST, range(1000))
-    db.Set(SET).add(*range(1000))
+    List.from_list(db, LIST, [str(i) for i in range(1000)])
+    db.Set(SET).add(*[str(i) for i in range(1000)])
     ZSet.from_dict(db, ZSET, {f"m{i}": i for i in range(1000)})
-    db.bloom_filter(BLOOM).add_many(f"item:{i}" for i in range(1000))
-    Array.from_list(db, ARRAY, range(1000))
+    bloom = db.bloom_filter(BLOOM)
+    for i in range(1000):
+        bloom.add(f"item:{i}")
+    Array.from_list(db, ARRAY, [str(i) for i in range(1000)])
 
 
 def _op(make: Callable[[Any], Any], act: Callable[[Any], object]) -> Any:
@@ -128,6 +134,45 @@ def _bloom_plain(command: str) -> Any:
     return prepare
 
 
+def _sized(size: int) -> Callable[[Any], None]:
+    """A hash, a set and a sorted set of ``size`` members: is a one-member
+    operation's cost flat in the container's size?"""
+
+    def setup(db: Any) -> None:
+        for start in range(0, size, CHUNK):
+            members = [f"m{i}" for i in range(start, min(size, start + CHUNK))]
+            Hash.from_dict(db, f"{HASH}:{size}", {m: "value" for m in members})
+            db.Set(f"{SET}:{size}").add(*members)
+            ZSet.from_dict(db, f"{ZSET}:{size}", {m: 1 for m in members})
+
+    return setup
+
+
+def _sized_workloads(size: int, label: str) -> list[Workload]:
+    setup = _sized(size)
+    hash_key, set_key, zset_key = (f"{k}:{size}" for k in (HASH, SET, ZSET))
+    return [
+        Workload(
+            f"hash get, {label} fields",
+            setup,
+            _op(lambda db: db.Hash(hash_key), lambda h: h["m7"]),
+            _command("HGET", hash_key, "m7"),
+        ),
+        Workload(
+            f"set contains, {label} members",
+            setup,
+            _op(lambda db: db.Set(set_key), lambda s: "m7" in s),
+            _command("SISMEMBER", set_key, "m7"),
+        ),
+        Workload(
+            f"zset score, {label} members",
+            setup,
+            _op(lambda db: db.ZSet(zset_key), lambda z: z.score("m7")),
+            _command("ZSCORE", zset_key, "m7"),
+        ),
+    ]
+
+
 def _workloads() -> list[Workload]:
     return [
         Workload(
@@ -217,4 +262,6 @@ def _workloads() -> list[Workload]:
     ]
 
 
-WORKLOADS = _workloads()
+WORKLOADS = (
+    _workloads() + _sized_workloads(10, "10") + _sized_workloads(100_000, "100k")
+)
