@@ -1,0 +1,108 @@
+"""Every Python example in docs/ runs, on the backends its page names.
+
+A page's ```python blocks run in order in one namespace, as a reader would
+paste them, with ``db`` bound to a fresh database of the backend under test
+(the README runs as doctests: ``test_readme.py``). A block written with
+``>>>`` prompts runs as a doctest, so its printed results are checked too.
+
+Two HTML comments (invisible on the rendered page) steer the run:
+
+* ``<!-- docs-test: backends=memory,rlite-memory decode -->`` before the first
+  block picks the backends (names from ``tests/conftest.py``) and, with
+  ``decode``, opens them with ``decode_responses=True``. The default is every
+  backend, bytes replies.
+* ``<!-- docs-test: skip (why) -->`` right before a block leaves it out, for
+  an example that cannot run here (a server at a fixed address, a path on the
+  reader's disk); the reason is required.
+"""
+
+from __future__ import annotations
+
+import doctest
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import BACKEND_FACTORIES
+from support import ServerProcess
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+_BLOCK = re.compile(
+    r"(<!-- docs-test: skip \((?P<why>[^)]+)\) -->\s*)?```python\n(?P<code>.*?)```",
+    re.S,
+)
+_SETTINGS = re.compile(
+    r"<!-- docs-test: backends=(?P<names>[\w,-]+)(?P<decode> decode)? -->"
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    path: Path
+    blocks: tuple[str, ...]
+    backends: tuple[str, ...]
+    decode: bool
+
+
+def read_page(path: Path) -> Page:
+    text = path.read_text(encoding="utf-8")
+    blocks = tuple(m["code"] for m in _BLOCK.finditer(text) if not m["why"])
+    settings = _SETTINGS.search(text)
+    backends = tuple(BACKEND_FACTORIES)
+    decode = False
+    if settings:
+        backends = tuple(settings["names"].split(","))
+        decode = bool(settings["decode"])
+    return Page(path, blocks, backends, decode)
+
+
+def cases() -> Iterator[Any]:
+    for path in sorted(DOCS.glob("*.md")):
+        page = read_page(path)
+        if page.blocks:
+            for backend in page.backends:
+                yield pytest.param(page, backend, id=f"{path.stem}-{backend}")
+
+
+def run_block(code: str, namespace: dict[str, Any], name: str) -> None:
+    if code.lstrip().startswith(">>>"):
+        parser = doctest.DocTestParser()
+        test = parser.get_doctest(code, namespace, name, name, 0)
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        runner.run(test, clear_globs=False)
+        assert runner.failures == 0, f"{name}: a doctest failed (output above)"
+    else:
+        exec(compile(code, name, "exec"), namespace)
+
+
+@pytest.mark.parametrize(("page", "backend"), list(cases()))
+def test_examples_run(
+    page: Page,
+    backend: str,
+    servers: dict[str, ServerProcess],
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    if backend not in BACKEND_FACTORIES:
+        pytest.fail(f"{page.path.name} names an unknown backend {backend!r}")
+    opener = BACKEND_FACTORIES[backend](servers, tmp_path)
+    monkeypatch.chdir(tmp_path)  # files an example writes land here
+    db = opener.open(decode_responses=page.decode)
+    try:
+        db.flushdb()
+        namespace: dict[str, Any] = {"db": db, "__name__": "docs"}
+        for number, code in enumerate(page.blocks, 1):
+            run_block(code, namespace, f"{page.path.name}, example {number}")
+    finally:
+        db.flushdb()
+        db.close()
+
+
+def test_every_page_with_examples_is_collected() -> None:
+    pages = {
+        p.path.name for p in (read_page(path) for path in DOCS.glob("*.md")) if p.blocks
+    }
+    assert {"containers.md", "cache.md", "lock.md"} <= pages
