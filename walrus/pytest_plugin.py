@@ -1,0 +1,111 @@
+"""pytest fixtures for testing applications that use walrus.
+
+Installed with walrus as the pytest plugin ``walrus`` (nothing to configure)::
+
+    def test_signup(walrus_db):
+        app = make_app(database=walrus_db)   # your code takes a database
+        app.signup('huey')
+        assert walrus_db.Set('users').as_set() == {b'huey'}
+
+``walrus_db`` is a fresh, empty database for each test, closed afterwards.
+``walrus_db_factory(decode_responses=False)`` opens more (all closed
+afterwards). The backend is the in-memory engine unless chosen with the
+``--walrus-backend`` option or the ``WALRUS_TEST_BACKEND`` variable:
+``memory``, ``rlite`` (a file in the test's ``tmp_path``), ``vedis`` (idem),
+or a ``redis://`` URL, whose database is **flushed** before and after each
+test: give tests a server or a database number of their own.
+:func:`open_test_database` does the same outside pytest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["open_test_database", "walrus_db", "walrus_db_factory"]
+
+DEFAULT_BACKEND = "memory"
+
+
+def open_test_database(
+    backend: str = DEFAULT_BACKEND,
+    directory: str | os.PathLike[str] | None = None,
+    decode_responses: bool = False,
+) -> Any:
+    """An empty database on ``backend`` (a name or a ``redis://`` URL).
+
+    ``rlite`` and ``vedis`` use a file in ``directory`` when given, else
+    memory. A server's database is flushed: it must be one for tests only.
+    """
+    if backend.startswith(("redis://", "rediss://", "unix://")):
+        from walrus import Database
+
+        db = Database.from_url(backend, decode_responses=decode_responses)
+        db.flushdb()
+        return db
+    if backend == "memory":
+        from walrus.drivers.memory import MemoryDatabase
+
+        return MemoryDatabase(decode_responses=decode_responses)
+    if backend in ("rlite", "vedis"):
+        path = ":memory:"
+        if directory is not None:
+            suffix = ".rld" if backend == "rlite" else ".vdb"
+            path = str(Path(directory, f"walrus-test-{os.urandom(4).hex()}{suffix}"))
+        if backend == "rlite":
+            from walrus.tusks.rlite import WalrusLite
+
+            return WalrusLite(path, decode_responses=decode_responses)
+        from walrus.tusks.vedisdb import WalrusVedis
+
+        return WalrusVedis(path, decode_responses=decode_responses)
+    raise ValueError(
+        f"unknown walrus test backend {backend!r}: "
+        "use memory, rlite, vedis or a redis:// URL"
+    )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--walrus-backend",
+        default=None,
+        help="backend of the walrus_db fixture: memory (default), rlite, vedis "
+        "or a redis:// URL (flushed before and after each test); "
+        "also WALRUS_TEST_BACKEND",
+    )
+
+
+@pytest.fixture
+def walrus_db_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    """``open(decode_responses=False)``: empty databases, closed after the test."""
+    backend = (
+        request.config.getoption("--walrus-backend")
+        or os.environ.get("WALRUS_TEST_BACKEND")
+        or DEFAULT_BACKEND
+    )
+    opened: list[Any] = []
+
+    def open_database(decode_responses: bool = False) -> Any:
+        db = open_test_database(backend, tmp_path, decode_responses)
+        opened.append(db)
+        return db
+
+    yield open_database
+    from walrus import Database
+
+    for db in opened:
+        if isinstance(db, Database):  # a server: leave it empty
+            db.flushdb()
+        db.close()
+
+
+@pytest.fixture
+def walrus_db(walrus_db_factory: Callable[..., Any]) -> Any:
+    """A fresh, empty walrus database (bytes replies)."""
+    return walrus_db_factory()
