@@ -183,7 +183,8 @@ def test_sections_run_in_order_and_survive_unsupported_and_failing_ones(
 ) -> None:
     monkeypatch.setattr(tour, "SECTIONS", [])
     tour.tour_section("Unsupported")(_unsupported)
-    tour.tour_section("Needs streams", needs=[walrus.Capability.STREAMS])(_broken)
+    needs = [walrus.Capability.PERSISTENT]  # an rlite :memory: database lacks it
+    tour.tour_section("Needs persistence", needs=needs)(_broken)
     tour.tour_section("Broken")(_broken)
     tour.tour_section("Last")(_last)
     out = io.StringIO()
@@ -199,8 +200,8 @@ def test_sections_run_in_order_and_survive_unsupported_and_failing_ones(
         "1. Unsupported\n--------------\nNeeds something rlite does not have." in text
     )
     assert "(the rlite backend lacks this: rlite does not support teleport" in text
-    assert "2. Needs streams" in text
-    assert "(skipped: the rlite backend lacks streams)" in text
+    assert "2. Needs persistence" in text
+    assert "(skipped: the rlite backend lacks persistent)" in text
     assert ">>> 1 + 1\n2\n!! section failed: RuntimeError: a bug" in text
     assert text.endswith(
         ">>> x = 20\n>>> x + 1\n21\n"
