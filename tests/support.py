@@ -214,3 +214,17 @@ def record_unsupported(
     cell = UnsupportedCell(backend_name, feature, exc.operation, exc.reason)
     if cell not in UNSUPPORTED_CELLS:
         UNSUPPORTED_CELLS.append(cell)
+
+
+def require_streams(db: Any, backend: Backend, feature: str) -> None:
+    """Skip on a backend without streams (ledisdb), once it has refused them
+    clearly: the cell is recorded for the backend matrix with its reason."""
+    import pytest
+
+    if walrus.Capability.STREAMS in db.capabilities:
+        return
+    with pytest.raises(UnsupportedOperation) as info:
+        db.consumer_group("g", "s").read()
+    assert db.backend_name in str(info.value)
+    record_unsupported(str(backend), feature, info.value)
+    pytest.skip(f"{backend} has no streams: {info.value.reason}")

@@ -8,9 +8,9 @@ paste them, with ``db`` bound to a fresh database of the backend under test
 Two HTML comments (invisible on the rendered page) steer the run:
 
 * ``<!-- docs-test: backends=memory,rlite-memory decode -->`` before the first
-  block picks the backends (names from ``tests/conftest.py``) and, with
-  ``decode``, opens them with ``decode_responses=True``. The default is every
-  backend, bytes replies.
+  block picks the backends (names from ``tests/conftest.py``, or ``all``) and,
+  with ``decode``, opens them with ``decode_responses=True``. The default is
+  every backend, bytes replies.
 * ``<!-- docs-test: skip (why) -->`` right before a block leaves it out, for
   an example that cannot run here (a server at a fixed address, a path on the
   reader's disk); the reason is required.
@@ -54,7 +54,8 @@ def read_page(path: Path) -> Page:
     backends = tuple(BACKEND_FACTORIES)
     decode = False
     if settings:
-        backends = tuple(settings["names"].split(","))
+        if settings["names"] != "all":
+            backends = tuple(settings["names"].split(","))
         decode = bool(settings["decode"])
     return Page(path, blocks, backends, decode)
 

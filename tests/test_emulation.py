@@ -628,3 +628,26 @@ def test_unknown_scan_cursor_is_refused(engine: Any) -> None:
     assert cursor != 0
     with pytest.raises(CommandError, match="invalid cursor"):
         engine.scan(cursor + 12345)
+
+
+def test_blocked_readers_do_not_wake_each_other() -> None:
+    """Two BLPOPs waiting on an empty list retry once per poll, not in a busy
+    loop (an attempt that pops nothing changes nothing, so wakes nobody)."""
+    import threading
+
+    from walrus.drivers.memory import MemoryDatabase
+
+    db = MemoryDatabase()
+    attempts: list[bytes] = []
+    db._core.monitors.append(attempts.append)
+    waiting = 0.5
+    readers = [
+        threading.Thread(target=db.blpop, args=(["jobs"], waiting)) for _ in range(2)
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    polls = waiting / db._core.poll_interval
+    assert len(attempts) <= 2 * (polls + 2)  # about 20; a busy loop makes thousands
+    db.close()

@@ -26,6 +26,8 @@ from walrus.features.autocomplete import AutocompleteFactories
 from walrus.features.containers import ContainerFactories
 from walrus.features.coordination import CoordinationFactories
 from walrus.features.graph import GraphFactories
+from walrus.features.search import SearchFactories
+from walrus.features.streams import StreamFactories
 from walrus.keys import Keyspace
 from walrus.scripts import Scripts, lua_source
 
@@ -41,7 +43,12 @@ MessageHandler = Callable[..., Any]
 
 
 class DatabaseAPI(
-    ContainerFactories, CoordinationFactories, AutocompleteFactories, GraphFactories
+    ContainerFactories,
+    CoordinationFactories,
+    AutocompleteFactories,
+    GraphFactories,
+    SearchFactories,
+    StreamFactories,
 ):
     """Database extras from walrus 0.9, written against the Driver protocol."""
 

@@ -14,12 +14,20 @@ keep working::
     ├── DatabaseOpenError (OSError)       an embedded database cannot be opened
     ├── EngineError (redis ConnectionError)  an embedded engine is closed or broke
     ├── CommandError (redis ResponseError)   the engine refused a command
-    │   └── WrongType (TypeError)         a key holds another Redis type
+    │   ├── WrongType (TypeError)         a key holds another Redis type
+    │   └── UnknownGroup (LookupError)    a stream has no consumer group by that name
+    ├── NotPending (LookupError)          acking ids the group does not have pending
     ├── LockNotHeld (RuntimeError)        releasing or extending a lock you do not hold
     ├── RateLimitException (RuntimeError) a rate-limited call was refused
     ├── InvalidCacheKey (InvalidType)     a cache key that is not str or bytes
-    └── SerializationError (ValueError)   a cache value cannot be (de)serialized
-        └── TamperedValue                 a signed cache value failed its check
+    ├── SerializationError (ValueError)   a cache value cannot be (de)serialized
+    │   └── TamperedValue                 a signed cache value failed its check
+    ├── QueryError (ValueError)           a malformed full-text search query
+    ├── SettingsMismatch (ValueError)     an index opened with other settings
+    ├── UnindexedField (InvalidValue)     a model query filters on a field with no index
+    ├── DuplicateKey (ValueError)         Model.create() with a primary key in use
+    ├── ModelNotBound (RuntimeError)      a model class with no __database__
+    └── WriteConflict (RuntimeError)      a model row kept changing during a save
 """
 
 from __future__ import annotations
@@ -34,18 +42,26 @@ __all__ = [
     "CommandError",
     "CommandNameError",
     "DatabaseOpenError",
+    "DuplicateKey",
     "EngineError",
     "InvalidCacheKey",
     "InvalidType",
     "InvalidValue",
     "LockNotHeld",
     "MissingKey",
+    "ModelNotBound",
+    "NotPending",
+    "QueryError",
     "RateLimitException",
     "SerializationError",
+    "SettingsMismatch",
     "TamperedValue",
+    "UnindexedField",
+    "UnknownGroup",
     "UnknownScript",
     "UnsupportedOperation",
     "WalrusError",
+    "WriteConflict",
     "WrongType",
     "command_error",
 ]
@@ -114,6 +130,26 @@ class WrongType(CommandError, TypeError):
         self.actual = actual
 
 
+class UnknownGroup(CommandError, LookupError):
+    """A stream (or its key) has no consumer group by that name (NOGROUP)."""
+
+
+class NotPending(WalrusError, LookupError):
+    """Some ids given to ``ack()`` were not pending in the group.
+
+    The others were acknowledged: ``acknowledged`` is their number and
+    ``ids`` the ids that were given.
+    """
+
+    def __init__(self, message: str, acknowledged: int, ids: list[object]) -> None:
+        super().__init__(message)
+        self.acknowledged = acknowledged
+        self.ids = ids
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class LockNotHeld(WalrusError, RuntimeError):
     """The lock is not held by this owner (never acquired, released or expired)."""
 
@@ -132,6 +168,30 @@ class SerializationError(WalrusError, ValueError):
 
 class TamperedValue(SerializationError):
     """A signed cache value does not carry a valid signature for the secret key."""
+
+
+class QueryError(WalrusError, ValueError):
+    """A search query is malformed; the message says at which column."""
+
+
+class SettingsMismatch(WalrusError, ValueError):
+    """A search index was opened with tokenizer settings other than its own."""
+
+
+class UnindexedField(InvalidValue):
+    """A model query filters on a field that has no index of the needed kind."""
+
+
+class DuplicateKey(WalrusError, ValueError):
+    """``Model.create()`` with a primary key another row already has."""
+
+
+class ModelNotBound(WalrusError, RuntimeError):
+    """A model class is used before its ``__database__`` is set."""
+
+
+class WriteConflict(WalrusError, RuntimeError):
+    """A model row kept changing under a save or delete; nothing was written."""
 
 
 def command_error(message: str, key: str | None = None) -> ResponseError:

@@ -116,12 +116,15 @@ IN_PROCESS_CAPABILITIES = frozenset(
 )
 
 _SCRIPT_COMMANDS = {"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "WALRUS.OP"}
+_OTHER_WRITES = {"SORT", "XGROUP"}  # writes whose keys _written_keys finds itself
 
 
 def _written_keys(name: str, args: Command) -> list[bytes] | None:
     """Keys a successful write changes; ``None`` means any key may have changed."""
     if name in _SCRIPT_COMMANDS:
         return args[3 : 3 + int(args[2])]
+    if name == "XGROUP":  # the table lists its subcommands: XGROUP CREATE key ...
+        return args[2:3]
     if name == "SORT":
         upper = [a.upper() for a in args]
         at = upper.index(b"STORE") + 1 if b"STORE" in upper else len(args)
@@ -167,7 +170,9 @@ class EmbeddedCore:
             raise command_error(reply.message)
         return reply
 
-    def _run(self, name: str, args: Command) -> Reply:
+    def _run(self, name: str, args: Command, quiet: bool = False) -> Reply:
+        """Run a command; ``quiet``: a nil reply means it changed nothing (a
+        blocked reader's attempt), so it must not wake the other readers."""
         if self.closed:
             raise EngineError(f"the {self.engine.name} database is closed")
         if name in _CONNECTION_STATE:
@@ -190,8 +195,12 @@ class EmbeddedCore:
             reply = self._run_twin(args)
         else:
             reply = self.engine.execute(args)
-        if not isinstance(reply, ErrorReply) and (
-            name in WRITE_KEYS or name in _SCRIPT_COMMANDS or name == "SORT"
+        if (
+            not isinstance(reply, ErrorReply)
+            and not (quiet and reply in (None, []))
+            and (
+                name in WRITE_KEYS or name in _SCRIPT_COMMANDS or name in _OTHER_WRITES
+            )
         ):
             self._touch(name, args)
         for monitor in self.monitors:
@@ -230,7 +239,9 @@ class EmbeddedCore:
                 for command, reply in zip(commands, replies, strict=True):
                     name = command[0].upper().decode("ascii", "replace")
                     if not isinstance(reply, ErrorReply) and (
-                        name in WRITE_KEYS or name in _SCRIPT_COMMANDS
+                        name in WRITE_KEYS
+                        or name in _SCRIPT_COMMANDS
+                        or name in _OTHER_WRITES
                     ):
                         self._touch(name, command)
                     for monitor in self.monitors:
@@ -284,8 +295,12 @@ class EmbeddedCore:
         attempt, timeout = blocking(args)
         deadline = None if timeout == 0 else time.monotonic() + timeout
         with self.lock:
+            if timeout < 0:  # called without its blocking option: run once
+                return attempt(lambda *a: self._run(a[0].decode().upper(), list(a)))
             while True:
-                reply = attempt(lambda *a: self._run(a[0].decode().upper(), list(a)))
+                reply = attempt(
+                    lambda *a: self._run(a[0].decode().upper(), list(a), quiet=True)
+                )
                 if reply is not None:
                     return reply
                 wait = self.poll_interval
@@ -336,6 +351,7 @@ def _monitor_line(args: Command) -> bytes:
 
 # A blocking command becomes (attempt, timeout): ``attempt(run)`` tries the
 # non-blocking form once and returns the reply, or None to keep waiting.
+# A negative timeout means the call does not block: ``attempt`` runs once.
 Attempt = Callable[[Callable[..., Reply]], Reply]
 _Blocking = Callable[[Command], tuple[Attempt, float]]
 

@@ -13,6 +13,7 @@ from walrus.drivers.embedded import (
     EmbeddedDatabase,
 )
 from walrus.drivers.emulation import EmulationEngine, MemoryStore
+from walrus.drivers.protocol import Capability
 from walrus.scripts import TWINS
 
 __all__ = ["MemoryDatabase"]
@@ -32,7 +33,8 @@ class MemoryDatabase(EmbeddedDatabase):
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
     ) -> None:
-        engine = EmulationEngine(MemoryStore(), "memory", IN_PROCESS_CAPABILITIES)
+        capabilities = IN_PROCESS_CAPABILITIES | {Capability.STREAMS}
+        engine = EmulationEngine(MemoryStore(), "memory", capabilities)
         super().__init__(
             EmbeddedCore(engine, TWINS),
             decode_responses=decode_responses,

@@ -33,9 +33,11 @@ from redis.typing import (
     BlockingListPopResponse,
     BlockingZSetPopResponse,
     ChannelT,
+    ConsumerT,
     EncodableT,
     ExpiryT,
     FieldT,
+    GroupT,
     HScanResponse,
     KeysT,
     KeyT,
@@ -43,6 +45,7 @@ from redis.typing import (
     PatternT,
     ScanResponse,
     SortResponse,
+    StreamIdT,
     TimeoutSecT,
     ZScanResponse,
     ZScoreBoundT,
@@ -370,6 +373,112 @@ class Driver(Protocol):
         end: int | None = None,
         mode: str | None = None,
     ) -> int: ...
+
+    # streams (only where ``Capability.STREAMS`` is declared); replies as
+    # redis-py gives them, whose shapes differ under RESP2 and RESP3
+    def xadd(
+        self,
+        name: KeyT,
+        fields: dict[Any, Any],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+    ) -> bytes | str: ...
+    def xrange(
+        self,
+        name: KeyT,
+        min: StreamIdT = "-",
+        max: StreamIdT = "+",
+        count: int | None = None,
+    ) -> Any: ...
+    def xrevrange(
+        self,
+        name: KeyT,
+        max: StreamIdT = "+",
+        min: StreamIdT = "-",
+        count: int | None = None,
+    ) -> Any: ...
+    def xread(
+        self,
+        streams: dict[Any, Any],
+        count: int | None = None,
+        block: int | None = None,
+    ) -> Any: ...
+    def xreadgroup(
+        self,
+        groupname: str,
+        consumername: str,
+        streams: dict[Any, Any],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+    ) -> Any: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> int: ...
+    def xlen(self, name: KeyT) -> int: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+    ) -> int: ...
+    def xsetid(self, name: Any, id: Any) -> bool: ...
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> dict[str, Any]: ...
+    def xinfo_groups(self, name: KeyT) -> list[dict[str, Any]]: ...
+    def xinfo_consumers(
+        self, name: KeyT, groupname: GroupT
+    ) -> list[dict[str, Any]]: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+    ) -> bool: ...
+    def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> bool: ...
+    def xgroup_setid(self, name: KeyT, groupname: GroupT, id: StreamIdT) -> bool: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> int: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> int: ...
+    def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> int: ...
+    def xpending(self, name: KeyT, groupname: GroupT) -> dict[str, Any]: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT,
+        max: StreamIdT,
+        count: int,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> Any: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: list[Any] | tuple[Any, ...],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> Any: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> list[Any]: ...
 
     # pub/sub
     def publish(self, channel: ChannelT, message: EncodableT, **kwargs: Any) -> int: ...

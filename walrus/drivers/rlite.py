@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from walrus.drivers import rlite_collection_gaps as _collection_gaps  # noqa: F401
+from walrus.drivers import rlite_streams as _streams  # noqa: F401
 from walrus.drivers.embedded import (
     IN_PROCESS_CAPABILITIES,
     Command,
@@ -179,7 +180,11 @@ class RliteEngine:
         self._command = lib.command
         self._free_reply = lib.free_reply
         self._context = _Context.from_address(handle)
-        self.capabilities = IN_PROCESS_CAPABILITIES | {Capability.LUA}
+        self.stream_engine: Any = None  # streams, emulated (rlite_streams)
+        self.capabilities = IN_PROCESS_CAPABILITIES | {
+            Capability.LUA,
+            Capability.STREAMS,
+        }
         if path != MEMORY:
             self.capabilities |= {
                 Capability.PERSISTENT,

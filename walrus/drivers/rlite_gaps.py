@@ -161,7 +161,8 @@ def _scan(engine: RawEngine, args: Command) -> Reply:
     def keep(page: list[bytes]) -> list[bytes]:
         page = _live(engine, page)
         if kind is not None:
-            page = [k for k in page if engine.raw([b"TYPE", k]) == kind.lower()]
+            # through TYPE's gap, which knows emulated types (streams)
+            page = [k for k in page if send(engine, [b"TYPE", k]) == kind.lower()]
         return page
 
     return _page(engine, args, 1, snapshot, keep)
@@ -449,6 +450,48 @@ def _zpop(reverse: bool) -> Gap:
 
 GAPS[b"ZPOPMIN"] = _zpop(reverse=False)
 GAPS[b"ZPOPMAX"] = _zpop(reverse=True)
+
+
+@gap("TTL")
+def _ttl(engine: RawEngine, args: Command) -> Reply:
+    """TTL rounded to the nearest second, as Redis does (rlite truncates)."""
+    if len(args) != 2:
+        return arity_error("ttl")
+    ms = engine.raw([b"PTTL", args[1]])
+    if not isinstance(ms, int) or ms < 0:
+        return ms
+    return (ms + 500) // 1000
+
+
+@gap("COPY")
+def _copy(engine: RawEngine, args: Command) -> Reply:
+    """COPY source destination [DB 0] [REPLACE] (rlite has none): DUMP and
+    RESTORE, keeping the TTL (rlite's RESTORE ignores it). Any type, streams too."""
+    if len(args) < 3:
+        return arity_error("copy")
+    options = [a.upper() for a in args[3:]]
+    if options.count(b"DB") == 1:
+        at = options.index(b"DB")
+        if at + 1 >= len(options) or args[3 + at + 1] != b"0":
+            return ErrorReply("ERR DB index is out of range")
+        del options[at : at + 2]
+    if [o for o in options if o != b"REPLACE"]:
+        return SYNTAX
+    if args[1] == args[2]:
+        return ErrorReply("ERR source and destination objects are the same")
+    if engine.raw([b"EXISTS", args[1]]) != 1:
+        return 0
+    if b"REPLACE" not in options and engine.raw([b"EXISTS", args[2]]) == 1:
+        return 0
+    dumped = engine.raw([b"DUMP", args[1]])
+    ttl = engine.raw([b"PTTL", args[1]])
+    if not isinstance(dumped, bytes):
+        return dumped
+    engine.raw([b"DEL", args[2]])
+    engine.raw([b"RESTORE", args[2], b"0", dumped])
+    if isinstance(ttl, int) and ttl > 0:
+        engine.raw([b"PEXPIRE", args[2], str(ttl).encode()])
+    return 1
 
 
 @gap("INFO")

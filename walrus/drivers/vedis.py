@@ -76,7 +76,7 @@ def _open_vedis(path: str | None, commit_interval: float) -> VedisStore:
 
 def _open_core(path: str | None, commit_interval: float) -> EmbeddedCore:
     store = _open_vedis(path, commit_interval)
-    capabilities = IN_PROCESS_CAPABILITIES
+    capabilities = IN_PROCESS_CAPABILITIES | {Capability.STREAMS}
     if path not in MEMORY_PATHS:
         capabilities = capabilities | {Capability.PERSISTENT}
     name = "vedis-memory" if path in MEMORY_PATHS else "vedis-file"

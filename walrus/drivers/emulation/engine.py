@@ -6,8 +6,8 @@ with :func:`command`; a handler gets the engine and the command's arguments
 (bytes, name first) and returns a RESP2-shaped reply, raising
 :class:`Refused` for an error reply. Arity is checked before a handler runs,
 as Redis does. Expired keys vanish lazily: every lookup checks the deadline.
-A later family (streams) adds itself by importing :func:`command` and a new
-``kind`` of :class:`Entry` value.
+The stream family (:mod:`.streams`, :mod:`.streamgroups`, :mod:`.streamclaim`)
+adds the ``stream`` kind of :class:`Entry` value (:mod:`.streamlog`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any
 
 from walrus.drivers.embedded import Reply
@@ -17,6 +18,7 @@ from walrus.drivers.emulation.engine import (
 )
 from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.store import Entry
+from walrus.drivers.emulation.streamlog import field_name, record, records
 
 Args = list[bytes]
 
@@ -154,6 +156,8 @@ def rename(db: EmulationEngine, args: Args) -> Reply:
 
 def copy_value(kind: str, value: Any) -> Any:
     """An independent copy of a value. O(members)."""
+    if kind == "stream":
+        return deepcopy(value)  # entries, groups, consumers and pending entries
     if kind == "zset":
         copied = ZSet()
         for score, member in value:
@@ -244,6 +248,8 @@ def dump(db: EmulationEngine, args: Args) -> Reply:
         value = sorted(value.items() if entry.kind == "hash" else value)
     elif entry.kind == "list":
         value = list(value)
+    elif entry.kind == "stream":
+        value = [(field_name(t), record(value, t)) for t in records(value)]
     return b"walrus-dump\x00" + repr((entry.kind, value)).encode()
 
 

@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
+from walrus.drivers.emulation import streamlog
 from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.store import Entry
 from walrus.exceptions import EngineError
@@ -138,6 +139,14 @@ CODECS: dict[str, Codec] = {
         lambda e, position: str(position),
         _list_value,
         _decode_list,
+    ),
+    "stream": Codec(
+        lambda e: streamlog.records(e.value),
+        lambda e, token: streamlog.field_name(token),
+        lambda e, token: streamlog.record(e.value, token),
+        lambda f, v: streamlog.decode(
+            [a.decode("ascii") for a in f], [b.decode("ascii") for b in v]
+        ),
     ),
 }
 

@@ -6,8 +6,8 @@ the same under RESP2 and RESP3. Ids are checked before anything is sent
 (``'ms'`` or ``'ms-seq'``, plus the special ids each command accepts); an id
 the server still refuses raises :class:`~walrus.exceptions.CommandError`.
 
-Streams need a server (Redis 6.2+ or Valkey): on embedded engines every
-method raises :class:`~walrus.exceptions.UnsupportedOperation`.
+Streams work on every backend: Redis 6.2+ or Valkey, and the embedded engines
+(memory, Vedis, rlite), where walrus emulates them with Redis 7's replies.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol, cast, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from redis.exceptions import ResponseError
 
@@ -27,9 +27,13 @@ from walrus.exceptions import (
     MissingKey,
     UnsupportedOperation,
     WalrusError,
+    WrongType,
 )
 from walrus.features.containers.base import SCAN_COUNT, Container, check_value
 from walrus.keys import key_text
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
 
 __all__ = ["Message", "Stream"]
 
@@ -39,49 +43,6 @@ _ID = re.compile(r"[0-9]+(?:-[0-9]+)?")
 _ADD_ID = re.compile(r"\*|[0-9]+-\*|[0-9]+(?:-[0-9]+)?")
 _BOUND = re.compile(r"[-+]|\(?[0-9]+(?:-[0-9]+)?")
 _READ_ID = re.compile(r"\$|[0-9]+(?:-[0-9]+)?")
-
-
-class _StreamCommands(Protocol):
-    """The stream commands of redis-py that Stream uses (servers have them).
-
-    Kept here until the Driver protocol grows its stream commands; only
-    databases whose capabilities include streams are cast to it.
-    """
-
-    def xadd(
-        self,
-        name: Any,
-        fields: dict[Any, Any],
-        id: Any = "*",
-        maxlen: int | None = None,
-        approximate: bool = True,
-    ) -> Any: ...
-    def xrange(
-        self, name: Any, min: Any = "-", max: Any = "+", count: int | None = None
-    ) -> Any: ...
-    def xrevrange(
-        self, name: Any, max: Any = "+", min: Any = "-", count: int | None = None
-    ) -> Any: ...
-    def xread(
-        self,
-        streams: dict[Any, Any],
-        count: int | None = None,
-        block: int | None = None,
-    ) -> Any: ...
-    def xdel(self, name: Any, *ids: Any) -> Any: ...
-    def xlen(self, name: Any) -> Any: ...
-    def xtrim(
-        self,
-        name: Any,
-        maxlen: int | None = None,
-        approximate: bool = True,
-        minid: Any = None,
-        limit: int | None = None,
-    ) -> Any: ...
-    def xinfo_stream(self, name: Any) -> Any: ...
-    def xinfo_groups(self, name: Any) -> Any: ...
-    def xinfo_consumers(self, name: Any, groupname: Any) -> Any: ...
-    def xsetid(self, name: Any, id: Any) -> Any: ...
 
 
 def _checked_id(value: Any, pattern: re.Pattern[str], what: str) -> Any:
@@ -140,7 +101,7 @@ class Stream(Container):
     kind = "stream"
 
     # -- plumbing ------------------------------------------------------------------
-    def _commands(self, operation: str) -> _StreamCommands:
+    def _commands(self, operation: str) -> Driver:
         """The database's stream commands; UnsupportedOperation without streams."""
         if Capability.STREAMS not in self.database.capabilities:
             name = getattr(self.database, "backend_name", type(self.database).__name__)
@@ -149,7 +110,7 @@ class Stream(Container):
                 f"Stream.{operation}",
                 f"{name} has no streams and walrus does not emulate them",
             )
-        return cast("_StreamCommands", self.database)
+        return self.database
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -158,10 +119,12 @@ class Stream(Container):
             with self._guard:
                 yield
         except ResponseError as exc:
-            if isinstance(exc, WalrusError):
+            if isinstance(exc, WrongType):
                 raise
             if str(exc) == "no such key":
                 raise MissingKey(f"no stream at key {key_text(self.key)!r}") from exc
+            if isinstance(exc, WalrusError):
+                raise
             raise CommandError(str(exc)) from exc
 
     # -- writing -------------------------------------------------------------------
@@ -323,7 +286,7 @@ class Stream(Container):
         """Every message, oldest first (XRANGE, 10,000 per round trip)."""
         return self._scan(self._commands("iter"))
 
-    def _scan(self, commands: _StreamCommands) -> Iterator[Message]:
+    def _scan(self, commands: Driver) -> Iterator[Message]:
         start: Any = "-"
         while True:
             with self._errors():

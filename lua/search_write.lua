@@ -1,0 +1,66 @@
+-- Every write to a full-text search index: store, re-index or remove one document.
+-- KEYS[1] meta hash (settings, docs: document count, length: total terms),
+-- KEYS[2] terms hash (document id -> '<length> <term> <term> ...', its distinct
+--   terms), KEYS[3] the document's hash (content and metadata)
+-- ARGV[1] posting key base (a term's postings hash is ARGV[1] .. term: document
+--   id -> '<length> <position> <position> ...'; all in the index's key group)
+-- ARGV[2] operation: 'update' (merge the document's fields), 'replace' (drop
+--   its old fields first), 'remove', 'remove_keep' (unindex, keep its hash)
+-- ARGV[3] document id, ARGV[4] tokenizer settings
+-- update/replace: ARGV[5] length, ARGV[6] the terms line, ARGV[7] number F of
+--   document fields, ARGV[8 .. 7+2F] field/value pairs, then term/posting pairs
+-- returns 1 if the document was indexed before, else 0; or, writing nothing,
+--   'mismatch:' .. the index's settings when they differ from ARGV[4]
+local op, id = ARGV[2], ARGV[3]
+local writes = op == 'update' or op == 'replace'
+local meta = redis.call('HGET', KEYS[1], 'settings')
+if writes and meta and meta ~= ARGV[4] then
+  return 'mismatch:' .. meta
+end
+
+local docs, length = 0, 0
+local old = redis.call('HGET', KEYS[2], id)
+if old then
+  local first = true
+  for word in string.gmatch(old, '[^ ]+') do
+    if first then
+      length = 0 - tonumber(word)
+      first = false
+    else
+      redis.call('HDEL', ARGV[1] .. word, id)
+    end
+  end
+  redis.call('HDEL', KEYS[2], id)
+  docs = -1
+end
+if op == 'remove' or op == 'replace' then
+  redis.call('DEL', KEYS[3])
+end
+
+if writes then
+  local i = 8
+  for _ = 1, tonumber(ARGV[7]) do
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
+  while i <= #ARGV do
+    redis.call('HSET', ARGV[1] .. ARGV[i], id, ARGV[i + 1])
+    i = i + 2
+  end
+  redis.call('HSET', KEYS[2], id, ARGV[6])
+  redis.call('HSET', KEYS[1], 'settings', ARGV[4])
+  docs = docs + 1
+  length = length + tonumber(ARGV[5])
+end
+
+if docs ~= 0 or length ~= 0 then
+  local count = redis.call('HINCRBY', KEYS[1], 'docs', tostring(docs))
+  redis.call('HINCRBY', KEYS[1], 'length', tostring(length))
+  if tonumber(count) <= 0 then
+    redis.call('DEL', KEYS[1])
+  end
+end
+if old then
+  return 1
+end
+return 0

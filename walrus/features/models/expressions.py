@@ -1,0 +1,306 @@
+"""Query expressions over model fields, compiled into index commands.
+
+``User.age >= 18``, ``(A == 1) | (B < 2)``, ``Note.text.search('a OR b')``
+build an :class:`Expression` tree. :class:`Compiler` turns a tree into the
+commands of one MULTI/EXEC: each leaf is an index key (an equality set used
+as it is) or a temporary key (ZRANGESTORE of a range, SDIFFSTORE for ``!=``,
+ZINTERSTORE/ZUNIONSTORE of full-text terms), each ``&``/``|`` one
+ZINTERSTORE/ZUNIONSTORE of its parts' keys. Temporary keys get a 60 s TTL
+in the same transaction and are deleted at its end, so the whole tree costs
+one round trip whatever its depth, and nothing is copied member by member.
+
+Full-text leaves are scored by term counts (weight 1); other leaves weigh 0,
+so a result's score is its relevance. A phrase matches rows holding all of
+its words (positions are not stored).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from walrus.exceptions import InvalidType, InvalidValue, UnindexedField
+
+if TYPE_CHECKING:
+    from walrus.features.models.fields import Field, TextField
+    from walrus.features.models.layout import ModelKeys
+
+__all__ = ["And", "Compare", "Compiler", "Expression", "Match", "Or", "Ordering"]
+
+TEMP_TTL = 60  # seconds; temporary keys are also deleted when the query ends
+
+
+class Expression:
+    """A filter; combine with ``&`` and ``|``."""
+
+    def __and__(self, other: Expression) -> Expression:
+        return And(_check(self), _check(other))
+
+    def __or__(self, other: Expression) -> Expression:
+        return Or(_check(self), _check(other))
+
+    def __bool__(self) -> bool:
+        raise InvalidType(
+            "a query expression has no truth value: combine expressions with & "
+            "and |, not 'and'/'or', and compare fields outside 'if'"
+        )
+
+    def fields(self) -> Iterator[Field[Any]]:
+        """Every field the expression filters on."""
+        raise NotImplementedError
+
+
+def _check(value: Any) -> Expression:
+    if not isinstance(value, Expression):
+        raise InvalidType(f"expected a query expression, not {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(Expression):
+    """``field <op> value``; op is eq, ne, lt, le, gt, ge or between."""
+
+    field: Field[Any]
+    op: str
+    value: Any
+
+    def fields(self) -> Iterator[Field[Any]]:
+        yield self.field
+
+    def __repr__(self) -> str:
+        return f"({self.field.name} {self.op} {self.value!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Match(Expression):
+    """Rows whose text has every term of ``term`` (full-text index)."""
+
+    field: TextField
+    term: str
+
+    def fields(self) -> Iterator[Field[Any]]:
+        yield self.field
+
+
+@dataclass(frozen=True, eq=False)
+class Search(Expression):
+    """A full-text query (words, phrases, AND, OR, parentheses)."""
+
+    field: TextField
+    query: str
+    default_conjunction: str = "and"
+
+    def fields(self) -> Iterator[Field[Any]]:
+        yield self.field
+
+
+@dataclass(frozen=True, eq=False)
+class And(Expression):
+    left: Expression
+    right: Expression
+
+    def fields(self) -> Iterator[Field[Any]]:
+        yield from self.left.fields()
+        yield from self.right.fields()
+
+
+@dataclass(frozen=True, eq=False)
+class Or(Expression):
+    left: Expression
+    right: Expression
+
+    def fields(self) -> Iterator[Field[Any]]:
+        yield from self.left.fields()
+        yield from self.right.fields()
+
+
+@dataclass(frozen=True, eq=False)
+class Ordering:
+    """``order_by=field`` (ascending) or ``field.desc()``."""
+
+    field: Field[Any]
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """A compiled node: its key, whether it is a plain set, whether scored."""
+
+    key: bytes
+    is_set: bool
+    scored: bool
+
+
+@dataclass
+class Compiler:
+    """Compiles expressions of one model into commands for one MULTI/EXEC."""
+
+    keys: ModelKeys
+    commands: list[tuple[Any, ...]] = field(default_factory=list)
+    temps: list[bytes] = field(default_factory=list)
+
+    def temp(self) -> bytes:
+        key = self.keys.temp()
+        self.temps.append(key)
+        return key
+
+    def store(self, *command: Any) -> bytes:
+        """Run a *STORE command into a new temporary key (with its TTL)."""
+        key = self.temp()
+        self.commands.append((command[0], key, *command[1:]))
+        self.commands.append(("EXPIRE", key, TEMP_TTL))
+        return key
+
+    def compile(self, expr: Expression) -> Result:
+        if isinstance(expr, Compare):
+            return self._compare(expr)
+        if isinstance(expr, Match | Search):
+            node = self._text(expr)
+            return node or Result(self.temp(), True, False)  # a key never written
+        if isinstance(expr, And | Or):
+            kind = type(expr)
+            parts: list[Expression] = []
+            stack: list[Expression] = [expr]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, kind):
+                    stack += [item.right, item.left]
+                else:
+                    parts.append(item)
+            if kind is And:
+                return self.combine("ZINTERSTORE", self._and_parts(parts))
+            return self.combine("ZUNIONSTORE", [self.compile(p) for p in parts])
+        raise InvalidType(f"expected a query expression, not {type(expr).__name__}")
+
+    def combine(self, command: str, parts: list[Result]) -> Result:
+        if len(parts) == 1:
+            return parts[0]
+        weights = [1 if p.scored else 0 for p in parts]
+        key = self.store(
+            command, len(parts), *(p.key for p in parts), "WEIGHTS", *weights
+        )
+        return Result(key, False, any(p.scored for p in parts))
+
+    def _compare(self, expr: Compare) -> Result:
+        f, op, value = expr.field, expr.op, expr.value
+        name = f.name
+        if not f.index:
+            raise UnindexedField(
+                f"{f!r} has no index: declare it with index=True to filter on it"
+            )
+        if op in ("eq", "ne"):
+            if value is None:
+                raise InvalidValue(f"cannot filter {name} on None: None is not indexed")
+            key = self.keys.absolute(name, f.to_db(value))
+            if op == "eq":
+                return Result(key, True, False)
+            return Result(self.store("SDIFFSTORE", self.keys.all, key), True, False)
+        self._check_range(f)
+        return self._range(f, _interval(expr))
+
+    def _range(self, f: Field[Any], interval: Interval) -> Result:
+        """ZRANGESTORE of the field's range index: only the matching members
+        are copied, by the engine."""
+        (low, low_open), (high, high_open) = interval
+        bounds = [
+            "-inf" if low == -math.inf else ("(" if low_open else "") + repr(low),
+            "+inf" if high == math.inf else ("(" if high_open else "") + repr(high),
+        ]
+        key = self.store(
+            "ZRANGESTORE", self.keys.continuous(f.name), *bounds, "BYSCORE"
+        )
+        return Result(key, False, False)
+
+    def _and_parts(self, parts: list[Expression]) -> list[Result]:
+        """Compile the parts of an AND; range filters on one field become one
+        range (``(f >= a) & (f < b)`` reads only ``[a, b)``)."""
+        ranges: dict[int, tuple[Field[Any], Interval]] = {}
+        others: list[Expression] = []
+        for part in parts:
+            if isinstance(part, Compare) and part.op in RANGE_OPS:
+                self._check_range(part.field)
+                interval = _interval(part)
+                if id(part.field) in ranges:
+                    interval = _narrow(ranges[id(part.field)][1], interval)
+                ranges[id(part.field)] = (part.field, interval)
+            else:
+                others.append(part)
+        results = [self._range(f, interval) for f, interval in ranges.values()]
+        return results + [self.compile(p) for p in others]
+
+    @staticmethod
+    def _check_range(f: Field[Any]) -> None:
+        if not f.index:
+            raise UnindexedField(
+                f"{f!r} has no index: declare it with index=True to filter on it"
+            )
+        if not f.continuous:
+            raise UnindexedField(
+                f"{f!r} has no range index: only numbers, dates and datetimes "
+                "support <, <=, >, >= and between"
+            )
+
+    def _text(self, expr: Match | Search) -> Result | None:
+        f = expr.field
+        if not getattr(f, "fts", False):
+            raise UnindexedField(
+                f"{f!r} has no full-text index: declare it TextField(fts=True)"
+            )
+        tokenizer = f.tokenizer
+        if isinstance(expr, Match):
+            if not isinstance(expr.term, str):
+                raise InvalidType(f"match() takes text, not {type(expr.term).__name__}")
+            terms = list(dict.fromkeys(tokenizer.tokenize(expr.term)))
+            parts = [Result(self.keys.fts(f.name, t), False, True) for t in terms]
+            return self.combine("ZINTERSTORE", parts) if parts else None
+        from walrus.features import query as q
+
+        def walk(node: q.Node) -> Result | None:
+            if isinstance(node, q.Word):
+                terms = tokenizer.query_terms(node.text)
+                found = [Result(self.keys.fts(f.name, t), False, True) for t in terms]
+                return self.combine("ZUNIONSTORE", found) if found else None
+            if isinstance(node, q.Phrase):
+                words = [walk(q.Word(w)) for w in node.words]
+                kept = [w for w in words if w is not None]
+                return self.combine("ZINTERSTORE", kept) if kept else None
+            children = [walk(part) for part in node.parts]
+            kept = [c for c in children if c is not None]
+            if not kept:
+                return None
+            command = "ZINTERSTORE" if isinstance(node, q.And) else "ZUNIONSTORE"
+            return self.combine(command, kept)
+
+        return walk(q.parse_query(expr.query, expr.default_conjunction))
+
+
+RANGE_OPS = frozenset({"lt", "le", "gt", "ge", "between"})
+Bound = tuple[float, bool]  # (score, excluded)
+Interval = tuple[Bound, Bound]
+
+
+def _score(f: Field[Any], value: Any) -> float:
+    if value is None:
+        raise InvalidValue(f"cannot compare {f.name} with None")
+    return f.score(value)
+
+
+def _interval(expr: Compare) -> Interval:
+    f, op, value = expr.field, expr.op, expr.value
+    if op == "between":
+        low, high = value
+        return (_score(f, low), False), (_score(f, high), False)
+    if op in ("lt", "le"):
+        return (-math.inf, False), (_score(f, value), op == "lt")
+    if op in ("gt", "ge"):
+        return (_score(f, value), op == "gt"), (math.inf, False)
+    raise InvalidValue(f"unknown comparison {op!r}")
+
+
+def _narrow(a: Interval, b: Interval) -> Interval:
+    """The intersection of two intervals."""
+    low = max(a[0], b[0])  # at equal scores an excluded bound is narrower
+    high = min(a[1], b[1], key=lambda bound: (bound[0], not bound[1]))
+    return low, high

@@ -1,0 +1,79 @@
+"""Where a model's rows and indexes live: walrus 0.9's key names, built here only.
+
+All keys of one model form one key group (``<namespace>|<model>`` or
+``<model>``), so a later cluster mode can hash-tag them into one slot; every
+save, delete and query touches keys of that group only. With the group
+prefix ``note:`` and ``index_separator`` ``.``:
+
+========================  =============================================
+``note:id.<pk>``          the row (a hash of stored field values)
+``note:all``              every row key (a set)
+``note:<f>.absolute.<v>`` row keys whose field ``f`` stores ``v`` (a set)
+``note:<f>.continuous``   row keys scored by the value of ``f`` (a sorted set)
+``note:<f>.fts.<term>``   row keys whose text has ``term``, scored by its count
+``note:container.<f>.<row key>``  a container field's data
+``note:<f>._sequence``    the counter of an auto-increment primary key
+``note:temp.<uuid>``      a query's temporary result (60 s TTL, deleted after)
+========================  =============================================
+
+Index members are row keys (``note:id.3``), as in walrus 0.9.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ModelKeys"]
+
+
+@dataclass(frozen=True)
+class ModelKeys:
+    """Key names of one model on one database (all bytes)."""
+
+    prefix: bytes
+    sep: bytes
+
+    @classmethod
+    def build(cls, db: Any, namespace: str | None, name: str, sep: str) -> ModelKeys:
+        base = f"{namespace}|{name}" if namespace else name
+        prefix = db.keyspace.group(base).key("")  # "<base>:" (tagged in a cluster)
+        return cls(prefix.encode("utf-8"), sep.encode("utf-8"))
+
+    def _join(self, *parts: bytes | str) -> bytes:
+        return self.prefix + self.sep.join(
+            p.encode("utf-8") if isinstance(p, str) else p for p in parts
+        )
+
+    @property
+    def row_prefix(self) -> bytes:
+        return self._join("id", b"")
+
+    def row(self, pk: bytes) -> bytes:
+        return self.row_prefix + pk
+
+    @property
+    def all(self) -> bytes:
+        return self._join("all")
+
+    def absolute_prefix(self, field: str) -> bytes:
+        return self._join(field, "absolute", b"")
+
+    def absolute(self, field: str, value: bytes) -> bytes:
+        return self.absolute_prefix(field) + value
+
+    def continuous(self, field: str) -> bytes:
+        return self._join(field, "continuous")
+
+    def fts(self, field: str, term: str) -> bytes:
+        return self._join(field, "fts", term)
+
+    def container(self, field: str, row: bytes) -> bytes:
+        return self._join("container", field, row)
+
+    def sequence(self, field: str) -> bytes:
+        return self._join(field, "_sequence")
+
+    def temp(self) -> bytes:
+        return self._join("temp", uuid.uuid4().hex)

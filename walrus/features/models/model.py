@@ -1,0 +1,584 @@
+"""``Model``: rows in hashes, secondary indexes, composable queries, atomic writes.
+
+A model class names its fields; each instance is one row, stored in the hash
+``<model>:id.<pk>`` (see :mod:`walrus.features.models.layout`). Costs on a
+server:
+
+- ``create``/``save``/``delete``/``incr``: the row and every index entry
+  change in one named atomic operation (Lua, or its twin inside an embedded
+  engine): one round trip, plus one read first when the model has full-text
+  fields (the old text's terms must be computed here; the operation checks
+  that text is still stored, and the write is retried otherwise);
+- ``load``: one round trip; ``all()``: one round trip (SORT ... GET);
+- ``query``: the whole expression, ordering and limit in one MULTI/EXEC, then
+  the rows in one pipelined round trip per 1,000.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from redis.client import NEVER_DECODE
+
+from walrus.exceptions import (
+    DuplicateKey,
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    ModelNotBound,
+    WriteConflict,
+)
+from walrus.features.models.expressions import (
+    Compiler,
+    Expression,
+    Ordering,
+    Result,
+)
+from walrus.features.models.fields import (
+    AutoIncrementField,
+    ContainerField,
+    Field,
+    FloatField,
+    IntegerField,
+    TextField,
+    UUIDField,
+)
+from walrus.features.models.layout import ModelKeys
+from walrus.features.models.writes import MARK, WritePlan
+
+__all__ = ["Model", "ModelMeta"]
+
+BATCH = 1000  # rows per pipelined round trip
+RETRIES = 25  # attempts of a full-text save whose row keeps changing
+
+
+def _raw() -> dict[str, Any]:
+    """Options that make redis-py return bytes whatever the reply mode."""
+    return {NEVER_DECODE: []}
+
+
+def _bytes(value: Any) -> bytes:
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+
+
+class ModelMeta(type):
+    """Collects a model's fields and gives it a primary key (``_id`` if none)."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]
+    ) -> ModelMeta:
+        cls = super().__new__(mcs, name, bases, namespace)
+        fields: dict[str, Field[Any]] = {}
+        containers: dict[str, ContainerField[Any]] = {}
+        for base in reversed(cls.__mro__[1:]):
+            fields.update(base.__dict__.get("_fields", {}))
+            containers.update(base.__dict__.get("_containers", {}))
+        for attr, value in namespace.items():
+            if isinstance(value, Field | ContainerField):
+                if value.model is None:
+                    value.model = cls  # type: ignore[assignment]
+                target: dict[str, Any] = (
+                    fields if isinstance(value, Field) else containers
+                )
+                target[attr] = value
+        if not any(isinstance(b, ModelMeta) for b in bases):
+            cls._fields, cls._containers = {}, {}  # type: ignore[attr-defined]
+            return cls
+        keys = [f for f in fields.values() if f.primary_key]
+        if len(keys) > 1:  # a declared key replaces a base model's automatic _id
+            for name, f in list(fields.items()):
+                if getattr(f, "automatic", False):
+                    del fields[name]
+                    type.__setattr__(cls, name, None)
+            keys = [f for f in fields.values() if f.primary_key]
+        if len(keys) > 1:
+            raise InvalidValue(f"{name} has several primary keys: {keys}")
+        if not keys:
+            auto = AutoIncrementField()
+            auto.automatic = True  # type: ignore[attr-defined]
+            auto.__set_name__(cls, "_id")
+            auto.model = cls  # type: ignore[assignment]
+            type.__setattr__(cls, "_id", auto)
+            fields = {"_id": auto, **fields}
+            keys = [auto]
+        if not keys[0].can_be_primary_key:
+            raise InvalidType(f"{keys[0]!r} cannot be a primary key")
+        cls._fields = fields  # type: ignore[attr-defined]
+        cls._containers = containers  # type: ignore[attr-defined]
+        cls._primary_key = keys[0]  # type: ignore[attr-defined]
+        return cls
+
+
+class Model(metaclass=ModelMeta):
+    """A collection of rows with typed fields, indexes and queries."""
+
+    __database__: ClassVar[Any] = None
+    __namespace__: ClassVar[str | None] = None
+    index_separator: ClassVar[str] = "."
+
+    _fields: ClassVar[dict[str, Field[Any]]]
+    _containers: ClassVar[dict[str, ContainerField[Any]]]
+    _primary_key: ClassVar[Field[Any]]
+
+    def __init__(self, **kwargs: Any) -> None:
+        cls = type(self)
+        for name in kwargs:
+            if name in cls._containers:
+                raise InvalidType(
+                    f"{name} is a container field of {cls.__name__}: it takes no "
+                    "value; fill it after the row is saved"
+                )
+            if name not in cls._fields:
+                raise InvalidType(f"{cls.__name__} has no field {name!r}")
+        self._data: dict[str, Any] = {}
+        for name, f in cls._fields.items():
+            f.__set__(self, kwargs[name] if name in kwargs else f.default())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.get_id()}>"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return bool(self._data == other.__dict__["_data"])
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.get_id()))
+
+    def get_id(self) -> Any:
+        """The primary key's value (None before the first save of an auto id)."""
+        return self._data.get(type(self)._primary_key.name)
+
+    # -- keys ----------------------------------------------------------------------
+    @classmethod
+    def _database(cls) -> Any:
+        db = cls.__database__
+        if db is None:
+            raise ModelNotBound(
+                f"{cls.__name__}.__database__ is not set: give the model a database"
+            )
+        return db
+
+    @classmethod
+    def _keys(cls) -> ModelKeys:
+        return ModelKeys.build(
+            cls._database(),
+            cls.__namespace__,
+            cls.__name__.lower(),
+            cls.index_separator,
+        )
+
+    def _row_key(self, keys: ModelKeys) -> bytes:
+        pk = self.get_id()
+        if pk is None:
+            raise InvalidValue(f"this {type(self).__name__} has no primary key yet")
+        return keys.row(type(self)._primary_key.to_db(pk))
+
+    def _container_key(self, name: str) -> str:
+        keys = type(self)._keys()
+        return keys.container(name, self._row_key(keys)).decode("utf-8")
+
+    def to_hash(self) -> Any:
+        """The row's hash, as a walrus ``Hash``."""
+        keys = type(self)._keys()
+        return type(self)._database().Hash(self._row_key(keys).decode("utf-8"))
+
+    # -- reading ------------------------------------------------------------------
+    @classmethod
+    def _from_row(cls, raw: dict[bytes, bytes]) -> Any:
+        instance = cls.__new__(cls)
+        instance._data = {
+            name: (f.from_db(raw[name.encode()]) if name.encode() in raw else None)
+            for name, f in cls._fields.items()
+        }
+        return instance
+
+    @classmethod
+    def load(cls, primary_key: Any, convert_key: bool = True) -> Any:
+        """The row with this primary key (KeyError if none). One round trip.
+
+        With ``convert_key=False``, ``primary_key`` is the row's key itself.
+        """
+        if convert_key:
+            key = cls._keys().row(cls._primary_key.to_db(primary_key))
+        else:
+            key = _bytes(primary_key)
+        raw = cls._database().execute_command("HGETALL", key, **_raw())
+        if not raw:
+            raise MissingKey(f"no {cls.__name__} with primary key {primary_key!r}")
+        return cls._from_row(raw)
+
+    @classmethod
+    def count(cls) -> int:
+        """The number of rows (SCARD). One round trip."""
+        return int(cls._database().scard(cls._keys().all))
+
+    @classmethod
+    def all(cls) -> Iterator[Any]:
+        """Every row, in no particular order: one SORT ... GET, one round trip."""
+        keys = cls._keys()
+        names = list(cls._fields)
+        gets: list[bytes] = [b"GET", b"#"]
+        for name in names:
+            gets += [b"GET", b"*->" + name.encode()]
+        reply = cls._database().execute_command(
+            "SORT", keys.all, "BY", "nosort", *gets, **_raw()
+        )
+        width = len(names) + 1
+        for at in range(0, len(reply), width):
+            values = reply[at + 1 : at + width]
+            raw = {
+                n.encode(): v
+                for n, v in zip(names, values, strict=True)
+                if v is not None
+            }
+            if raw:
+                yield cls._from_row(raw)
+
+    @classmethod
+    def query(
+        cls,
+        expression: Expression | None = None,
+        order_by: Field[Any] | Ordering | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Any]:
+        """Rows matching ``expression``, ordered by ``order_by``, paged.
+
+        The index work is one MULTI/EXEC whatever the expression; the rows
+        follow in one pipelined round trip per 1,000. Without ``order_by``,
+        full-text matches come best first, other rows in row-key order.
+        """
+        ids, python_order = cls._select(expression, order_by, limit, offset)
+        rows = cls._fetch(ids)
+        if python_order is None:
+            return rows
+        # as on the server: values ascending, then rows without one (as if
+        # +inf), ties by row key; descending is the exact reverse
+        f, descending = python_order
+        name = f.name
+        keys = cls._keys()
+
+        def tie(row: Any) -> bytes:
+            return row._row_key(keys)  # type: ignore[no-any-return]
+
+        with_values = [r for r in rows if r._data.get(name) is not None]
+        without = [r for r in rows if r._data.get(name) is None]
+        ordered = sorted(with_values, key=lambda r: (r._data[name], tie(r)))
+        ordered += sorted(without, key=tie)
+        if descending:
+            ordered.reverse()
+        end = None if limit is None else offset + limit
+        return ordered[offset:end]
+
+    @classmethod
+    def get(cls, expression: Expression) -> Any:
+        """The one row matching ``expression`` (ValueError unless exactly one)."""
+        found = cls.query(expression, limit=2)
+        if len(found) != 1:
+            count = "more than 1" if len(found) > 1 else "0"
+            raise InvalidValue(f"Got {count} results, expected 1.")
+        return found[0]
+
+    @classmethod
+    def _ordering(cls, order_by: Any) -> Ordering | None:
+        if order_by is None:
+            return None
+        ordering = order_by if isinstance(order_by, Ordering) else None
+        if ordering is None and isinstance(order_by, Field):
+            ordering = Ordering(order_by)
+        if ordering is None:
+            raise InvalidType(
+                f"order_by takes a field or field.desc(), not {type(order_by).__name__}"
+            )
+        if cls._fields.get(ordering.field.name) is not ordering.field:
+            raise InvalidValue(f"{ordering.field!r} is not a field of {cls.__name__}")
+        return ordering
+
+    @classmethod
+    def _select(
+        cls,
+        expression: Expression | None,
+        order_by: Any,
+        limit: int | None,
+        offset: int,
+    ) -> tuple[list[Any], tuple[Field[Any], bool] | None]:
+        """The row keys (one MULTI/EXEC) and, if Python must sort, by what."""
+        for number, label in ((limit, "limit"), (offset, "offset")):
+            if number is not None and (
+                isinstance(number, bool) or not isinstance(number, int) or number < 0
+            ):
+                raise InvalidValue(f"{label} is a whole number >= 0, not {number!r}")
+        ordering = cls._ordering(order_by)
+        keys = cls._keys()
+        compiler = Compiler(keys)
+        if expression is None:
+            root = Result(keys.all, True, False)
+        else:
+            if not isinstance(expression, Expression):
+                raise InvalidType(
+                    f"query() takes an expression, not {type(expression).__name__}"
+                )
+            for f in expression.fields():
+                if cls._fields.get(f.name) is not f:
+                    raise InvalidValue(f"{f!r} is not a field of {cls.__name__}")
+            root = compiler.compile(expression)
+        db = cls._database()
+        if limit == 0:
+            return [], None
+        stop = -1 if limit is None else offset + limit - 1
+        python_order: tuple[Field[Any], bool] | None = None
+        if ordering is not None and ordering.field.continuous and ordering.field.index:
+            # rows without a value (absent from the range index) sort as +inf
+            missing = compiler.store(
+                "ZINTERSTORE", 2, root.key, keys.all, "WEIGHTS", 0, "inf"
+            )
+            valued = compiler.store(
+                "ZINTERSTORE",
+                2,
+                root.key,
+                keys.continuous(ordering.field.name),
+                "WEIGHTS",
+                0,
+                1,
+            )
+            ordered = compiler.store(
+                "ZUNIONSTORE", 2, missing, valued, "AGGREGATE", "MIN"
+            )
+            read: tuple[Any, ...] = (
+                "ZREVRANGE" if ordering.descending else "ZRANGE",
+                ordered,
+                offset,
+                stop,
+            )
+        elif ordering is not None or (limit is None and offset == 0):
+            if ordering is not None:
+                python_order = (ordering.field, ordering.descending)
+            if root.is_set:
+                read = ("SMEMBERS", root.key)
+            else:
+                read = ("ZREVRANGE" if root.scored else "ZRANGE", root.key, 0, -1)
+        elif root.scored:
+            read = ("ZREVRANGE", root.key, offset, stop)
+        else:
+            flat = compiler.store("ZUNIONSTORE", 1, root.key, "WEIGHTS", 0)
+            read = ("ZRANGE", flat, offset, stop)
+        pipe = db.pipeline(transaction=True)
+        for command in compiler.commands:
+            pipe.execute_command(*command)
+        pipe.execute_command(*read)
+        if compiler.temps:
+            pipe.execute_command("DEL", *compiler.temps)
+        replies = pipe.execute()
+        ids = list(replies[len(compiler.commands)])
+        return ids, python_order
+
+    @classmethod
+    def _fetch(cls, ids: list[Any]) -> list[Any]:
+        """The rows of ``ids`` (in order; vanished rows skipped), 1,000 per
+        pipelined round trip."""
+        db = cls._database()
+        rows: list[Any] = []
+        for start in range(0, len(ids), BATCH):
+            pipe = db.pipeline(transaction=False)
+            for key in ids[start : start + BATCH]:
+                pipe.execute_command("HGETALL", key, **_raw())
+            rows += [cls._from_row(raw) for raw in pipe.execute() if raw]
+        return rows
+
+    # -- writing ------------------------------------------------------------------
+    @classmethod
+    def create(cls, **kwargs: Any) -> Any:
+        """A new row, saved; DuplicateKey if its primary key is taken.
+
+        One round trip (a named atomic operation).
+        """
+        instance = cls(**kwargs)
+        instance._write(create=True)
+        return instance
+
+    def save(self, _is_create: bool = False) -> None:
+        """Store the row and update every index, atomically. One round trip
+        (two with full-text fields: their old text is read first)."""
+        self._write(create=_is_create)
+
+    @classmethod
+    def _fts_fields(cls) -> list[TextField]:
+        return [f for f in cls._fields.values() if isinstance(f, TextField) and f.fts]
+
+    @classmethod
+    def _old_texts(cls, rows: list[bytes]) -> list[list[bytes | None]]:
+        """The stored full-text values of ``rows`` (one pipelined round trip)."""
+        names = [f.name for f in cls._fts_fields()]
+        pipe = cls._database().pipeline(transaction=False)
+        for row in rows:
+            pipe.execute_command("HMGET", row, *names, **_raw())
+        return [list(values) for values in pipe.execute()]
+
+    @classmethod
+    def _unindex(
+        cls, plan: WritePlan, keys: ModelKeys, old_texts: list[bytes | None]
+    ) -> None:
+        """Add to ``plan`` the removal of the stored row's index entries."""
+        for name, f in cls._fields.items():
+            if f.index and f.absolute:
+                plan.unindex.append(name.encode())
+            if f.index and f.continuous:
+                plan.zrem.append(keys.continuous(name))
+        for f, old in zip(cls._fts_fields(), old_texts, strict=True):
+            plan.checks.append((f.name.encode(), b"!" if old is None else b"=" + old))
+            if old is not None:
+                text = old.decode("utf-8", "surrogateescape")
+                for term in dict.fromkeys(f.tokenizer.tokenize(text)):
+                    plan.zrem.append(keys.fts(f.name, term))
+
+    def _plan(self, keys: ModelKeys, create: bool) -> WritePlan:
+        cls = type(self)
+        pk_field = cls._primary_key
+        pk = self.get_id()
+        mode = "create" if create else "save"
+        if pk is None:
+            if isinstance(pk_field, AutoIncrementField):
+                mode = "auto"
+            elif isinstance(pk_field, UUIDField):
+                pk = uuid.uuid4()
+                self._data[pk_field.name] = pk
+            else:
+                raise InvalidValue(f"{pk_field!r} (the primary key) needs a value")
+        auto = mode == "auto"
+        plan = WritePlan(mode, keys.row(MARK if auto else pk_field.to_db(pk)))
+        for name, f in cls._fields.items():
+            value = self._data.get(name)
+            if auto and f is pk_field:
+                stored, score = MARK, MARK
+            elif value is None:
+                continue
+            else:
+                stored = f.to_db(value)
+                score = repr(f.score(value)).encode() if f.continuous else b""
+            plan.fields.append((name.encode(), stored))
+            if f.index and f.absolute:
+                plan.sadd.append(keys.absolute(name, stored))
+            if f.index and f.continuous:
+                plan.zadd.append((keys.continuous(name), score))
+            if isinstance(f, TextField) and f.fts and value is not None:
+                for term, count in Counter(f.tokenizer.tokenize(value)).items():
+                    plan.zadd.append((keys.fts(name, term), str(count).encode()))
+        return plan
+
+    def _write(self, create: bool) -> None:
+        cls = type(self)
+        db = cls._database()
+        keys = cls._keys()
+        for _ in range(RETRIES):
+            plan = self._plan(keys, create)
+            if plan.mode == "save":
+                old = cls._old_texts([plan.row])[0] if cls._fts_fields() else []
+                cls._unindex(plan, keys, old)
+            reply = db.scripts.run(
+                "model_write",
+                plan.keys(keys.all, keys.sequence(cls._primary_key.name)),
+                plan.args(keys.prefix, keys.sep),
+            )
+            status = _bytes(reply)
+            if status == b"conflict":
+                continue
+            if status == b"exists":
+                raise DuplicateKey(
+                    f"a {cls.__name__} with primary key {self.get_id()!r} exists"
+                )
+            if plan.mode == "auto":
+                self._data[cls._primary_key.name] = int(status)
+            return
+        raise WriteConflict(f"{self!r} kept changing while being saved")
+
+    @classmethod
+    def _delete_plan(
+        cls, keys: ModelKeys, row: bytes, old_texts: list[bytes | None]
+    ) -> WritePlan:
+        plan = WritePlan("delete", row)
+        cls._unindex(plan, keys, old_texts)
+        plan.delete = [keys.container(name, row) for name in cls._containers]
+        return plan
+
+    def delete(self, for_update: bool = False) -> None:
+        """Remove the row, its index entries and its containers, atomically.
+
+        One round trip (two with full-text fields)."""
+        cls = type(self)
+        keys = cls._keys()
+        row = self._row_key(keys)
+        for _ in range(RETRIES):
+            old = cls._old_texts([row])[0] if cls._fts_fields() else []
+            plan = cls._delete_plan(keys, row, old)
+            reply = cls._database().scripts.run(
+                "model_write",
+                plan.keys(keys.all, None),
+                plan.args(keys.prefix, keys.sep),
+            )
+            if _bytes(reply) != b"conflict":
+                return
+        raise WriteConflict(f"{self!r} kept changing while being deleted")
+
+    @classmethod
+    def query_delete(cls, expression: Expression | None = None) -> int:
+        """Delete every row matching ``expression`` (all rows if None); the
+        number deleted. The query, then one pipeline of atomic deletes."""
+        ids, _ = cls._select(expression, None, None, 0)
+        rows = [_bytes(i) for i in ids]
+        if not rows:
+            return 0
+        keys = cls._keys()
+        db = cls._database()
+        fts = bool(cls._fts_fields())
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            olds = cls._old_texts(batch) if fts else [[] for _ in batch]
+            pipe = db.pipeline(transaction=False)
+            for row, old in zip(batch, olds, strict=True):
+                plan = cls._delete_plan(keys, row, old)
+                db.scripts.run(
+                    "model_write",
+                    plan.keys(keys.all, None),
+                    plan.args(keys.prefix, keys.sep),
+                    client=pipe,
+                )
+            for row, reply in zip(batch, pipe.execute(), strict=True):
+                if _bytes(reply) == b"conflict":
+                    raw = db.execute_command("HGETALL", row, **_raw())
+                    if raw:
+                        cls._from_row(raw).delete()
+        return len(rows)
+
+    def incr(self, field: Field[Any] | str, incr_by: int | float = 1) -> Any:
+        """Add ``incr_by`` to a number field, in the row and its indexes,
+        atomically; the new value. One round trip."""
+        cls = type(self)
+        f = cls._fields.get(field) if isinstance(field, str) else field
+        if f is None or cls._fields.get(f.name) is not f:
+            raise InvalidValue(f"{field!r} is not a field of {cls.__name__}")
+        if not isinstance(f, IntegerField | FloatField) or f is cls._primary_key:
+            raise InvalidType(f"incr() takes a number field that is not the key: {f!r}")
+        if isinstance(f, IntegerField):
+            if isinstance(incr_by, bool) or not isinstance(incr_by, int):
+                raise InvalidType(f"{f.name} is incremented by an int, not {incr_by!r}")
+            amount, kind = str(incr_by).encode(), b"int"
+        else:
+            amount, kind = f.to_db(incr_by), b"float"
+        keys = cls._keys()
+        row = self._row_key(keys)
+        script_keys = [row]
+        if f.index and f.continuous:
+            script_keys.append(keys.continuous(f.name))
+        absolute = keys.absolute_prefix(f.name) if f.index else b""
+        reply = cls._database().scripts.run(
+            "model_incr", script_keys, [f.name.encode(), amount, kind, absolute]
+        )
+        if reply is None:
+            raise MissingKey(f"{self!r} is not stored (deleted?)")
+        value = f.from_db(_bytes(reply))
+        self._data[f.name] = value
+        return value

@@ -1,0 +1,147 @@
+"""The atomic writes of models: ``model_write`` and ``model_incr``.
+
+Each is one named operation (``lua/model_write.lua``, ``lua/model_incr.lua``)
+with its Python twin here, run inside the engine for engines without Lua.
+:class:`WritePlan` builds the arguments: the Python side computes every new
+key and value; the operation reads the stored row to remove its old
+equality entries, so a save is one round trip and concurrent saves of one row
+are serialized by the engine, leaving indexes that match the final row.
+Full-text entries depend on tokenizing the old text, which only Python can
+do: the caller reads the old text first and the operation checks it is
+still stored (``checks``), answering ``conflict`` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from walrus.features.models.fields import float_text
+from walrus.scripts import Call, twin
+
+__all__ = ["MARK", "WritePlan"]
+
+MARK = b"\x00walrus-new-id\x00"
+
+
+@dataclass
+class WritePlan:
+    """The arguments of one ``model_write`` call (see its Lua header)."""
+
+    mode: str  # create, save, auto, delete
+    row: bytes  # the row key (with MARK in place of the id in "auto" mode)
+    checks: list[tuple[bytes, bytes]] = field(default_factory=list)
+    unindex: list[bytes] = field(default_factory=list)
+    zrem: list[bytes] = field(default_factory=list)
+    fields: list[tuple[bytes, bytes]] = field(default_factory=list)
+    sadd: list[bytes] = field(default_factory=list)
+    zadd: list[tuple[bytes, bytes]] = field(default_factory=list)
+    delete: list[bytes] = field(default_factory=list)
+
+    def keys(self, all_key: bytes, counter: bytes | None) -> list[bytes]:
+        first = counter if self.mode == "auto" and counter else self.row
+        declared = [first, all_key, *self.zrem, *self.delete]
+        if self.mode != "auto":
+            declared += [*self.sadd, *(k for k, _ in self.zadd)]
+        return declared
+
+    def args(self, prefix: bytes, sep: bytes) -> list[bytes]:
+        out: list[bytes] = [self.mode.encode(), self.row, MARK, prefix, sep]
+        for items in (
+            self.checks,
+            self.unindex,
+            self.zrem,
+            self.fields,
+            self.sadd,
+            self.zadd,
+            self.delete,
+        ):
+            out.append(str(len(items)).encode())
+            for item in items:
+                if isinstance(item, tuple):
+                    out.extend(item)
+                else:
+                    out.append(item)
+        return out
+
+
+def _lists(args: list[bytes]) -> list[list[bytes]]:
+    at = 5
+    found: list[list[bytes]] = []
+    for width in (2, 1, 1, 2, 1, 2, 1):
+        n = int(args[at])
+        found.append(args[at + 1 : at + 1 + n * width])
+        at += 1 + n * width
+    return found
+
+
+@twin("model_write")
+def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
+    mode, row, mark, prefix, sep = args[:5]
+    checks, unindex, zrem, fields, sadd, zadd, delete = _lists(args)
+    new_id: bytes | None = None
+
+    def sub(value: bytes) -> bytes:
+        return value.replace(mark, new_id, 1) if new_id is not None else value
+
+    if mode == b"auto":
+        new_id = str(call(b"INCR", keys[0])).encode()
+        row = sub(row)
+    elif mode == b"create" and call(b"EXISTS", row) == 1:
+        return b"exists"
+    for name, expected in zip(checks[::2], checks[1::2], strict=True):
+        stored = call(b"HGET", row, name)
+        if (b"!" if stored is None else b"=" + stored) != expected:
+            return b"conflict"
+    for name in unindex:
+        stored = call(b"HGET", row, name)
+        if stored is not None:
+            call(b"SREM", prefix + name + sep + b"absolute" + sep + stored, row)
+    for key in zrem:
+        call(b"ZREM", key, row)
+    call(b"DEL", row)
+    if fields:
+        call(b"HSET", row, *[sub(v) for v in fields])
+        call(b"SADD", keys[1], row)
+    else:
+        call(b"SREM", keys[1], row)
+    for key in sadd:
+        call(b"SADD", sub(key), row)
+    for key, score in zip(zadd[::2], zadd[1::2], strict=True):
+        call(b"ZADD", sub(key), sub(score), row)
+    if delete:
+        call(b"DEL", *delete)
+    return new_id if new_id is not None else b"ok"
+
+
+@twin("model_incr")
+def _model_incr(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
+    row = keys[0]
+    if call(b"EXISTS", row) == 0:
+        return None
+    name, amount, kind, absolute = args[:4]
+    old = call(b"HGET", row, name)
+    if kind == b"int":
+        call(b"HINCRBY", row, name, amount)
+        new = call(b"HGET", row, name)
+    else:
+        try:
+            start = float(old or b"0")
+        except ValueError:
+            from walrus.exceptions import CommandError
+
+            raise CommandError("ERR hash value is not a float") from None
+        total = start + float(amount)
+        if total != total or total in (float("inf"), float("-inf")):
+            from walrus.exceptions import CommandError
+
+            raise CommandError("ERR increment would produce NaN or Infinity")
+        new = float_text(total).encode()
+        call(b"HSET", row, name, new)
+    if absolute:
+        if old is not None:
+            call(b"SREM", absolute + old, row)
+        call(b"SADD", absolute + new, row)
+    if len(keys) > 1:
+        call(b"ZADD", keys[1], new, row)
+    return new

@@ -1,0 +1,473 @@
+"""Full-text search: an Index of documents (content and metadata), searched
+with a small query language and ranked by BM25.
+
+An index ``name`` is one key group (cluster-ready) made of:
+
+- ``<name>:meta`` a hash: the tokenizer ``settings``, ``docs`` (the number of
+  documents) and ``length`` (their total number of terms);
+- ``<name>:terms`` a hash: document id -> ``"<length> <term> <term> ..."``,
+  its distinct terms (so a document is unindexed in one step);
+- ``<name>:w:<term>`` a hash per term (its postings): document id ->
+  ``"<length> <position> <position> ..."``: the term's positions among the
+  document's words (stop words counted), which match phrases exactly;
+- ``<name>:doc:<id>`` a hash per document: ``content`` and its metadata.
+
+Every write is one named operation (``lua/search_write.lua``, or its Python
+twin on engines without Lua): one round trip whatever the document's length.
+When the last document goes, so does ``<name>:meta``: an empty index leaves
+no key behind.
+
+**Search** reads the postings of the query's terms and the index's counts in
+one MULTI round trip, evaluates the query here (sets of documents; a phrase
+keeps the documents where its words sit at the same distances as in the
+query), ranks the hits, then fetches the documents in one pipelined round
+trip. No temporary keys.
+
+**Ranking: Okapi BM25**. A document D scores, over the query's distinct terms
+t that D contains (``k1 = 1.2``, ``b = 0.75``)::
+
+    idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |D| / avgdl))
+    idf(t) = ln(1 + (N - n(t) + 0.5) / (n(t) + 0.5))
+
+with ``tf`` the count of t in D, ``|D|`` D's number of terms, ``avgdl`` the
+mean over the N documents, ``n(t)`` the documents containing t. Higher scores
+come first; equal scores in the order of the document ids (as text).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from walrus.exceptions import InvalidType, InvalidValue, QueryError, SettingsMismatch
+from walrus.features.query import And, Node, Phrase, Word, parse_query
+from walrus.features.text import DEFAULT_STOPWORDS
+from walrus.features.tokenizer import Tokenizer
+from walrus.scripts import Call, twin
+from walrus.tour import Transcript, tour_section
+
+if TYPE_CHECKING:
+    from walrus.drivers.protocol import Driver
+
+__all__ = ["Index", "SearchFactories"]
+
+K1 = 1.2
+B = 0.75
+CONTENT = "content"
+_MISMATCH = "mismatch:"
+
+DocumentId = str | bytes | int
+Value = str | bytes | int | float
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _doc_id(key: Any) -> str:
+    if isinstance(key, bool) or not isinstance(key, str | bytes | int):
+        raise InvalidType(f"a document key is str, bytes or int, not {key!r}")
+    if isinstance(key, bytes):
+        try:
+            key = key.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidValue(f"a document key is UTF-8 text, not {key!r}") from exc
+    text = str(key)
+    if not text:
+        raise InvalidValue("a document key cannot be empty")
+    return text
+
+
+def _field_value(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | bytes | int | float):
+        raise InvalidType(
+            f"metadata {name!r} is str, bytes, int or float, not {value!r}"
+        )
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidValue(f"metadata {name!r} is not UTF-8 text") from exc
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class _Postings:
+    """The postings of the query's terms, and the index's counts."""
+
+    def __init__(self, docs: int, length: int, postings: dict[str, dict[str, str]]):
+        self.docs = docs
+        self.avgdl = length / docs if docs else 1.0
+        self.postings = postings
+
+    def having(self, terms: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for term in terms:
+            found.update(self.postings.get(term, ()))
+        return found
+
+    def positions(self, term: str, doc: str) -> set[int]:
+        posting = self.postings.get(term, {}).get(doc)
+        return {int(p) for p in posting.split()[1:]} if posting else set()
+
+    def score(self, term: str, doc: str) -> float:
+        posting = self.postings.get(term, {}).get(doc)
+        if not posting:
+            return 0.0
+        n = len(self.postings[term])
+        idf = math.log(1 + (self.docs - n + 0.5) / (n + 0.5))
+        length, _, rest = posting.partition(" ")
+        tf = rest.count(" ") + 1
+        norm = K1 * (1 - B + B * int(length) / (self.avgdl or 1.0))
+        return idf * tf * (K1 + 1) / (tf + norm)
+
+
+class Index:
+    """A full-text search index of documents: content plus metadata."""
+
+    def __init__(
+        self,
+        database: Driver,
+        name: str,
+        stemmer: bool = True,
+        metaphone: bool = False,
+        stopwords_file: str | os.PathLike[str] | Literal[False] | None = None,
+        min_word_length: int | None = None,
+        default_conjunction: str = "AND",
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise InvalidValue(f"an index name is non-empty text, not {name!r}")
+        if str(default_conjunction).upper() not in ("AND", "OR"):
+            raise InvalidValue(
+                f"default_conjunction is 'AND' or 'OR', not {default_conjunction!r}"
+            )
+        self.database = database
+        self.name = name
+        self.default_conjunction = str(default_conjunction).upper()
+        stopwords = DEFAULT_STOPWORDS if stopwords_file is None else stopwords_file
+        self.tokenizer = Tokenizer(
+            stemmer, metaphone, stopwords or None, min_word_length
+        )
+        self.settings = self.tokenizer.settings
+        group = database.keyspace.group(name)
+        self._group = group
+        self._meta = group.key("meta")
+        self._terms = group.key("terms")
+        self._base = group.key("w", "")
+
+    def _doc_key(self, doc: str) -> str:
+        return self._group.key("doc", doc)
+
+    def _write(self, op: str, doc: str, *args: Any) -> bool:
+        keys = [self._meta, self._terms, self._doc_key(doc)]
+        reply = self.database.scripts.run(
+            "search_write", keys, [self._base, op, doc, self.settings, *args]
+        )
+        if isinstance(reply, bytes | str):
+            stored = _text(reply)[len(_MISMATCH) :]
+            raise self._mismatch(stored)
+        return bool(reply)
+
+    def _mismatch(self, stored: str) -> SettingsMismatch:
+        return SettingsMismatch(
+            f"index {self.name!r} was built with tokenizer settings {stored!r}, "
+            f"opened with {self.settings!r}: open it with the same stemmer, "
+            "metaphone, stopwords_file and min_word_length"
+        )
+
+    def _store(
+        self,
+        op: str,
+        key: DocumentId,
+        content: str | bytes,
+        extra: Mapping[str, Any] | None,
+        metadata: dict[str, Any],
+    ) -> None:
+        doc = _doc_id(key)
+        if isinstance(content, bytes):
+            try:
+                content = content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidValue("document content is not UTF-8 text") from exc
+        if not isinstance(content, str):
+            raise InvalidType(f"document content is text, not {content!r}")
+        fields = {**(extra or {}), **metadata}
+        flat: list[str] = [CONTENT, content]
+        for name, value in fields.items():
+            if not isinstance(name, str) or not name or name == CONTENT:
+                raise InvalidValue(f"{name!r} cannot name a document's metadata")
+            flat += [name, _field_value(name, value)]
+        positions: dict[str, list[str]] = {}
+        length = 0
+        for position, terms in self.tokenizer.analyze(content):
+            length += len(terms)
+            for term in terms:
+                positions.setdefault(term, []).append(str(position))
+        postings: list[str] = []
+        prefix = f"{length} "
+        for term, found in positions.items():
+            postings += [term, prefix + " ".join(found)]
+        line = " ".join([str(length), *positions])
+        self._write(op, doc, length, line, len(flat) // 2, *flat, *postings)
+
+    # -- writing -----------------------------------------------------------------
+    def add(
+        self,
+        key: DocumentId,
+        content: str | bytes,
+        __metadata: Mapping[str, Value] | None = None,
+        **metadata: Value,
+    ) -> None:
+        """Index ``content`` under ``key`` and store it with ``metadata``; a
+        document already there is re-indexed, its metadata merged (as
+        :meth:`update`). O(T) for T distinct terms; one round trip."""
+        self._store("update", key, content, __metadata, metadata)
+
+    def update(
+        self,
+        key: DocumentId,
+        content: str | bytes,
+        __metadata: Mapping[str, Value] | None = None,
+        **metadata: Value,
+    ) -> None:
+        """Re-index the document with new ``content``, keeping its metadata
+        and merging ``metadata`` in. O(T_old + T); one round trip."""
+        self._store("update", key, content, __metadata, metadata)
+
+    def replace(
+        self,
+        key: DocumentId,
+        content: str | bytes,
+        __metadata: Mapping[str, Value] | None = None,
+        **metadata: Value,
+    ) -> None:
+        """Re-index the document with new ``content``; its old metadata is
+        dropped for ``metadata``. O(T_old + T); one round trip."""
+        self._store("replace", key, content, __metadata, metadata)
+
+    def remove(self, key: DocumentId, preserve_data: bool = False) -> bool:
+        """Unindex the document and (unless ``preserve_data``) delete it.
+        O(T); one round trip. True if it was indexed."""
+        op = "remove_keep" if preserve_data else "remove"
+        return self._write(op, _doc_id(key))
+
+    # -- reading -----------------------------------------------------------------
+    def get_document(self, key: DocumentId) -> dict[str, str]:
+        """The document's ``content`` and metadata as text; ``{}`` if there is
+        none. O(F); one round trip."""
+        raw = self.database.hgetall(self._doc_key(_doc_id(key)))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    def __len__(self) -> int:
+        """The number of indexed documents. O(1); one round trip."""
+        return int(self.database.hget(self._meta, "docs") or 0)
+
+    def __bool__(self) -> bool:
+        """Always true (an index object, empty or not); costs no round trip."""
+        return True
+
+    def search(self, query: str) -> list[dict[str, str]]:
+        """The documents matching ``query``, best first (see the module)."""
+        return [doc for _, doc in self.search_items(query)]
+
+    def search_items(self, query: str) -> list[tuple[str, dict[str, str]]]:
+        """``(key, document)`` for each document matching ``query``, best
+        first. A blank query, or one of stop words only, finds nothing; a
+        malformed one raises QueryError. Two round trips: the postings of
+        the query's terms (MULTI), then the documents (pipelined);
+        O(P) for P postings read."""
+        ranked = self.rank(query)
+        if not ranked:
+            return []
+        pipe = self.database.pipeline(transaction=False)
+        for doc, _ in ranked:
+            pipe.hgetall(self._doc_key(doc))
+        found: list[tuple[str, dict[str, str]]] = []
+        for (doc, _), raw in zip(ranked, pipe.execute(), strict=True):
+            if raw:
+                found.append((doc, {_text(k): _text(v) for k, v in raw.items()}))
+        return found
+
+    def rank(self, query: str) -> list[tuple[str, float]]:
+        """``(key, score)`` of the documents matching ``query``, best first,
+        without fetching them. One round trip (MULTI)."""
+        if not isinstance(query, str):
+            raise QueryError(f"a query is text, not {type(query).__name__}")
+        if not query.strip():
+            return []
+        tree = parse_query(query, self.default_conjunction)
+        plan = self._plan(tree)
+        terms = sorted({t for t in _terms(plan)})
+        if not terms:
+            return []
+        pipe = self.database.pipeline(transaction=True)
+        pipe.hmget(self._meta, ["settings", "docs", "length"])
+        for term in terms:
+            pipe.hgetall(self._base + term)
+        replies = pipe.execute()
+        settings, docs, length = (None if v is None else _text(v) for v in replies[0])
+        if settings is not None and settings != self.settings:
+            raise self._mismatch(settings)
+        postings = {
+            term: {_text(k): _text(v) for k, v in reply.items()}
+            for term, reply in zip(terms, replies[1:], strict=True)
+        }
+        data = _Postings(int(docs or 0), int(length or 0), postings)
+        hits = _evaluate(plan, data)
+        if not hits:
+            return []
+        scored = [(doc, sum(data.score(t, doc) for t in terms)) for doc in hits]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored
+
+    def _plan(self, node: Node) -> _Plan:
+        """The query tree with its words replaced by the terms they match."""
+        if isinstance(node, Word | Phrase):
+            text = node.text if isinstance(node, Word) else " ".join(node.words)
+            analysis = self.tokenizer.analyze(text)
+            if not analysis:
+                return None
+            if len(analysis) == 1:
+                return ("any", analysis[0][1])
+            start = analysis[0][0]
+            return ("phrase", tuple((p - start, t) for p, t in analysis))
+        parts = [self._plan(part) for part in node.parts]
+        kept = tuple(part for part in parts if part is not None)
+        if not kept:
+            return None
+        return ("and" if isinstance(node, And) else "or", kept)
+
+
+# A planned query: None (only stop words: no constraint), ("any", terms),
+# ("phrase", ((offset, terms), ...)), ("and" | "or", parts).
+_Plan = tuple[str, Any] | None
+
+
+def _terms(plan: _Plan) -> Iterable[str]:
+    if plan is None:
+        return
+    kind, value = plan
+    if kind == "any":
+        yield from value
+    elif kind == "phrase":
+        for _, terms in value:
+            yield from terms
+    else:
+        for part in value:
+            yield from _terms(part)
+
+
+def _evaluate(plan: _Plan, data: _Postings) -> set[str]:
+    if plan is None:
+        return set()
+    kind, value = plan
+    if kind == "any":
+        return data.having(value)
+    if kind == "phrase":
+        return _phrase(value, data)
+    sets = [_evaluate(part, data) for part in value]
+    if kind == "and":
+        return set.intersection(*sets)
+    return set.union(*sets)
+
+
+def _phrase(
+    steps: tuple[tuple[int, tuple[str, ...]], ...], data: _Postings
+) -> set[str]:
+    candidates = set.intersection(*(data.having(terms) for _, terms in steps))
+    found: set[str] = set()
+    for doc in candidates:
+        at = [
+            (offset, set().union(*(data.positions(t, doc) for t in terms)))
+            for offset, terms in steps
+        ]
+        first_offset, first = at[0]
+        for position in first:
+            start = position - first_offset
+            if all(start + offset in seen for offset, seen in at[1:]):
+                found.add(doc)
+                break
+    return found
+
+
+class SearchFactories:
+    """The ``db.Index(...)`` factory of walrus databases."""
+
+    def Index(  # walrus 0.9's name
+        self,
+        name: str,
+        stemmer: bool = True,
+        metaphone: bool = False,
+        stopwords_file: str | os.PathLike[str] | Literal[False] | None = None,
+        min_word_length: int | None = None,
+        default_conjunction: str = "AND",
+    ) -> Index:
+        """A full-text search :class:`Index` named ``name``."""
+        return Index(
+            cast("Driver", self),
+            name,
+            stemmer,
+            metaphone,
+            stopwords_file,
+            min_word_length,
+            default_conjunction,
+        )
+
+
+# -- the Python twin of the named operation (engines without Lua) --------------
+@twin("search_write")
+def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
+    meta, terms, document = keys
+    base, op, doc, settings = args[:4]
+    writes = op in (b"update", b"replace")
+    stored = call(b"HGET", meta, b"settings")
+    if writes and stored is not None and stored != settings:
+        return _MISMATCH.encode() + stored
+    docs = length = 0
+    old = call(b"HGET", terms, doc)
+    if old is not None:
+        first, *old_terms = old.split()
+        length = -int(first)
+        for term in old_terms:
+            call(b"HDEL", base + term, doc)
+        call(b"HDEL", terms, doc)
+        docs = -1
+    if op in (b"remove", b"replace"):
+        call(b"DEL", document)
+    if writes:
+        count = int(args[6])
+        pairs = args[7 : 7 + 2 * count]
+        for i in range(0, len(pairs), 2):
+            call(b"HSET", document, pairs[i], pairs[i + 1])
+        rest = args[7 + 2 * count :]
+        for i in range(0, len(rest), 2):
+            call(b"HSET", base + rest[i], doc, rest[i + 1])
+        call(b"HSET", terms, doc, args[5])
+        call(b"HSET", meta, b"settings", settings)
+        docs += 1
+        length += int(args[4])
+    if docs or length:
+        left = call(b"HINCRBY", meta, b"docs", str(docs).encode())
+        call(b"HINCRBY", meta, b"length", str(length).encode())
+        if int(left) <= 0:
+            call(b"DEL", meta)
+    return 1 if old is not None else 0
+
+
+@tour_section("Full-text search")
+def _tour(db: Any, show: Transcript) -> None:
+    """Index documents with metadata, then search them: words are stemmed,
+    stop words ignored, AND/OR/parentheses and "quoted phrases" combine,
+    and hits come best first (BM25)."""
+    show("idx = db.Index('tour:search')")
+    show("idx.add('1', 'Walruses are large marine mammals', kind='fact')")
+    show("idx.add('2', 'The walrus has long tusks and whiskers', kind='fact')")
+    show("idx.add('3', 'Tusks of the walrus: a walrus uses its tusks', kind='quote')")
+    show("[d['content'] for d in idx.search('walrus tusks')]")
+    show("[key for key, doc in idx.search_items('mammal OR whiskers')]")
+    show("idx.search('\"large marine\"')")
+    show("idx.update('1', 'Walruses live in the Arctic', source='wiki')")
+    show("idx.get_document('1')")
+    show("idx.remove('1')")
+    show("idx.search('arctic')")

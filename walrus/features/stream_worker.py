@@ -1,0 +1,307 @@
+"""StreamWorker: consume a consumer group, forever or until stopped.
+
+``cg.consume(...)`` gives a worker; iterate it, or give it a handler::
+
+    worker = cg.consume(block=1000, count=10, max_deliveries=5)
+    for message in worker:          # acked once the loop body has finished
+        handle(message.data)        # an exception here leaves it pending
+
+    worker.run(handle)              # same, but an exception in handle() is
+                                    # logged and the loop goes on
+
+What it does for you:
+
+* **acknowledge on success**: a message is acknowledged after the loop body
+  (or the handler) finished without an exception; acks are sent once per
+  batch. ``message.nack()`` leaves one pending on purpose.
+* **reclaim**: every ``claim_every`` ms (and when it starts) the worker takes
+  over messages pending for longer than ``claim_idle`` ms with any consumer
+  (XAUTOCLAIM), such as those of a consumer that died, and its own failures.
+* **dead letters**: a message delivered more than ``max_deliveries`` times
+  is not delivered again: it is added to the ``dead_letter`` stream (its
+  fields plus ``walrus-stream``, ``walrus-id``, ``walrus-group`` and
+  ``walrus-deliveries``) and acknowledged.
+* **clean stop**: :meth:`StreamWorker.stop` (from any thread, or a signal
+  with :meth:`StreamWorker.stop_on_signals`) lets the current message finish,
+  acks what is done and ends the loop, within ``block`` ms when it is waiting.
+  Messages of the batch not yet handled stay pending and are reclaimed later.
+
+Steady state: one blocking read (XREADGROUP) per batch, plus one round trip
+acknowledging the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
+
+from walrus.exceptions import InvalidType, InvalidValue
+from walrus.features.consumer_group import group_error, read_reply, wire
+from walrus.features.containers.stream import _messages
+
+if TYPE_CHECKING:
+    from walrus.features.consumer_group import ConsumerGroup
+
+__all__ = ["Delivery", "StreamWorker"]
+
+log = logging.getLogger("walrus.stream_worker")
+
+
+@dataclass
+class Delivery:
+    """A message handed to the worker's loop: ``stream`` (the key as given to
+    the group), ``message_id``, ``data`` (fields) and ``times_delivered``."""
+
+    stream: Any
+    message_id: Any
+    data: dict[Any, Any]
+    times_delivered: int = 1
+    nacked: bool = field(default=False, repr=False)
+
+    def nack(self) -> None:
+        """Do not acknowledge this message: it stays pending and is delivered
+        again after ``claim_idle`` ms (until ``max_deliveries``)."""
+        self.nacked = True
+
+
+def _ms(value: Any, what: str, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidType(f"{what} must be an int (ms), not {type(value).__name__}")
+    if value < 0:
+        raise InvalidValue(f"{what} must be >= 0, not {value}")
+    return value
+
+
+class StreamWorker:
+    """Consumes ``group`` as its consumer; see the module documentation.
+
+    ``block``: ms a read waits for messages (also how soon :meth:`stop` is
+    noticed while waiting); ``count``: messages per stream per read;
+    ``claim_idle``: ms after which another consumer's pending message is
+    taken over; ``claim_every``: ms between reclaims (``claim_idle`` by
+    default); ``max_deliveries``: deliveries before a message is
+    dead-lettered (None: no limit); ``dead_letter``: the dead-letter stream's
+    key (``'<group>:dead-letter'`` by default); ``stop_when_empty``: end the
+    loop when a read finds nothing (batch jobs, tests).
+    """
+
+    def __init__(
+        self,
+        group: ConsumerGroup,
+        *,
+        block: int = 1000,
+        count: int = 10,
+        claim_idle: int = 60_000,
+        claim_every: int | None = None,
+        max_deliveries: int | None = None,
+        dead_letter: Any = None,
+        stop_when_empty: bool = False,
+    ) -> None:
+        self.group = group
+        self.database = group.database
+        self.block: int | None = _ms(block, "block")
+        batch = _ms(count, "count")
+        if not batch:
+            raise InvalidValue("count must be > 0")
+        self.count = batch
+        self.claim_idle = _ms(claim_idle, "claim_idle") or 0
+        every = _ms(claim_every, "claim_every", allow_none=True)
+        self.claim_every = self.claim_idle if every is None else every
+        limit = _ms(max_deliveries, "max_deliveries", allow_none=True)
+        if limit == 0:
+            raise InvalidValue("max_deliveries must be > 0 (or None: no limit)")
+        self.max_deliveries = limit
+        if dead_letter is None:
+            dead_letter = self.database.keyspace(group.name, "dead-letter")
+        self.dead_letter = dead_letter
+        self.stop_when_empty = stop_when_empty
+        self.processed = 0  # messages acknowledged
+        self.failed = 0  # handler failures (run())
+        self.dead_lettered = 0
+        self.current: Delivery | None = None
+        self._stop = threading.Event()
+        self._next_claim = 0.0  # reclaim at once when the loop starts
+        self._cursors: dict[Any, Any] = dict.fromkeys(group.keys, "0-0")
+
+    def __repr__(self) -> str:
+        return f"<StreamWorker {self.group!r}>"
+
+    # -- control -------------------------------------------------------------------
+    def stop(self) -> None:
+        """End the loop after the current message (safe from any thread)."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def stop_on_signals(self, *signals: int) -> None:
+        """Make these signals (SIGINT and SIGTERM by default) call :meth:`stop`
+        (main thread only, as ``signal.signal``)."""
+        for number in signals or (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: self.stop())
+
+    # -- the loop ------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Delivery]:
+        """Deliveries, forever or until stopped; each acknowledged once the
+        loop body for it has finished (unless it called ``nack()``)."""
+        done: dict[Any, list[Any]] = {}
+        try:
+            while not self._stop.is_set():
+                batch = self._reclaim() if time.monotonic() >= self._next_claim else []
+                if not batch:
+                    batch = self._read()
+                    if not batch and self.stop_when_empty:
+                        return
+                for delivery in batch:
+                    if self._stop.is_set():
+                        break
+                    self.current = delivery
+                    yield delivery
+                    self.current = None
+                    if not delivery.nacked:
+                        done.setdefault(delivery.stream, []).append(delivery.message_id)
+                self._ack(done)
+                done = {}
+        finally:
+            self.current = None
+            self._ack(done)
+
+    def run(self, handler: Callable[[Delivery], Any]) -> int:
+        """Call ``handler`` with each message until stopped; an exception in
+        it is logged and leaves the message pending. The number acked."""
+        before = self.processed
+        for delivery in self:
+            try:
+                handler(delivery)
+            except Exception:
+                self.failed += 1
+                delivery.nack()
+                log.exception(
+                    "handler failed on %r %r (delivery %d); left pending",
+                    delivery.stream,
+                    delivery.message_id,
+                    delivery.times_delivered,
+                )
+        return self.processed - before
+
+    # -- commands ------------------------------------------------------------------
+    def _read(self) -> list[Delivery]:
+        group = self.group
+        stream = next(iter(group.streams.values()))
+        commands = stream._commands("consume")
+        try:
+            reply = commands.xreadgroup(
+                group.name,
+                group.consumer_name,
+                dict.fromkeys(group.keys, ">"),
+                count=self.count,
+                block=self.block,
+            )
+        except ResponseError as exc:
+            raise group._read_error(exc) from exc
+        by_wire = {wire(key): key for key in group.keys}
+        return [
+            Delivery(by_wire.get(wire(key), key), message_id, data)
+            for key, messages in read_reply(reply)
+            for message_id, data in messages
+        ]
+
+    def _ack(self, done: dict[Any, list[Any]]) -> None:
+        if not any(done.values()):
+            return
+        pipe = self.database.pipeline(transaction=False)
+        for key, ids in done.items():
+            if ids:
+                pipe.xack(key, self.group.name, *ids)
+        self._execute(pipe)
+        self.processed += sum(len(ids) for ids in done.values())
+        done.clear()
+
+    def _execute(self, pipe: Any) -> list[Any]:
+        try:
+            return list(pipe.execute())
+        except ResponseError as exc:
+            raise group_error(exc, self.group.name, list(self.group.keys)) from exc
+
+    def _reclaim(self) -> list[Delivery]:
+        """Take over messages idle for ``claim_idle`` ms; dead-letter those
+        delivered too often. One round trip, two more when it claimed some."""
+        self._next_claim = time.monotonic() + self.claim_every / 1000
+        group = self.group
+        keys = list(group.keys)
+        results = group._run(
+            "consume",
+            lambda pipe, key: pipe.xautoclaim(
+                key,
+                group.name,
+                group.consumer_name,
+                self.claim_idle,
+                self._cursors[key],
+                count=self.count,
+            ),
+        )
+        claimed: list[Delivery] = []
+        for key, reply in zip(keys, results, strict=True):
+            self._cursors[key] = reply[0]
+            claimed += [Delivery(key, i, data) for i, data in _messages(reply[1])]
+        if not claimed:
+            return []
+        pipe = self.database.pipeline(transaction=False)
+        for delivery in claimed:
+            pipe.xpending_range(
+                delivery.stream,
+                group.name,
+                delivery.message_id,
+                delivery.message_id,
+                1,
+                consumername=group.consumer_name,
+            )
+        for delivery, pending in zip(claimed, self._execute(pipe), strict=True):
+            if pending:
+                entry = pending[0]
+                count = (
+                    entry["times_delivered"] if isinstance(entry, dict) else entry[3]
+                )
+                delivery.times_delivered = int(count)
+        limit = self.max_deliveries
+        dead = [d for d in claimed if limit is not None and d.times_delivered > limit]
+        if dead:
+            self._bury(dead)
+        buried = {id(d) for d in dead}
+        return [d for d in claimed if id(d) not in buried]
+
+    def _bury(self, dead: list[Delivery]) -> None:
+        """Move messages to the dead-letter stream and ack them: one round trip."""
+        pipe = self.database.pipeline(transaction=True)
+        for delivery in dead:
+            fields = dict(delivery.data)
+            fields.update(
+                {
+                    "walrus-stream": delivery.stream,
+                    "walrus-id": delivery.message_id,
+                    "walrus-group": self.group.name,
+                    "walrus-deliveries": delivery.times_delivered - 1,
+                }
+            )
+            pipe.xadd(self.dead_letter, fields)
+            pipe.xack(delivery.stream, self.group.name, delivery.message_id)
+        self._execute(pipe)
+        self.dead_lettered += len(dead)
+        for delivery in dead:
+            log.warning(
+                "%r %r delivered %d times: moved to dead-letter stream %r",
+                delivery.stream,
+                delivery.message_id,
+                delivery.times_delivered - 1,
+                self.dead_letter,
+            )
