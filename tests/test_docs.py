@@ -91,6 +91,7 @@ def test_examples_run(
         pytest.fail(f"{page.path.name} names an unknown backend {backend!r}")
     opener = BACKEND_FACTORIES[backend](servers, tmp_path)
     monkeypatch.chdir(tmp_path)  # files an example writes land here
+    monkeypatch.syspath_prepend(str(DOCS.parent))  # benchmarks/ (not installed)
     db = opener.open(decode_responses=page.decode)
     try:
         db.flushdb()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +31,17 @@ def test_factory_opens_decoded_databases(walrus_db_factory):
 """
 
 
+def plugin_is_installed() -> bool:
+    """True where walrus is installed (tox): pytest finds the plugin itself."""
+    plugins = importlib.metadata.entry_points(group="pytest11")
+    return any(p.value == "walrus.pytest_plugin" for p in plugins)
+
+
 def run_user_tests(tmp_path: Path, expected: str, *options: str) -> Any:
     (tmp_path / "test_app.py").write_text(f"EXPECTED = {expected!r}\n{USER_TESTS}")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "walrus.pytest_plugin"]
+    command = [sys.executable, "-m", "pytest", "-q"]
+    if not plugin_is_installed():  # a source checkout: name the plugin
+        command += ["-p", "walrus.pytest_plugin"]
     command += ["-p", "no:cacheprovider", "-p", "no:valkey", *options]
     return subprocess.run(
         [*command, str(tmp_path)], capture_output=True, text=True, timeout=120
