@@ -138,8 +138,10 @@ def run(
     results = []
     for workload in workloads:
         for backend in backends:
-            print(f"  {workload.name} on {backend.name} ...", file=sys.stderr)
+            started = time.perf_counter()
             results.append(measure(workload, backend, settings))
+            took = time.perf_counter() - started
+            print(f"  {workload.name} on {backend.name}: {took:.1f} s", file=sys.stderr)
     return results
 
 
@@ -183,7 +185,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks", description="walrus against plain clients."
     )
     parser.add_argument(
-        "--quick", action="store_true", help="short batches, 3 repeats (a smoke run)"
+        "--quick",
+        action="store_true",
+        help="short batches, 3 repeats, no long setups (a smoke run)",
     )
     parser.add_argument(
         "--backend",
@@ -213,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     names = args.backend or (QUICK_BACKENDS if args.quick else BACKENDS)
     workloads = collect_workloads(args.filter)
+    if args.quick:
+        workloads = [w for w in workloads if w.quick]
     if not workloads:
         print(f"no workload matches {args.filter!r}", file=sys.stderr)
         return 2

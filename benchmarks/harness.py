@@ -81,6 +81,7 @@ class Workload:
     setup: Callable[[Any], None]
     walrus: Callable[[Any], Operation]
     plain: Callable[[Any], Operation] | None = None
+    quick: bool = True  # part of --quick (False: a long setup, full runs only)
 
 
 def plain_command(client: Any) -> Callable[..., Any]:

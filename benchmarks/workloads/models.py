@@ -40,10 +40,15 @@ def _body(i: int) -> str:
     return " ".join(WORDS[(i * k + k) % len(WORDS)] for k in range(1, 5))
 
 
-def _setup(db: Any) -> None:
-    Item, Post = _models(db)
+def _items(db: Any) -> None:
+    Item, _ = _models(db)
     for i in range(ROWS):
         Item.create(name=f"item{i}", rank=i % 1000, kind="ab"[i % 2])
+
+
+def _posts(db: Any) -> None:
+    _, Post = _models(db)
+    for i in range(ROWS):
         Post.create(body=_body(i))
 
 
@@ -141,21 +146,21 @@ def _plain_all(client: Any) -> Operation:
 
 
 WORKLOADS = [
-    Workload("models create", _setup, _walrus(_create), _plain_create),
+    Workload("models create", _items, _walrus(_create), _plain_create),
     Workload(
         "models load",
-        _setup,
+        _items,
         _walrus(lambda Item, Post: Item.load("item7")),
         _plain_load,
     ),
     Workload(
-        "models filtered query (2k rows)", _setup, _walrus(_filtered), _plain_filtered
+        "models filtered query (2k rows)", _items, _walrus(_filtered), _plain_filtered
     ),
-    Workload("models order_by query", _setup, _walrus(_ordered), _plain_ordered),
-    Workload("models fts query", _setup, _walrus(_fts)),
+    Workload("models order_by query", _items, _walrus(_ordered), _plain_ordered),
+    Workload("models fts query", _posts, _walrus(_fts)),
     Workload(
         "models all (2k rows)",
-        _setup,
+        _items,
         _walrus(lambda Item, Post: list(Item.all())),
         _plain_all,
     ),
