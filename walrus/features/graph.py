@@ -88,6 +88,8 @@ def _escape(part: str) -> str:
 
 def _split(member: str) -> list[str]:
     """The ordering's name and the three parts of an encoded member."""
+    if "\\" not in member:  # nothing escaped: every ':' is a separator's
+        return member.split(SEP)
     parts: list[str] = []
     current: list[str] = []
     chars = iter(member)
