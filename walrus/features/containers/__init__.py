@@ -85,7 +85,7 @@ class ContainerFactories:
         return ZSet(self._driver(), key)
 
     def Stream(self, key: Any) -> Stream:
-        """A :class:`Stream` on ``key`` (servers only)."""
+        """A :class:`Stream` on ``key`` (every backend but ledisdb has streams)."""
         return Stream(self._driver(), key)
 
     def HyperLogLog(self, key: Any) -> HyperLogLog:
