@@ -18,9 +18,14 @@ from walrus.drivers.emulation.engine import (
     command,
     now_ms,
     to_int,
-    wrong_args,
 )
-from walrus.drivers.emulation.streamgroups import _group_of, _nogroup, _text, lag
+from walrus.drivers.emulation.streamgroups import (
+    _group_of,
+    _nogroup,
+    _text,
+    lag,
+    subcommand,
+)
 from walrus.drivers.emulation.streamlog import (
     Consumer,
     Group,
@@ -297,12 +302,7 @@ _XINFO_ARITY = {b"STREAM": -3, b"GROUPS": 3, b"CONSUMERS": 4}
 
 @command("XINFO", -2)
 def xinfo(db: EmulationEngine, args: Args) -> Reply:
-    sub = args[1].upper()
-    arity = _XINFO_ARITY.get(sub)
-    if arity is None:
-        raise Refused(f"ERR unknown subcommand '{_text(args[1])}'. Try XINFO HELP.")
-    if (arity > 0 and len(args) != arity) or len(args) < -arity:
-        raise wrong_args(b"xinfo|" + sub.lower())
+    sub = subcommand(args, _XINFO_ARITY)
     full, limit = False, 10
     if sub == b"STREAM" and len(args) > 3:
         full = args[3].upper() == b"FULL"

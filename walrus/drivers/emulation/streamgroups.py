@@ -51,6 +51,19 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def subcommand(args: Args, arities: dict[bytes, int]) -> bytes:
+    """The checked subcommand of a container command (XGROUP, XINFO): known,
+    with its arity (negative: at least), as Redis checks them."""
+    sub = args[1].upper()
+    arity = arities.get(sub)
+    name = _text(args[0]).upper()
+    if arity is None:
+        raise Refused(f"ERR unknown subcommand '{_text(args[1])}'. Try {name} HELP.")
+    if (arity > 0 and len(args) != arity) or len(args) < -arity:
+        raise wrong_args(name.lower().encode() + b"|" + sub.lower())
+    return sub
+
+
 def _nogroup(key: bytes, group: bytes, suffix: str = "") -> Refused:
     return Refused(
         f"NOGROUP No such key '{_text(key)}' or consumer group '{_text(group)}'{suffix}"
@@ -105,12 +118,7 @@ _XGROUP_ARITY = {
 
 @command("XGROUP", -2)
 def xgroup(db: EmulationEngine, args: Args) -> Reply:
-    sub = args[1].upper()
-    arity = _XGROUP_ARITY.get(sub)
-    if arity is None:
-        raise Refused(f"ERR unknown subcommand '{_text(args[1])}'. Try XGROUP HELP.")
-    if (arity > 0 and len(args) != arity) or len(args) < -arity:
-        raise wrong_args(b"xgroup|" + sub.lower())
+    sub = subcommand(args, _XGROUP_ARITY)
     mkstream, entries_read = False, INVALID
     if sub in (b"CREATE", b"SETID"):
         i = 5
