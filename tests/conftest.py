@@ -148,3 +148,16 @@ def redis_db(servers: dict[str, ServerProcess]) -> Iterator[Any]:
     finally:
         database.flushdb()
         database.close()
+
+
+@pytest.fixture
+def resp3(db: Any, backend: Backend) -> Iterator[Any]:
+    """The same database through a RESP3 client (servers; others: ``db``)."""
+    if not backend.server:
+        yield db
+        return
+    other = backend.open(decode_responses=db.get_encoder().decode_responses, protocol=3)
+    try:
+        yield other
+    finally:
+        other.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,19 +41,6 @@ def fields(db: Any, **data: str) -> dict[Any, Any]:
 
 def ids_of(messages: list[Any]) -> list[Any]:
     return [m[0] for m in messages]
-
-
-@pytest.fixture
-def resp3(db: Any, backend: Backend) -> Iterator[Any]:
-    """The same database through a RESP3 client (servers; others: ``db``)."""
-    if not backend.server:
-        yield db
-        return
-    other = backend.open(decode_responses=db.get_encoder().decode_responses, protocol=3)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 def test_reference_walkthrough(db: Any) -> None:

@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -238,19 +237,6 @@ def test_a_missing_group_is_a_clear_error(db: Any) -> None:
     db.hset("h", "a", "1")
     with pytest.raises(WrongType):
         list(db.consumer_group("g", "h").consume(block=10))
-
-
-@pytest.fixture
-def resp3(db: Any, backend: Backend) -> Iterator[Any]:
-    """The same database through a RESP3 client (servers; others: ``db``)."""
-    if not backend.server:
-        yield db
-        return
-    other = backend.open(decode_responses=db.get_encoder().decode_responses, protocol=3)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 def _worker_scenario(db: Any) -> list[Any]:

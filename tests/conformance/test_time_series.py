@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,18 +38,6 @@ DAY = dt.timedelta(days=1)
 
 def ms(moment: dt.datetime) -> int:
     return int(datetime_to_id(moment).split("-")[0])
-
-
-@pytest.fixture
-def resp3(db: Any, backend: Backend) -> Iterator[Any]:
-    if not backend.server:
-        yield db
-        return
-    other = backend.open(decode_responses=db.get_encoder().decode_responses, protocol=3)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 def test_reference_walkthrough(db: Any) -> None:
