@@ -21,6 +21,7 @@ redis-py's argument handling, reply callbacks and ``decode_responses``.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -34,12 +35,22 @@ from redis.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
 from redis.exceptions import ResponseError, WatchError
 
 from walrus.database import DatabaseAPI
-from walrus.drivers.command_table import WRITE_KEYS
+from walrus.drivers.command_table import COMMANDS, WRITE_KEYS
+from walrus.drivers.embedded_blocking import BLOCKING, Blocking, register_blocking
+from walrus.drivers.embedded_clients import (
+    CONNECTION_COMMANDS,
+    DATABASES,
+    Client,
+    ClientError,
+)
+from walrus.drivers.embedded_clients import Clients as Clients
 from walrus.drivers.embedded_pubsub import EmbeddedPubSub, MessageBus
+from walrus.drivers.embedded_types import Command, ErrorReply, Reply
 from walrus.drivers.protocol import Capability
 from walrus.exceptions import (
     CommandError,
     EngineError,
+    InvalidValue,
     UnsupportedOperation,
     command_error,
 )
@@ -49,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IN_PROCESS_CAPABILITIES",
+    "Command",
     "EmbeddedCore",
     "EmbeddedDatabase",
     "EmbeddedPipeline",
@@ -56,21 +68,20 @@ __all__ = [
     "Engine",
     "ErrorReply",
     "Reply",
+    "register_blocking",
+    "shared_core",
 ]
-
-Reply = Any  # bytes | int | None | list[Reply] | ErrorReply
-Command = list[bytes]
-
-
-@dataclass(frozen=True)
-class ErrorReply:
-    """An error reply, as a value (engines never raise for a refused command)."""
-
-    message: str
 
 
 class Engine(Protocol):
-    """An in-process engine; called with the core's lock held."""
+    """An in-process engine; called with the core's lock held.
+
+    Optional: ``select(index)`` switches to a numbered database (engines
+    without it have database 0 only), and ``take_modified()`` returns the
+    ``(db, key)`` pairs really modified since its last call (``None``:
+    unknown, treat every key as modified); without it the core assumes a
+    successful write modified the keys it names.
+    """
 
     name: str
     capabilities: frozenset[Capability]
@@ -86,13 +97,12 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-# Connection-state commands: on a handle shared by every thread they would
-# change what other threads' commands do, so they only come from pipelines
-# (MULTI/EXEC, WATCH) and pubsub() objects, never as plain commands.
-_CONNECTION_STATE = frozenset(
+# Connection-state commands a shared client object cannot take as plain
+# commands: MULTI/EXEC/WATCH come from pipelines, subscriptions from pubsub().
+_NOT_PLAIN = frozenset(
     (  # noqa: SIM905
         "MULTI EXEC DISCARD WATCH UNWATCH SUBSCRIBE PSUBSCRIBE UNSUBSCRIBE "
-        "PUNSUBSCRIBE SSUBSCRIBE MONITOR RESET QUIT DEBUG SHUTDOWN SELECT SWAPDB MOVE "
+        "PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE MONITOR DEBUG SHUTDOWN SYNC PSYNC"
     ).split()
 )
 
@@ -112,17 +122,32 @@ IN_PROCESS_CAPABILITIES = frozenset(
         Capability.BLOCKING,
         Capability.EXPIRY,
         Capability.MONITOR,
+        Capability.LUA,
     }
 )
 
-_SCRIPT_COMMANDS = {"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "WALRUS.OP"}
+# Answered by the core's Lua runtime on every engine (walrus.drivers.lua_scripting).
+SCRIPTING_COMMANDS = frozenset(
+    {
+        "EVAL",
+        "EVALSHA",
+        "EVAL_RO",
+        "EVALSHA_RO",
+        "SCRIPT",
+        "FUNCTION",
+        "FCALL",
+        "FCALL_RO",
+    }
+)
+# Answered by the core itself, never by the engine.
+_CORE_COMMANDS = (
+    SCRIPTING_COMMANDS | CONNECTION_COMMANDS | {"WALRUS.OP", "PUBLISH", "PUBSUB"}
+)
 _OTHER_WRITES = {"SORT", "XGROUP"}  # writes whose keys _written_keys finds itself
 
 
 def _written_keys(name: str, args: Command) -> list[bytes] | None:
-    """Keys a successful write changes; ``None`` means any key may have changed."""
-    if name in _SCRIPT_COMMANDS:
-        return args[3 : 3 + int(args[2])]
+    """Keys a successful write names; ``None`` means any key may have changed."""
     if name == "XGROUP":  # the table lists its subcommands: XGROUP CREATE key ...
         return args[2:3]
     if name == "SORT":
@@ -136,8 +161,44 @@ def _written_keys(name: str, args: Command) -> list[bytes] | None:
     return args[first:end:step]
 
 
+def _writes(name: str) -> bool:
+    """Whether an engine command may write (scripts and twins are tracked
+    through the commands they run)."""
+    return name in WRITE_KEYS or name in _OTHER_WRITES
+
+
+def _name(args: Command) -> str:
+    return args[0].upper().decode("ascii", "replace")
+
+
+def queue_error(args: Command) -> ErrorReply | None:
+    """The error Redis gives a command while queueing it inside MULTI (unknown
+    command, wrong arity, not allowed in a transaction), or None."""
+    name = _name(args)
+    info = COMMANDS.get(name)
+    if info is None:
+        if name == "WALRUS.OP":
+            return None
+        shown = "".join(f"'{a.decode('utf-8', 'replace')[:128]}' " for a in args[1:])
+        return ErrorReply(
+            f"ERR unknown command '{args[0].decode('utf-8', 'replace')[:128]}', "
+            f"with args beginning with: {shown}"
+        )
+    if len(args) > 1 and f"{name} {_name(args[1:])}" in COMMANDS:
+        sub = f"{name} {_name(args[1:])}"
+        info, shown = COMMANDS[sub], sub.lower().replace(" ", "|")
+    else:
+        shown = name.lower()
+    arity, flags = info[0], info[1].split()
+    if (arity > 0 and len(args) != arity) or len(args) < -arity:
+        return ErrorReply(f"ERR wrong number of arguments for '{shown}' command")
+    if "no_multi" in flags or "pubsub" in flags:
+        return ErrorReply(f"ERR Command '{shown}' not allowed inside a transaction")
+    return None
+
+
 class EmbeddedCore:
-    """One opened engine with its lock, WATCH versions, blocked readers and bus."""
+    """One opened engine: its lock, clients, WATCH versions, blocked readers, bus."""
 
     poll_interval = 0.05  # seconds between re-checks while a blocking pop waits
 
@@ -146,39 +207,91 @@ class EmbeddedCore:
         self.twins = twins
         self.lock = threading.RLock()
         self._changed = threading.Condition(self.lock)
-        self._watched: dict[bytes, int] = {}  # key -> version, for watched keys
-        self._watchers: dict[bytes, int] = {}  # key -> number of watchers
-        self._epoch = 0  # bumped by writes to unknown keys (FLUSHDB, ...)
+        self.clients = Clients()
+        self._selected = 0  # the engine's current numbered database
+        self._watched: dict[tuple[int, bytes], int] = {}  # (db, key) -> version
+        self._watchers: dict[tuple[int, bytes], int] = {}  # (db, key) -> watchers
+        self._epoch = 0  # bumped by writes to unknown keys (FLUSHALL, ...)
         self.monitors: list[Callable[[bytes], None]] = []
         self.bus = MessageBus()
         self.closed = False
+        self.shared_as: str | None = None  # its name in shared_core's registry
+        self._scripting: Any = None  # the Lua runtime, made on the first script
+
+    @property
+    def scripting(self) -> Any:
+        """The engine's Lua scripting (EVAL, EVALSHA, SCRIPT, FUNCTION, FCALL)."""
+        if self._scripting is None:
+            from walrus.drivers.lua_scripting import LuaScripting
+
+            self._scripting = LuaScripting(self)
+        return self._scripting
 
     # -- running commands ------------------------------------------------------
-    def execute(self, args: Command) -> Reply:
-        """Run one command (blocking ones wait without holding the lock)."""
-        name = args[0].upper().decode("ascii", "replace")
-        blocking = _BLOCKING.get(name)
+    def execute(self, args: Command, client: Client) -> Reply:
+        """Run one command for ``client`` (blocking ones wait without the lock)."""
+        if not args:
+            return ErrorReply("ERR empty command")
+        name = _name(args)
+        blocking = BLOCKING.get(name)
         if blocking is not None:
-            return self._wait_for(blocking, args)
-        with self.lock:
-            return self._run(name, args)
+            return self._wait_for(name, blocking, args, client)
+        with self.lock, self.engine.exclusive():  # one unit on a shared file
+            return self._run(name, args, client)
 
     def call(self, *args: bytes) -> Reply:
         """Run a command from a named operation's twin; error replies raise."""
-        reply = self._run(args[0].upper().decode("ascii", "replace"), list(args))
+        reply = self._run(_name(list(args)), list(args))
         if isinstance(reply, ErrorReply):
             raise command_error(reply.message)
         return reply
 
-    def _run(self, name: str, args: Command, quiet: bool = False) -> Reply:
+    def run_from_script(self, args: Command) -> Reply:
+        """Run a command for a script's ``redis.call``: with the lock already
+        held, and without blocking (a blocking command runs once, as inside
+        MULTI)."""
+        return self._run_once(_name(args), args, None)
+
+    def _run_once(self, name: str, args: Command, client: Client | None) -> Reply:
+        """A command that does not block: a blocking one runs once."""
+        blocking = BLOCKING.get(name)
+        if blocking is None:
+            return self._run(name, args, client)
+        arity = _arity_error(name, args)
+        parsed = arity or blocking(args)
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        attempt, _ = parsed
+        return attempt(lambda *a: self._run(_name(list(a)), list(a), client))
+
+    def _use(self, client: Client) -> None:
+        """Switch the engine to ``client``'s numbered database."""
+        if client.db != self._selected:
+            engine: Any = self.engine
+            engine.select(client.db)
+            self._selected = client.db
+
+    def _run(
+        self,
+        name: str,
+        args: Command,
+        client: Client | None = None,
+        quiet: bool = False,
+    ) -> Reply:
         """Run a command; ``quiet``: a nil reply means it changed nothing (a
         blocked reader's attempt), so it must not wake the other readers."""
         if self.closed:
             raise EngineError(f"the {self.engine.name} database is closed")
-        if name in _CONNECTION_STATE:
-            reply: Reply = ErrorReply(
+        if client is not None:
+            self._use(client)
+            client.last_command = args[0]
+            client.last_used = time.monotonic()
+        if name in CONNECTION_COMMANDS:
+            reply = self._connection_command(args, client)
+        elif name in _NOT_PLAIN:
+            reply = ErrorReply(
                 f"ERR {name} is not available as a plain command on an embedded "
-                "database (use pipeline(), pubsub() or stream_log())"
+                "database (use pipeline(), pubsub() or monitor_lines())"
             )
         elif name in STREAM_COMMANDS and (
             Capability.STREAMS not in self.engine.capabilities
@@ -187,28 +300,49 @@ class EmbeddedCore:
                 f"UNSUPPORTED {name} {self.engine.name} has no streams and walrus "
                 "does not emulate them on it yet"
             )
-        elif name == "PUBLISH" and len(args) == 3:
-            reply = self.bus.publish(args[1], args[2])
-        elif name in _CONNECTION_COMMANDS:
-            reply = _CONNECTION_COMMANDS[name](args)
+        elif name in ("PUBLISH", "SPUBLISH"):
+            reply = self.bus.publish_command(args)
+        elif name == "PUBSUB":
+            reply = self.bus.pubsub_command(args)
+        elif name in _LOCAL_COMMANDS:
+            reply = _LOCAL_COMMANDS[name](args)
         elif name == "WALRUS.OP":
             reply = self._run_twin(args)
+        elif name in SCRIPTING_COMMANDS:
+            reply = self.scripting.execute(args)
         else:
+            before = self._digests([args])
             reply = self.engine.execute(args)
-        if (
-            not isinstance(reply, ErrorReply)
-            and not (quiet and reply in (None, []))
-            and (
-                name in WRITE_KEYS or name in _SCRIPT_COMMANDS or name in _OTHER_WRITES
-            )
-        ):
-            self._touch(name, args)
+            if (
+                not isinstance(reply, ErrorReply)
+                and not (quiet and reply in (None, []))
+                and _writes(name)
+            ):
+                self._touch(name, args, before)
         for monitor in self.monitors:
             monitor(_monitor_line(args))
         return reply
 
+    def _connection_command(self, args: Command, client: Client | None) -> Reply:
+        if client is None:  # from a script or a twin: Redis refuses most of these
+            if _name(args) != "SELECT":
+                return ErrorReply("ERR This Redis command is not allowed from script")
+            client = Client(0, db=self._selected)
+        try:
+            reply = self.clients.run(client, args)
+        except ClientError as refused:
+            return ErrorReply(refused.message)
+        if _name(args) in ("SELECT", "RESET"):
+            self._use(client)
+        return reply
+
     def _run_twin(self, args: Command) -> Reply:
-        name = args[1].decode()
+        """WALRUS.OP name numkeys key... arg...: a named operation's twin."""
+        if len(args) < 3 or not args[2].isdigit() or int(args[2]) > len(args) - 3:
+            return ErrorReply(
+                "ERR WALRUS.OP needs a name, a number of keys and that many keys"
+            )
+        name = args[1].decode("utf-8", "replace")
         numkeys = int(args[2])
         twin = self.twins.get(name)
         if twin is None:
@@ -219,31 +353,44 @@ class EmbeddedCore:
                 return twin(self.call, keys, argv)
         except ResponseError as exc:
             return ErrorReply(str(exc))
+        except (ValueError, IndexError, KeyError, TypeError, UnicodeError) as exc:
+            return ErrorReply(f"ERR named operation {name!r} refused its input: {exc}")
 
     def execute_many(
-        self, commands: list[Command], atomic: bool, watched: dict[bytes, int] | None
-    ) -> list[Reply] | None:
-        """Run a pipeline under the lock; ``None`` if a watched key changed."""
-        with self.lock:
+        self,
+        commands: list[Command],
+        atomic: bool,
+        watched: dict[tuple[int, bytes], tuple[int, bool]] | None,
+        client: Client,
+    ) -> list[Reply] | ErrorReply | None:
+        """Run a pipeline under the lock.
+
+        Returns the replies; ``None`` if a watched key changed; for a
+        transaction with a command Redis refuses while queueing, an error
+        reply for EXEC with nothing run (EXECABORT), whose ``queued``
+        attribute lists ``(index, error)``.
+        """
+        with self.lock, self.engine.exclusive():  # one unit on a shared file
             try:
+                if atomic:
+                    refused = [
+                        (i, error)
+                        for i, command in enumerate(commands)
+                        if (error := queue_error(command)) is not None
+                    ]
+                    if refused:
+                        return TransactionAborted(EXECABORT, tuple(refused))
+                self._use(client)
                 if watched is not None and self._watch_broken(watched):
                     return None
-                if not atomic or any(
-                    c[0].upper() in (b"PUBLISH", b"WALRUS.OP") for c in commands
-                ):
-                    return [
-                        self._run(c[0].upper().decode("ascii", "replace"), c)
-                        for c in commands
-                    ]
+                if not atomic or any(_name(c) in _PER_COMMAND for c in commands):
+                    return [self._run_once(_name(c), c, client) for c in commands]
+                before = self._digests(commands)
                 replies = self.engine.execute_many(commands, atomic)
                 for command, reply in zip(commands, replies, strict=True):
-                    name = command[0].upper().decode("ascii", "replace")
-                    if not isinstance(reply, ErrorReply) and (
-                        name in WRITE_KEYS
-                        or name in _SCRIPT_COMMANDS
-                        or name in _OTHER_WRITES
-                    ):
-                        self._touch(name, command)
+                    name = _name(command)
+                    if not isinstance(reply, ErrorReply) and _writes(name):
+                        self._touch(name, command, before)
                     for monitor in self.monitors:
                         monitor(_monitor_line(command))
                 return replies
@@ -252,54 +399,119 @@ class EmbeddedCore:
                     self.unwatch(watched)
 
     # -- WATCH -----------------------------------------------------------------
-    def watch(self, keys: Sequence[bytes], into: dict[bytes, int]) -> None:
-        """Start watching ``keys``; their current versions go into ``into``."""
+    def watch(
+        self,
+        keys: Sequence[bytes],
+        into: dict[tuple[int, bytes], tuple[int, bool]],
+        client: Client,
+    ) -> None:
+        """Start watching ``keys`` in ``client``'s database: their versions
+        (and whether they exist, so an expiry breaks the watch) go into ``into``."""
         with self.lock:
-            into.setdefault(b"", self._epoch)
+            self._use(client)
+            into.setdefault((-1, b""), (self._epoch, False))
             for key in keys:
-                if key not in into:
-                    self._watchers[key] = self._watchers.get(key, 0) + 1
-                    self._watched.setdefault(key, 0)
-                    into[key] = self._watched[key]
+                slot = (client.db, key)
+                if slot not in into:
+                    self._watchers[slot] = self._watchers.get(slot, 0) + 1
+                    self._watched.setdefault(slot, 0)
+                    exists = self.engine.execute([b"EXISTS", key]) == 1
+                    into[slot] = (self._watched[slot], exists)
 
-    def unwatch(self, watched: dict[bytes, int]) -> None:
+    def unwatch(self, watched: dict[tuple[int, bytes], tuple[int, bool]]) -> None:
         with self.lock:
-            for key in watched:
-                if key == b"":
+            for slot in watched:
+                if slot[0] < 0:
                     continue
-                left = self._watchers.get(key, 1) - 1
+                left = self._watchers.get(slot, 1) - 1
                 if left:
-                    self._watchers[key] = left
+                    self._watchers[slot] = left
                 else:
-                    self._watchers.pop(key, None)
-                    self._watched.pop(key, None)
+                    self._watchers.pop(slot, None)
+                    self._watched.pop(slot, None)
             watched.clear()
 
-    def _watch_broken(self, watched: dict[bytes, int]) -> bool:
-        if watched.get(b"", self._epoch) != self._epoch:
+    def _watch_broken(self, watched: dict[tuple[int, bytes], tuple[int, bool]]) -> bool:
+        """A watched key was modified, deleted, or expired since WATCH."""
+        if watched.get((-1, b""), (self._epoch, False))[0] != self._epoch:
             return True
-        return any(self._watched.get(k) != v for k, v in watched.items() if k != b"")
+        for slot, (version, existed) in watched.items():
+            if slot[0] < 0:
+                continue
+            if self._watched.get(slot) != version:
+                return True
+            if existed and not self._exists_in(slot[0], slot[1]):
+                return True  # it existed and nothing deleted it: it expired
+        return False
 
-    def _touch(self, name: str, args: Command) -> None:
-        keys = _written_keys(name, args)
-        if keys is None:
+    def _exists_in(self, db: int, key: bytes) -> bool:
+        """EXISTS in database ``db``, leaving the engine's selection as it was."""
+        engine: Any = self.engine
+        if db != self._selected:
+            engine.select(db)
+        try:
+            return bool(engine.execute([b"EXISTS", key]) == 1)
+        finally:
+            if db != self._selected:
+                engine.select(self._selected)
+
+    def _digests(self, commands: list[Command]) -> dict[tuple[int, bytes], Any]:
+        """The watched keys these commands may write, with a digest of each
+        now (for engines that cannot report what a command really modified:
+        a write that changes nothing must not break a WATCH)."""
+        digest = getattr(self.engine, "digest", None)
+        if not self._watched or digest is None:
+            return {}
+        slots: set[tuple[int, bytes]] = set()
+        for args in commands:
+            name = _name(args)
+            if not _writes(name):
+                continue
+            keys = _written_keys(name, args)
+            if keys is None:  # FLUSHDB, ...: any watched key of this database
+                slots |= {s for s in self._watched if s[0] == self._selected}
+            else:
+                slots |= {(self._selected, k) for k in keys}
+        return {s: digest(s[1]) for s in slots if s in self._watched}
+
+    def _touch(
+        self, name: str, args: Command, before: dict[tuple[int, bytes], Any]
+    ) -> None:
+        """Bump the WATCH version of what a write really modified, and wake
+        blocked readers."""
+        take = getattr(self.engine, "take_modified", None)
+        slots: set[tuple[int, bytes]] | None
+        if take is not None:
+            slots = take()
+        elif hasattr(self.engine, "digest"):
+            digest = self.engine.digest
+            slots = {s for s, old in before.items() if digest(s[1]) != old}
+        else:
+            keys = _written_keys(name, args)
+            slots = None if keys is None else {(self._selected, k) for k in keys}
+        if slots is None:
             self._epoch += 1
         else:
-            for key in keys:
-                if key in self._watched:
-                    self._watched[key] += 1
+            for slot in slots:
+                if slot in self._watched:
+                    self._watched[slot] += 1
         self._changed.notify_all()
 
     # -- blocking commands -----------------------------------------------------
-    def _wait_for(self, blocking: _Blocking, args: Command) -> Reply:
-        attempt, timeout = blocking(args)
+    def _wait_for(
+        self, name: str, blocking: Blocking, args: Command, client: Client
+    ) -> Reply:
+        parsed = _arity_error(name, args) or blocking(args)
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        attempt, timeout = parsed
         deadline = None if timeout == 0 else time.monotonic() + timeout
         with self.lock:
             if timeout < 0:  # called without its blocking option: run once
-                return attempt(lambda *a: self._run(a[0].decode().upper(), list(a)))
+                return attempt(lambda *a: self._run(_name(list(a)), list(a), client))
             while True:
                 reply = attempt(
-                    lambda *a: self._run(a[0].decode().upper(), list(a), quiet=True)
+                    lambda *a: self._run(_name(list(a)), list(a), client, quiet=True)
                 )
                 if reply is not None:
                     return reply
@@ -311,24 +523,78 @@ class EmbeddedCore:
                     wait = min(wait, remaining)
                 self._changed.wait(wait)
 
+    # -- life --------------------------------------------------------------------
+    def connect(self, db: int = 0) -> Client:
+        """A new client of this engine."""
+        with self.lock:
+            if self.closed:
+                raise EngineError(f"the {self.engine.name} database is closed")
+            return self.clients.connect(db)
+
+    def disconnect(self, client: Client) -> None:
+        """``client`` is done; the engine closes with its last client."""
+        with self.lock:
+            self.clients.disconnect(client)
+            if not self.clients.open:
+                self.close()
+
     def close(self) -> None:
         with self.lock:
             if not self.closed:
                 self.closed = True
+                if self.shared_as is not None:
+                    with _SHARED_LOCK:
+                        if _SHARED.get(self.shared_as) is self:
+                            del _SHARED[self.shared_as]
                 self.engine.close()
                 self._changed.notify_all()
 
 
-def _client(args: Command) -> Reply:
-    """CLIENT: an embedded database has one in-process client."""
-    sub = args[1].upper() if len(args) > 1 else b""
-    if sub in (b"SETINFO", b"SETNAME"):
-        return b"OK"
-    if sub == b"ID":
-        return 1
-    if sub == b"GETNAME":
-        return None
-    return ErrorReply(f"ERR unknown subcommand '{sub.decode(errors='replace')}'")
+@dataclass(frozen=True)
+class TransactionAborted(ErrorReply):
+    """EXEC's answer when queueing refused commands (``queued``: index and
+    error of each): nothing ran."""
+
+    queued: tuple[tuple[int, ErrorReply], ...] = ()
+
+
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+
+
+def _arity_error(name: str, args: Command) -> ErrorReply | None:
+    info = COMMANDS.get(name)
+    if info is not None:
+        arity = info[0]
+        if (arity > 0 and len(args) != arity) or len(args) < -arity:
+            return ErrorReply(
+                f"ERR wrong number of arguments for '{name.lower()}' command"
+            )
+    return None
+
+
+# Engines of this process opened by name (memory://name, a file's real path),
+# so that every client opened on that name shares one engine.
+_SHARED: dict[str, EmbeddedCore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _forget_shared_engines() -> None:
+    """In a forked child: its engines are the parent's; open its own."""
+    _SHARED.clear()
+
+
+os.register_at_fork(after_in_child=_forget_shared_engines)
+
+
+def shared_core(name: str, opener: Callable[[], EmbeddedCore]) -> EmbeddedCore:
+    """The engine registered as ``name``, opened with ``opener`` if none is."""
+    with _SHARED_LOCK:
+        core = _SHARED.get(name)
+        if core is None or core.closed:
+            core = opener()
+            core.shared_as = name
+            _SHARED[name] = core
+        return core
 
 
 def _time(args: Command) -> Reply:
@@ -337,11 +603,12 @@ def _time(args: Command) -> Reply:
     return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
 
 
-# Commands about the client and the server, answered the same on every engine.
-_CONNECTION_COMMANDS: dict[str, Callable[[Command], Reply]] = {
-    "CLIENT": _client,
-    "TIME": _time,
-}
+# Commands answered the same on every engine, without the engine.
+_LOCAL_COMMANDS: dict[str, Callable[[Command], Reply]] = {"TIME": _time}
+
+# Commands a transaction runs one by one through the core, not in the engine's
+# own MULTI: the core answers them, or they block.
+_PER_COMMAND = _CORE_COMMANDS | set(BLOCKING)
 
 
 def _monitor_line(args: Command) -> bytes:
@@ -349,73 +616,29 @@ def _monitor_line(args: Command) -> bytes:
     return f"{time.time():.6f} [0 embedded] {quoted}".encode()
 
 
-# A blocking command becomes (attempt, timeout): ``attempt(run)`` tries the
-# non-blocking form once and returns the reply, or None to keep waiting.
-# A negative timeout means the call does not block: ``attempt`` runs once.
-Attempt = Callable[[Callable[..., Reply]], Reply]
-_Blocking = Callable[[Command], tuple[Attempt, float]]
-
-
-def _pop_each(pop: bytes, with_key: bool) -> _Blocking:
-    def parse(args: Command) -> tuple[Attempt, float]:
-        keys, timeout = args[1:-1], float(args[-1])
-
-        def attempt(run: Callable[..., Reply]) -> Reply:
-            for key in keys:
-                reply = run(pop, key)
-                if isinstance(reply, ErrorReply):
-                    return reply
-                if reply is not None and reply != []:
-                    if not with_key:
-                        return reply
-                    return [key, *reply] if isinstance(reply, list) else [key, reply]
-            return None
-
-        return attempt, timeout
-
-    return parse
-
-
-def _move(args: Command) -> tuple[Attempt, float]:
-    name = args[0].upper()
-    if name == b"BRPOPLPUSH":
-        command, timeout = [b"RPOPLPUSH", args[1], args[2]], float(args[3])
-    else:  # BLMOVE src dst LEFT|RIGHT LEFT|RIGHT timeout
-        command, timeout = [b"LMOVE", *args[1:5]], float(args[5])
-
-    def attempt(run: Callable[..., Reply]) -> Reply:
-        return run(*command)
-
-    return attempt, timeout
-
-
-_BLOCKING: dict[str, _Blocking] = {
-    "BLPOP": _pop_each(b"LPOP", True),
-    "BRPOP": _pop_each(b"RPOP", True),
-    "BZPOPMIN": _pop_each(b"ZPOPMIN", True),
-    "BZPOPMAX": _pop_each(b"ZPOPMAX", True),
-    "BRPOPLPUSH": _move,
-    "BLMOVE": _move,
-}
-
-
-def register_blocking(name: str, blocking: _Blocking) -> None:
-    """Add a blocking command (a later feature's, e.g. XREAD BLOCK)."""
-    _BLOCKING[name] = blocking
-
-
 class EmbeddedDatabase(DatabaseAPI, redis.Redis):
-    """A redis-py client whose commands run on an in-process engine."""
+    """A redis-py client whose commands run on an in-process engine.
+
+    Each object is one client of its engine, with its own selected database
+    (``db``, or SELECT) and name; :meth:`client` and ``from_url`` open more
+    clients of the same engine, which see each other's writes as two
+    connections to one server do.
+    """
 
     def __init__(
         self,
         core: EmbeddedCore,
         *,
+        db: int = 0,
         decode_responses: bool = False,
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
         script_dir: str | bool | None = None,
     ) -> None:
+        if not isinstance(db, int) or not 0 <= db < DATABASES:
+            raise InvalidValue(
+                f"db must be a database number from 0 to {DATABASES - 1}"
+            )
         redis.Redis.__init__(
             self,
             decode_responses=decode_responses,
@@ -424,9 +647,50 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
             protocol=2,
         )
         self._core = core
+        self._client = core.connect(db)
+        self._default_db = db
+        self._settings = {
+            "decode_responses": decode_responses,
+            "encoding": encoding,
+            "encoding_errors": encoding_errors,
+            "script_dir": script_dir,
+        }
         self._encoder: Any = self.connection_pool.get_encoder()
         self._decode = decode_responses
         self._init_walrus(script_dir)
+
+    def client(self, **overrides: Any) -> Any:
+        """Another client of the same engine (its own selected database and
+        name), with this one's settings unless ``overrides`` (``db``,
+        ``decode_responses``, ...) say otherwise."""
+        other = object.__new__(type(self))
+        vars(other).update(
+            {k: v for k, v in vars(self).items() if k not in _PER_CLIENT}
+        )
+        settings = {**self._settings, "db": self._default_db, **overrides}
+        EmbeddedDatabase.__init__(other, self._core, **settings)
+        return other
+
+    @classmethod
+    def attach(cls, core: EmbeddedCore, **kwargs: Any) -> Any:
+        """A new client of an already open engine (see :func:`shared_core`)."""
+        db = object.__new__(cls)
+        db._attached()
+        EmbeddedDatabase.__init__(db, core, **kwargs)
+        return db
+
+    def _attached(self) -> None:
+        """Set the driver's own attributes on a client made by :meth:`attach`."""
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Any:
+        """A client of the engine a URL names: ``memory://name``,
+        ``rlite:///file.rld``, ``rlite://name`` (in memory), ``vedis:///file``,
+        ``vedis://name``; ``?db=N`` (or ``/N`` after a name) picks the
+        database. The same URL gives clients of the same engine."""
+        from walrus.drivers.urls import open_url
+
+        return open_url(url, **kwargs)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -439,6 +703,8 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
     # -- commands ---------------------------------------------------------------
     def pack(self, args: Sequence[Any]) -> Command:
         """Encode a command's arguments as redis-py would send them."""
+        if not args:
+            raise InvalidValue("a command needs at least its name")
         first = args[0]
         if isinstance(first, str) and " " in first:
             args = (*first.split(), *args[1:])
@@ -446,8 +712,18 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         return [encode(a) for a in args]
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        reply = self._core.execute(self.pack(args))
+        reply = self._core.execute(self.pack(args), self._live_client())
         return self.parse_reply(args[0], reply, options)
+
+    def _live_client(self) -> Client:
+        """This object's client; reconnected (as redis-py does) if CLIENT KILL
+        dropped it."""
+        if getattr(self, "_closed", False):
+            raise EngineError(f"this {self._core.engine.name} database is closed")
+        client = self._client
+        if client.killed:
+            self._core.clients.revive(client, self._default_db)
+        return client
 
     def parse_reply(
         self, command_name: Any, reply: Reply, options: dict[str, Any]
@@ -505,12 +781,30 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
                 self._core.monitors.remove(lines.put)
 
     def close(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None:
-            core.close()
+        """Close this client; the engine closes with its last client."""
+        core, client = getattr(self, "_core", None), getattr(self, "_client", None)
+        if core is not None and client is not None and not getattr(self, "_closed", 0):
+            self._closed = True
+            core.disconnect(client)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._core.engine.name}>"
+
+
+# Attributes that belong to one client object, not shared by client().
+_PER_CLIENT = frozenset(
+    {
+        "_client",
+        "_default_db",
+        "_settings",
+        "_closed",
+        "connection_pool",
+        "connection",
+        "response_callbacks",
+        "_encoder",
+        "_decode",
+    }
+)
 
 
 def redis_value(
@@ -558,7 +852,8 @@ def parse_pipeline(
     """What redis-py's ``execute()`` returns for ``pipe``'s queued commands.
 
     ``db.parse_reply`` turns each reply into redis-py's value; an error is
-    annotated as redis-py does, then raised, or returned in its place.
+    returned in its place, or (``raise_on_error``) the first one is raised,
+    annotated with its position as redis-py does.
     """
     results: list[Any] = []
     annotate: Any = pipe.annotate_exception
@@ -566,8 +861,8 @@ def parse_pipeline(
         try:
             results.append(db.parse_reply(args[0], reply, dict(options)))
         except ResponseError as exc:
-            annotate(exc, len(results) + 1, args)
             if raise_on_error:
+                annotate(exc, len(results) + 1, args)
                 raise
             results.append(exc)
     return results
@@ -581,12 +876,13 @@ class EmbeddedPipeline(Pipeline):
         init(db.connection_pool, db.response_callbacks, transaction, None)
         self._db = db
         self._atomic = transaction
-        self._watched: dict[bytes, int] = {}
+        self._watched: dict[tuple[int, bytes], tuple[int, bool]] = {}
 
     def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
         name = str(args[0]).upper()
         if name == "WATCH":
-            self._db._core.watch(self._db.pack(args)[1:], self._watched)
+            keys = self._db.pack(args)[1:]
+            self._db._core.watch(keys, self._watched, self._db._live_client())
             self.watching = True
             return True
         if name == "UNWATCH":
@@ -602,12 +898,26 @@ class EmbeddedPipeline(Pipeline):
                 return []
             commands = [self._db.pack(args) for args, _ in stack]
             watched = self._watched if self.watching else None
-            replies = self._db._core.execute_many(commands, self._atomic, watched)
+            replies = self._db._core.execute_many(
+                commands, self._atomic, watched, self._db._live_client()
+            )
             if replies is None:
                 raise WatchError("Watched variable changed.")
+            if isinstance(replies, TransactionAborted):
+                self._raise_queued(replies)
+            assert isinstance(replies, list)
             return parse_pipeline(self, self._db, replies, raise_on_error)
         finally:
             self.reset()
+
+    def _raise_queued(self, aborted: TransactionAborted) -> None:
+        """Raise the first queueing error, annotated as redis-py does (EXECABORT:
+        nothing ran)."""
+        index, reply = aborted.queued[0]
+        error = self._db._error(reply)
+        annotate: Any = self.annotate_exception
+        annotate(error, index + 1, self.command_stack[index][0])
+        raise error
 
     def reset(self) -> None:  # type: ignore[override]
         self.command_stack = []

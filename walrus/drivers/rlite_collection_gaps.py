@@ -65,10 +65,6 @@ def send_missing(engine: RawEngine, args: Command, missing: Reply) -> Reply:
 
 
 GAPS[b"ZCARD"] = lambda engine, args: send_missing(engine, args, 0)
-GAPS[b"ZLEXCOUNT"] = lambda engine, args: send_missing(engine, args, 0)
-GAPS[b"SRANDMEMBER"] = lambda engine, args: send_missing(
-    engine, args, [] if len(args) > 2 else None
-)
 
 
 @gap("SORT")

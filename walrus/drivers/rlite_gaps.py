@@ -22,23 +22,48 @@ __all__ = ["GAPS", "CursorTable", "run_guarded"]
 
 
 class CursorTable:
-    """Snapshots behind SCAN-family cursors (bounded; oldest dropped first)."""
+    """What stands behind SCAN-family cursors, in bounded memory.
 
-    limit = 1024
+    A scan walks a snapshot sorted by key (or member). Each cursor remembers
+    the last item it returned and, while memory allows, the rest of its
+    snapshot. Snapshots are dropped oldest first once they hold more than
+    ``max_items`` items in all (abandoned scans cost nothing after that); a
+    cursor whose snapshot was dropped resumes from a fresh one, after its last
+    item. Either way every item present for the whole scan is returned once,
+    as Redis guarantees.
+    """
+
+    max_cursors = 4096  # resume points kept (one item each)
+    max_items = 200_000  # snapshot items kept, all cursors together
 
     def __init__(self) -> None:
         self._next = 0
-        self._pages: dict[int, list[Any]] = {}
+        self._cursors: dict[int, tuple[Any, list[Any] | None]] = {}
+        self._held = 0  # items held in snapshots
 
-    def save(self, rest: list[Any]) -> int:
+    def save(self, last: Any, rest: list[Any]) -> int:
+        """A new cursor resuming after ``last``, ``rest`` of its snapshot to go."""
         self._next += 1
-        self._pages[self._next] = rest
-        while len(self._pages) > self.limit:
-            del self._pages[next(iter(self._pages))]
+        self._cursors[self._next] = (last, rest)
+        self._held += len(rest)
+        for cursor in list(self._cursors):
+            if self._held <= self.max_items and len(self._cursors) <= self.max_cursors:
+                break
+            resume, held = self._cursors[cursor]
+            if len(self._cursors) > self.max_cursors:
+                del self._cursors[cursor]
+            elif held is not None:
+                self._cursors[cursor] = (resume, None)
+            self._held -= len(held or [])
         return self._next
 
-    def take(self, cursor: int) -> list[Any] | None:
-        return self._pages.pop(cursor, None)
+    def take(self, cursor: int) -> tuple[Any, list[Any] | None] | None:
+        """(last item returned, the rest of the snapshot or None if dropped),
+        or None for a cursor this table never gave (or forgot long ago)."""
+        state = self._cursors.pop(cursor, None)
+        if state is not None:
+            self._held -= len(state[1] or [])
+        return state
 
 
 class RawEngine(Protocol):
@@ -137,11 +162,23 @@ def _page(
         if isinstance(items, ErrorReply):
             return items
     else:
-        items = engine.cursors.take(cursor) or []
+        state = engine.cursors.take(cursor)
+        if state is None:
+            return ErrorReply("ERR invalid cursor")
+        last, items = state
+        if items is None:  # its snapshot was dropped: resume after its last item
+            fresh = snapshot()
+            if isinstance(fresh, ErrorReply):
+                return fresh
+            items = [i for i in fresh if _order(i) > _order(last)]
     page, rest = items[:count], items[count:]
-    page = keep(page)
-    next_cursor = engine.cursors.save(rest) if rest else 0
-    return [str(next_cursor).encode(), page]
+    next_cursor = engine.cursors.save(page[-1], rest) if rest else 0
+    return [str(next_cursor).encode(), keep(page)]
+
+
+def _order(item: Any) -> bytes:
+    """An item's place in a scan's order (a key, a member, or a pair's member)."""
+    return item[0] if isinstance(item, tuple) else item  # type: ignore[no-any-return]
 
 
 @gap("SCAN")
@@ -184,9 +221,11 @@ def _collection_scan(fetch: bytes, pairs: bool) -> Gap:
 
         def snapshot() -> Reply:
             items = send(engine, read)
-            if isinstance(items, ErrorReply) or not pairs:
+            if isinstance(items, ErrorReply):
                 return items
-            return list(zip(items[::2], items[1::2], strict=True))
+            if not pairs:
+                return sorted(items)
+            return sorted(zip(items[::2], items[1::2], strict=True))
 
         def keep(page: list[Any]) -> list[bytes]:
             out: list[bytes] = []
@@ -280,22 +319,12 @@ for _name in (
     GAPS[_name] = _type_checked(b"zset", 1, 2)
 
 
-def _incr(float_reply: bool) -> Gap:
+@gap("INCR", "DECR", "INCRBY", "DECRBY")
+def _incr(engine: RawEngine, args: Command) -> Reply:
     """INCR/DECR family: rlite crashes natively on an empty string value."""
-
-    def incr(engine: RawEngine, args: Command) -> Reply:
-        if len(args) >= 2 and engine.raw([b"GET", args[1]]) == b"":
-            if float_reply:
-                return ErrorReply("ERR value is not a valid float")
-            return ErrorReply("ERR value is not an integer or out of range")
-        return run_guarded(engine, args)
-
-    return incr
-
-
-for _name in (b"INCR", b"DECR", b"INCRBY", b"DECRBY"):
-    GAPS[_name] = _incr(float_reply=False)
-GAPS[b"INCRBYFLOAT"] = _incr(float_reply=True)
+    if len(args) >= 2 and engine.raw([b"GET", args[1]]) == b"":
+        return ErrorReply("ERR value is not an integer or out of range")
+    return run_guarded(engine, args)
 
 
 @gap("ZINCRBY")

@@ -35,14 +35,12 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from walrus.drivers.embedded import STREAM_COMMANDS, Command, Reply
-from walrus.drivers.emulation import EmulationEngine
+from walrus.drivers.embedded import Command, Reply
 from walrus.drivers.emulation.engine import Refused
 from walrus.drivers.emulation.store import Entry
 from walrus.drivers.emulation.streamlog import StreamValue, Token, decode, field_name
 from walrus.drivers.emulation.streamlog import record as record_of
 from walrus.drivers.emulation.streamlog import records as tokens_of
-from walrus.drivers.protocol import Capability
 from walrus.drivers.rlite_gaps import GAPS, RawEngine, arity_error
 
 __all__ = ["MAGIC", "RliteStreamStore", "is_stream"]
@@ -220,24 +218,6 @@ class RliteStreamStore:
 
     def close(self) -> None:
         self._cache.clear()
-
-
-def _stream_engine(engine: Any) -> EmulationEngine:
-    """The engine's stream emulation, made on first use."""
-    streams: EmulationEngine | None = getattr(engine, "stream_engine", None)
-    if streams is None:
-        capabilities = frozenset({Capability.STREAMS})
-        streams = EmulationEngine(RliteStreamStore(engine), engine.name, capabilities)
-        engine.stream_engine = streams
-    return streams
-
-
-def _run_stream(engine: RawEngine, args: Command) -> Reply:
-    return _stream_engine(engine).run(args)
-
-
-for _name in STREAM_COMMANDS:
-    GAPS[_name.encode()] = _run_stream
 
 
 def _type(engine: RawEngine, args: Command) -> Reply:
