@@ -119,7 +119,7 @@ def test_bad_urls_and_db_numbers() -> None:
     with pytest.raises(InvalidValue):
         walrus.Database.from_url("memory://x", db=16)
     with pytest.raises(InvalidValue):
-        walrus.Database.from_url("rlite://")
+        walrus.Database.from_url("rlite:///")  # a file URL without a file
 
 
 # -- numbered databases -----------------------------------------------------------

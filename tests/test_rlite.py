@@ -202,3 +202,98 @@ def test_none_path_is_memory() -> None:
     db.set("k", "v")
     assert db.path == ":memory:"
     assert db.get("k") == b"v"
+
+
+def test_abandoned_scans_hold_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from walrus.drivers.rlite_gaps import CursorTable
+
+    monkeypatch.setattr(CursorTable, "max_items", 500)
+    db = WalrusLite(":memory:")
+    db.hset("h", mapping={f"f{i:04}": i for i in range(1000)})
+    cursors = db._core.engine.cursors
+    for _ in range(50):  # abandoned after their first page
+        db.hscan("h", 0, count=10)
+    assert cursors._held <= 500
+    # A scan whose snapshot was dropped still returns every field exactly once.
+    cursor, page = db.hscan("h", 0, count=10)
+    seen = list(page)
+    for _ in range(60):
+        db.hscan("h", 0, count=10)  # push the first scan's snapshot out
+    while cursor:
+        cursor, page = db.hscan("h", cursor, count=100)
+        seen += list(page)
+    assert sorted(seen) == sorted(f"f{i:04}".encode() for i in range(1000))
+    assert cursors._held <= 500
+
+
+# Each of these killed the interpreter (or broke the handle) through rlite; each
+# runs in a child process, which must exit normally and print "ok".
+CRASH_TRIGGERS = {
+    "smove-member-in-both": """
+db.sadd('a', 'x'); db.sadd('b', 'x')
+assert db.smove('a', 'b', 'x') is True
+assert db.smembers('b') == {b'x'} and not db.exists('a')
+""",
+    "pubsub-numsub-three-channels": """
+assert db.pubsub_numsub('a', 'b', 'c') == [(b'a', 0), (b'b', 0), (b'c', 0)]
+assert db.execute_command('PUBSUB', 'NUMSUB') == []
+""",
+    "srandmember-huge-negative-count": """
+db.sadd('s', 'x')
+try:
+    db.srandmember('s', -10_000_000)
+except walrus.WalrusError:
+    pass
+""",
+    "debug-segfault-in-a-transaction": """
+pipe = db.pipeline()
+pipe.set('k', 'v'); pipe.execute_command('DEBUG', 'SEGFAULT')
+try:
+    pipe.execute()
+except redis.ResponseError:
+    pass
+assert db.get('k') is None
+""",
+    "multi-queued-by-hand": """
+pipe = db.pipeline()
+pipe.execute_command('MULTI'); pipe.set('k', 'v')
+try:
+    pipe.execute()
+except redis.ResponseError:
+    pass
+assert db.get('k') is None and db.set('k', 'w') is True and db.get('k') == b'w'
+""",
+    "unsubscribe-in-a-transaction": """
+pipe = db.pipeline()
+pipe.execute_command('UNSUBSCRIBE'); pipe.set('k', 'v')
+try:
+    pipe.execute()
+except redis.ResponseError:
+    pass
+assert db.get('k') is None
+""",
+}
+
+
+@pytest.mark.parametrize("trigger", sorted(CRASH_TRIGGERS))
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_crash_triggers_run_in_a_child(
+    trigger: str, where: str, tmp_path: Path
+) -> None:
+    path = ":memory:" if where == "memory" else str(tmp_path / "crash.rld")
+    code = (
+        "import redis, walrus\n"
+        "from walrus.tusks.rlite import WalrusLite\n"
+        f"db = WalrusLite({path!r})\n"
+        f"{CRASH_TRIGGERS[trigger]}\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=CHILD_ENV,
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    assert result.stdout.strip() == "ok"

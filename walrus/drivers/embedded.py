@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
@@ -45,6 +44,17 @@ from walrus.drivers.embedded_clients import (
 )
 from walrus.drivers.embedded_clients import Clients as Clients
 from walrus.drivers.embedded_pubsub import EmbeddedPubSub, MessageBus
+from walrus.drivers.embedded_tx import (
+    EXECABORT,
+    NEVER,
+    TRANSACTION_COMMANDS,
+    TransactionAborted,
+    pending,
+    queue_command,
+    queue_error,
+    raw_transaction,
+)
+from walrus.drivers.embedded_tx import reset as reset_transaction
 from walrus.drivers.embedded_types import Command, ErrorReply, Reply
 from walrus.drivers.protocol import Capability
 from walrus.exceptions import (
@@ -97,12 +107,11 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-# Connection-state commands a shared client object cannot take as plain
-# commands: MULTI/EXEC/WATCH come from pipelines, subscriptions from pubsub().
-_NOT_PLAIN = frozenset(
+# Commands a client object cannot take as plain commands: subscriptions come
+# from pubsub(), the rest is never available on an embedded engine.
+_NOT_PLAIN = NEVER | frozenset(
     (  # noqa: SIM905
-        "MULTI EXEC DISCARD WATCH UNWATCH SUBSCRIBE PSUBSCRIBE UNSUBSCRIBE "
-        "PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE MONITOR DEBUG SHUTDOWN SYNC PSYNC"
+        "SUBSCRIBE PSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE"
     ).split()
 )
 
@@ -171,32 +180,6 @@ def _name(args: Command) -> str:
     return args[0].upper().decode("ascii", "replace")
 
 
-def queue_error(args: Command) -> ErrorReply | None:
-    """The error Redis gives a command while queueing it inside MULTI (unknown
-    command, wrong arity, not allowed in a transaction), or None."""
-    name = _name(args)
-    info = COMMANDS.get(name)
-    if info is None:
-        if name == "WALRUS.OP":
-            return None
-        shown = "".join(f"'{a.decode('utf-8', 'replace')[:128]}' " for a in args[1:])
-        return ErrorReply(
-            f"ERR unknown command '{args[0].decode('utf-8', 'replace')[:128]}', "
-            f"with args beginning with: {shown}"
-        )
-    if len(args) > 1 and f"{name} {_name(args[1:])}" in COMMANDS:
-        sub = f"{name} {_name(args[1:])}"
-        info, shown = COMMANDS[sub], sub.lower().replace(" ", "|")
-    else:
-        shown = name.lower()
-    arity, flags = info[0], info[1].split()
-    if (arity > 0 and len(args) != arity) or len(args) < -arity:
-        return ErrorReply(f"ERR wrong number of arguments for '{shown}' command")
-    if "no_multi" in flags or "pubsub" in flags:
-        return ErrorReply(f"ERR Command '{shown}' not allowed inside a transaction")
-    return None
-
-
 class EmbeddedCore:
     """One opened engine: its lock, clients, WATCH versions, blocked readers, bus."""
 
@@ -208,6 +191,7 @@ class EmbeddedCore:
         self.lock = threading.RLock()
         self._changed = threading.Condition(self.lock)
         self.clients = Clients()
+        self._blocked: dict[int, Reply] = {}  # client id -> how CLIENT UNBLOCK woke it
         self._selected = 0  # the engine's current numbered database
         self._watched: dict[tuple[int, bytes], int] = {}  # (db, key) -> version
         self._watchers: dict[tuple[int, bytes], int] = {}  # (db, key) -> watchers
@@ -286,6 +270,11 @@ class EmbeddedCore:
             self._use(client)
             client.last_command = args[0]
             client.last_used = time.monotonic()
+            if name in TRANSACTION_COMMANDS:
+                return raw_transaction(self, client, name, args)
+            state = pending(client)
+            if state is not None and name not in ("QUIT", "RESET"):
+                return queue_command(state, args)
         if name in CONNECTION_COMMANDS:
             reply = self._connection_command(args, client)
         elif name in _NOT_PLAIN:
@@ -328,6 +317,10 @@ class EmbeddedCore:
             if _name(args) != "SELECT":
                 return ErrorReply("ERR This Redis command is not allowed from script")
             client = Client(0, db=self._selected)
+        if _name(args) == "RESET":
+            reset_transaction(self, client)
+        if _name(args) == "CLIENT" and len(args) > 1 and args[1].upper() == b"UNBLOCK":
+            return self._unblock(args)
         try:
             reply = self.clients.run(client, args)
         except ClientError as refused:
@@ -444,35 +437,51 @@ class EmbeddedCore:
                 return True  # it existed and nothing deleted it: it expired
         return False
 
-    def _exists_in(self, db: int, key: bytes) -> bool:
-        """EXISTS in database ``db``, leaving the engine's selection as it was."""
+    def _in_db(self, db: int, ask: Callable[[Any], Any]) -> Any:
+        """``ask(engine)`` in database ``db``, leaving the selection as it was."""
         engine: Any = self.engine
-        if db != self._selected:
-            engine.select(db)
+        if db == self._selected:
+            return ask(engine)
+        engine.select(db)
         try:
-            return bool(engine.execute([b"EXISTS", key]) == 1)
+            return ask(engine)
         finally:
-            if db != self._selected:
-                engine.select(self._selected)
+            engine.select(self._selected)
+
+    def _exists_in(self, db: int, key: bytes) -> bool:
+        return bool(self._in_db(db, lambda e: e.execute([b"EXISTS", key]) == 1))
+
+    def _slots(self, name: str, args: Command) -> set[tuple[int, bytes]] | None:
+        """The (db, key) pairs a write names; None: any key may change."""
+        keys = _written_keys(name, args)
+        if keys is None:
+            return None
+        slots = {(self._selected, k) for k in keys}
+        if name == "MOVE" and len(args) == 3 and args[2].isdigit():
+            slots.add((int(args[2]), args[1]))
+        elif name == "COPY":
+            upper = [a.upper() for a in args]
+            at = upper.index(b"DB") + 1 if b"DB" in upper else 0
+            if at and at < len(args) and args[at].isdigit():
+                slots = {(self._selected, args[1]), (int(args[at]), args[2])}
+        return slots
 
     def _digests(self, commands: list[Command]) -> dict[tuple[int, bytes], Any]:
         """The watched keys these commands may write, with a digest of each
         now (for engines that cannot report what a command really modified:
         a write that changes nothing must not break a WATCH)."""
-        digest = getattr(self.engine, "digest", None)
-        if not self._watched or digest is None:
+        if not self._watched or not hasattr(self.engine, "digest"):
             return {}
         slots: set[tuple[int, bytes]] = set()
         for args in commands:
             name = _name(args)
-            if not _writes(name):
-                continue
-            keys = _written_keys(name, args)
-            if keys is None:  # FLUSHDB, ...: any watched key of this database
-                slots |= {s for s in self._watched if s[0] == self._selected}
-            else:
-                slots |= {(self._selected, k) for k in keys}
-        return {s: digest(s[1]) for s in slots if s in self._watched}
+            if _writes(name):
+                named = self._slots(name, args)
+                slots |= set(self._watched) if named is None else named
+        return {s: self._digest(s) for s in slots if s in self._watched}
+
+    def _digest(self, slot: tuple[int, bytes]) -> Any:
+        return self._in_db(slot[0], lambda engine: engine.digest(slot[1]))
 
     def _touch(
         self, name: str, args: Command, before: dict[tuple[int, bytes], Any]
@@ -484,11 +493,9 @@ class EmbeddedCore:
         if take is not None:
             slots = take()
         elif hasattr(self.engine, "digest"):
-            digest = self.engine.digest
-            slots = {s for s, old in before.items() if digest(s[1]) != old}
+            slots = {s for s, old in before.items() if self._digest(s) != old}
         else:
-            keys = _written_keys(name, args)
-            slots = None if keys is None else {(self._selected, k) for k in keys}
+            slots = self._slots(name, args)
         if slots is None:
             self._epoch += 1
         else:
@@ -509,19 +516,49 @@ class EmbeddedCore:
         with self.lock:
             if timeout < 0:  # called without its blocking option: run once
                 return attempt(lambda *a: self._run(_name(list(a)), list(a), client))
-            while True:
-                reply = attempt(
-                    lambda *a: self._run(_name(list(a)), list(a), client, quiet=True)
-                )
-                if reply is not None:
-                    return reply
-                wait = self.poll_interval
-                if deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return None
-                    wait = min(wait, remaining)
-                self._changed.wait(wait)
+            self._blocked[client.id] = None
+            try:
+                while True:
+                    reply = attempt(
+                        lambda *a: self._run(_name(list(a)), list(a), client, True)
+                    )
+                    if reply is not None:
+                        return reply
+                    unblocked = self._blocked.get(client.id)
+                    if unblocked is not None:  # CLIENT UNBLOCK id [TIMEOUT|ERROR]
+                        return unblocked if unblocked != b"TIMEOUT" else None
+                    wait = self.poll_interval
+                    if deadline is not None:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return None
+                        wait = min(wait, remaining)
+                    self._changed.wait(wait)
+            finally:
+                self._blocked.pop(client.id, None)
+
+    def _unblock(self, args: Command) -> Reply:
+        """CLIENT UNBLOCK id [TIMEOUT|ERROR]: wake a client waiting in a
+        blocking command; 1 if it was waiting."""
+        if len(args) not in (3, 4):
+            return ErrorReply(
+                "ERR wrong number of arguments for 'client|unblock' command"
+            )
+        if not args[2].lstrip(b"-").isdigit():
+            return ErrorReply("ERR value is not an integer or out of range")
+        how = args[3].upper() if len(args) == 4 else b"TIMEOUT"
+        if how not in (b"TIMEOUT", b"ERROR"):
+            return ErrorReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        target = int(args[2])
+        if target not in self._blocked:
+            return 0
+        self._blocked[target] = (
+            how
+            if how == b"TIMEOUT"
+            else ErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+        )
+        self._changed.notify_all()
+        return 1
 
     # -- life --------------------------------------------------------------------
     def connect(self, db: int = 0) -> Client:
@@ -550,17 +587,6 @@ class EmbeddedCore:
                 self._changed.notify_all()
 
 
-@dataclass(frozen=True)
-class TransactionAborted(ErrorReply):
-    """EXEC's answer when queueing refused commands (``queued``: index and
-    error of each): nothing ran."""
-
-    queued: tuple[tuple[int, ErrorReply], ...] = ()
-
-
-EXECABORT = "EXECABORT Transaction discarded because of previous errors."
-
-
 def _arity_error(name: str, args: Command) -> ErrorReply | None:
     info = COMMANDS.get(name)
     if info is not None:
@@ -575,7 +601,7 @@ def _arity_error(name: str, args: Command) -> ErrorReply | None:
 # Engines of this process opened by name (memory://name, a file's real path),
 # so that every client opened on that name shares one engine.
 _SHARED: dict[str, EmbeddedCore] = {}
-_SHARED_LOCK = threading.Lock()
+_SHARED_LOCK = threading.RLock()  # re-entered by a GC'd database closing during open
 
 
 def _forget_shared_engines() -> None:
@@ -648,6 +674,8 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         )
         self._core = core
         self._client = core.connect(db)
+        self._client.lib_name = b"redis-py"  # what redis-py tells a server it is
+        self._client.lib_ver = redis.__version__.encode()
         self._default_db = db
         self._settings = {
             "decode_responses": decode_responses,
@@ -733,9 +761,23 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise self._error(reply)
+        if isinstance(reply, list) and str(command_name).upper() in _NESTED_ERRORS:
+            reply = self._errors_in_place(reply)
         return redis_value(
             self, self._encoder, self._core.engine.name, command_name, reply, options
         )
+
+    def _errors_in_place(self, reply: list[Reply]) -> list[Reply]:
+        """Error replies inside an array (EXEC's, a script's) as exception
+        objects, as redis-py's parser returns them."""
+        return [
+            self._error(item)
+            if isinstance(item, ErrorReply)
+            else self._errors_in_place(item)
+            if isinstance(item, list)
+            else item
+            for item in reply
+        ]
 
     def _error(self, reply: ErrorReply) -> Exception:
         if reply.message.startswith("UNSUPPORTED "):
@@ -790,6 +832,11 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._core.engine.name}>"
 
+
+# Commands whose array replies may hold error replies.
+_NESTED_ERRORS = frozenset(
+    {"EXEC", "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"}
+)
 
 # Attributes that belong to one client object, not shared by client().
 _PER_CLIENT = frozenset(

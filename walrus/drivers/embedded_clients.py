@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["CONNECTION_COMMANDS", "DATABASES", "Client", "ClientError", "Clients"]
 
@@ -45,6 +46,8 @@ class Client:
     last_used: float = field(default_factory=time.monotonic)
     last_command: bytes = b"NULL"
     killed: bool = False
+    # thread id -> its MULTI/WATCH state (walrus.drivers.embedded_tx)
+    transactions: dict[int, Any] = field(default_factory=dict)
 
     def info_line(self) -> bytes:
         """The client as one CLIENT LIST/INFO line (Redis's field names)."""
@@ -169,11 +172,21 @@ class Clients:
             return self._list(rest)
         if sub == b"KILL":
             return self._kill(client, rest)
-        if sub in (b"NO-EVICT", b"NO-TOUCH") and len(rest) == 1:
-            if rest[0].upper() not in (b"ON", b"OFF"):
+        if sub in (b"NO-EVICT", b"NO-TOUCH", b"REPLY") and len(rest) == 1:
+            allowed = (b"ON", b"OFF", b"SKIP") if sub == b"REPLY" else (b"ON", b"OFF")
+            if rest[0].upper() not in allowed:
                 raise ClientError("ERR syntax error")
-            return b"OK"
-        if sub in (b"PAUSE", b"UNPAUSE", b"REPLY"):
+            return b"OK"  # an embedded client always gets its reply
+        if sub == b"PAUSE" and len(rest) in (1, 2):
+            timeout = rest[0]
+            if not re.fullmatch(rb"-?[0-9]+", timeout):
+                raise ClientError("ERR timeout is not an integer or out of range")
+            if int(timeout) < 0:
+                raise ClientError("ERR timeout is negative")
+            if len(rest) == 2 and rest[1].upper() not in (b"WRITE", b"ALL"):
+                raise ClientError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+            return b"OK"  # one process owns the engine: nothing to pause
+        if sub == b"UNPAUSE" and not rest:
             return b"OK"
         if sub == b"GETREDIR" and not rest:
             return -1
@@ -214,21 +227,27 @@ class Clients:
         for option, value in zip(rest[::2], rest[1::2], strict=True):
             option = option.upper()
             if option == b"ID":
-                try:
-                    wanted = int(value)
-                except ValueError:
-                    raise ClientError(
-                        "ERR client-id should be greater than 0"
-                    ) from None
-                victims = [c for c in victims if c.id == wanted]
+                if not re.fullmatch(rb"-?[0-9]+", value):
+                    raise ClientError("ERR syntax error")
+                if int(value) < 1:
+                    raise ClientError("ERR client-id should be greater than 0")
+                victims = [c for c in victims if c.id == int(value)]
             elif option == b"SKIPME":
+                if value.lower() not in (b"yes", b"no"):
+                    raise ClientError("ERR syntax error")
                 skip_me = value.lower() == b"yes"
             elif option in (b"ADDR", b"LADDR"):
                 victims = [c for c in victims if _addr(c) == value]
             elif option == b"USER":
-                victims = victims if value == b"default" else []
+                if value != b"default":
+                    shown = value.decode("utf-8", "replace")
+                    raise ClientError(f"ERR No such user '{shown}'")
             elif option == b"TYPE":
-                victims = victims if value.lower() == b"normal" else []
+                kind = value.lower()
+                if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+                    shown = value.decode("utf-8", "replace")
+                    raise ClientError(f"ERR Unknown client type '{shown}'")
+                victims = victims if kind == b"normal" else []
             else:
                 raise ClientError("ERR syntax error")
         if skip_me:

@@ -123,10 +123,15 @@ class EmbeddedPubSub:
         self.shard_channels: dict[bytes, Handler] = {}
         self._queue: queue.Queue[list[Any] | bytes] = queue.Queue()
         self._lock = threading.Lock()
+        self._unread = 0  # unsubscribe replies queued but not read yet
 
     @property
     def subscribed(self) -> bool:
-        return bool(self.channels or self.patterns or self.shard_channels)
+        """Subscribed to something, or an unsubscribe not yet read (as in
+        redis-py: the flag falls when the last unsubscribe reply is read)."""
+        return bool(
+            self.channels or self.patterns or self.shard_channels or self._unread
+        )
 
     def _out(self, value: bytes | None) -> bytes | str | None:
         if value is None or not self._db._decode:
@@ -177,9 +182,11 @@ class EmbeddedPubSub:
             names = [self._key(a) for a in args] or list(table)
             if not names:
                 self._queue.put([kind, None, self._count(kind)])
+                self._unread += 1
             for name in names:
                 table.pop(name, None)
                 self._queue.put([kind, name, self._count(kind)])
+                self._unread += 1
             if not self.subscribed:
                 self._bus.detach(self)
 
@@ -290,6 +297,9 @@ class EmbeddedPubSub:
                 "data": data,
             }
         if kind in _SUBSCRIBE_KINDS:
+            if kind.endswith("unsubscribe"):
+                with self._lock:
+                    self._unread = max(0, self._unread - 1)
             if self.ignore_subscribe_messages or ignore_subscribe_messages:
                 return None
             return message
@@ -333,6 +343,7 @@ class EmbeddedPubSub:
             self.channels.clear()
             self.patterns.clear()
             self.shard_channels.clear()
+            self._unread = 0
             self._bus.detach(self)
 
     reset = close

@@ -9,10 +9,6 @@ has no BITFIELD. Importing this module registers the gaps.
 
 from __future__ import annotations
 
-import math
-import operator
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 from walrus.drivers.embedded import Command, ErrorReply, Reply
@@ -49,7 +45,7 @@ def _sinter(engine: RawEngine, args: Command) -> Reply:
     return members
 
 
-@gap("ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX")
+@gap("ZREMRANGEBYRANK", "ZREMRANGEBYSCORE")
 def _zremrange(engine: RawEngine, args: Command) -> Reply:
     """rlite answers "unknown retval" when nothing matched."""
     reply = send_missing(engine, args, 0)
@@ -139,107 +135,6 @@ def _set_store(read: bytes) -> Gap:
 GAPS[b"SINTERSTORE"] = _set_store(b"SINTER")
 GAPS[b"SUNIONSTORE"] = _set_store(b"SUNION")
 GAPS[b"SDIFFSTORE"] = _set_store(b"SDIFF")
-
-
-@gap("ZINTERSTORE", "ZUNIONSTORE")
-def _zset_store(engine: RawEngine, args: Command) -> Reply:
-    """ZINTERSTORE/ZUNIONSTORE through a temporary key: rlite fails on an empty
-    result, empties a destination that is also a source, and reads AGGREGATE
-    only in lower case."""
-    if len(args) < 4:
-        return arity_error(args[0].decode().lower())
-    temp = b"walrus:rlite-store:" + uuid.uuid4().hex.encode()
-    rest = [b"aggregate" if a.upper() == b"AGGREGATE" else a for a in args[2:]]
-    if _has_set_input(engine, rest):
-        return _combine_in_python(engine, args)
-    reply = engine.raw([args[0], temp, *rest])
-    if isinstance(reply, ErrorReply):
-        engine.raw([b"DEL", temp])
-        if not reply.message.startswith("ERR unknown retval"):
-            return reply
-        engine.raw([b"DEL", args[1]])
-        return 0
-    engine.raw([b"RENAME", temp, args[1]])
-    return reply
-
-
-def _has_set_input(engine: RawEngine, rest: Command) -> bool:
-    try:
-        numkeys = int(rest[0])
-    except ValueError:
-        return False
-    return any(engine.raw([b"TYPE", key]) == b"set" for key in rest[1 : 1 + numkeys])
-
-
-def _combine_in_python(engine: RawEngine, args: Command) -> Reply:
-    """ZINTERSTORE/ZUNIONSTORE with set inputs (a member of a set scores 1):
-    rlite's ZUNIONSTORE refuses sets and its ZINTERSTORE ignores WEIGHTS on
-    them (found by the models' tests). The inputs are read, combined here,
-    and only the result is written."""
-    numkeys = int(args[2])
-    keys = args[3 : 3 + numkeys]
-    if numkeys < 1 or len(keys) < numkeys:
-        return SYNTAX
-    weights = [1.0] * numkeys
-    aggregate = b"SUM"
-    i = 3 + numkeys
-    try:
-        while i < len(args):
-            word = args[i].upper()
-            if word == b"WEIGHTS" and i + numkeys < len(args):
-                weights = [float(w) for w in args[i + 1 : i + 1 + numkeys]]
-                i += 1 + numkeys
-            elif word == b"AGGREGATE" and i + 1 < len(args):
-                aggregate = args[i + 1].upper()
-                if aggregate not in (b"SUM", b"MIN", b"MAX"):
-                    return SYNTAX
-                i += 2
-            else:
-                return SYNTAX
-    except ValueError:
-        return ErrorReply("ERR weight value is not a float")
-    inputs: list[dict[bytes, float]] = []
-    for key, weight in zip(keys, weights, strict=True):
-        kind = engine.raw([b"TYPE", key])
-        scores: dict[bytes, float] = {}
-        if kind == b"set":
-            scores = dict.fromkeys(engine.raw([b"SMEMBERS", key]), 1.0)
-        elif kind == b"zset":
-            items = engine.raw([b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])
-            scores = {m: float(v) for m, v in zip(items[::2], items[1::2], strict=True)}
-        elif kind != b"none":
-            return WRONGTYPE
-        inputs.append({m: _weighted(v, weight) for m, v in scores.items()})
-    combine = _AGGREGATES[aggregate]
-    if args[0].upper() == b"ZINTERSTORE":
-        smallest = min(inputs, key=len)
-        members = [m for m in smallest if all(m in scores for scores in inputs)]
-    else:
-        members = list(dict.fromkeys(m for scores in inputs for m in scores))
-    result: dict[bytes, float] = {}
-    for member in members:
-        values = [scores[member] for scores in inputs if member in scores]
-        total = values[0]
-        for value in values[1:]:
-            total = combine(total, value)
-        result[member] = 0.0 if math.isnan(total) else total
-    engine.raw([b"DEL", args[1]])
-    if result:
-        pairs = [p for m, v in result.items() for p in (repr(v).encode(), m)]
-        engine.raw([b"ZADD", args[1], *pairs])
-    return len(result)
-
-
-_AGGREGATES: dict[bytes, Callable[[float, float], float]] = {
-    b"SUM": operator.add,
-    b"MIN": min,
-    b"MAX": max,
-}
-
-
-def _weighted(score: float, weight: float) -> float:
-    value = score * weight
-    return 0.0 if math.isnan(value) else value
 
 
 @gap("ZRANGESTORE")

@@ -11,6 +11,7 @@ the database lock held, so each is atomic among the process's threads.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -68,6 +69,7 @@ class CursorTable:
 
 class RawEngine(Protocol):
     cursors: CursorTable
+    selected: int  # the numbered database rlite has selected
 
     def raw(self, args: Command) -> Reply: ...
 
@@ -205,8 +207,21 @@ def _scan(engine: RawEngine, args: Command) -> Reply:
     return _page(engine, args, 1, snapshot, keep)
 
 
+def _now(engine: RawEngine, fetch: bytes, key: bytes, members: list[bytes]) -> Reply:
+    """The current value of each member (None: gone since the snapshot)."""
+    if not members:
+        return []
+    if fetch == b"HGETALL":
+        return engine.raw([b"HMGET", key, *members])
+    if fetch == b"ZRANGE":
+        return [engine.raw([b"ZSCORE", key, m]) for m in members]
+    return [b"" if engine.raw([b"SISMEMBER", key, m]) == 1 else None for m in members]
+
+
 def _collection_scan(fetch: bytes, pairs: bool) -> Gap:
-    """HSCAN/SSCAN/ZSCAN over a full read of the collection."""
+    """HSCAN/SSCAN/ZSCAN: members from a snapshot taken at cursor 0 (sorted,
+    so an evicted cursor can resume), each page showing only members still
+    there, with their values as they are now (as Redis's SCAN does)."""
 
     def scan(engine: RawEngine, args: Command) -> Reply:
         if len(args) < 3:
@@ -228,11 +243,15 @@ def _collection_scan(fetch: bytes, pairs: bool) -> Gap:
             return sorted(zip(items[::2], items[1::2], strict=True))
 
         def keep(page: list[Any]) -> list[bytes]:
+            members = [item[0] if pairs else item for item in page]
+            members = [m for m in members if glob_match(pattern, m)]
+            current = _now(engine, fetch, args[1], members)
+            if isinstance(current, ErrorReply):
+                return []
             out: list[bytes] = []
-            for item in page:
-                member = item[0] if pairs else item
-                if glob_match(pattern, member):
-                    out += list(item) if pairs else [member]
+            for member, value in zip(members, current, strict=True):
+                if value is not None:
+                    out += [member, value] if pairs else [member]
             return out
 
         return _page(engine, args, 2, snapshot, keep)
@@ -345,6 +364,19 @@ def _msetnx(engine: RawEngine, args: Command) -> Reply:
         return 0
     engine.raw([b"MSET", *args[1:]])
     return 1
+
+
+@gap("LINSERT")
+def _linsert(engine: RawEngine, args: Command) -> Reply:
+    """rlite answers -1 for a missing key (Redis: 0) and takes any word for
+    BEFORE|AFTER (Redis: a syntax error)."""
+    if len(args) != 5:
+        return arity_error("linsert")
+    if args[2].upper() not in (b"BEFORE", b"AFTER"):
+        return SYNTAX
+    if engine.raw([b"EXISTS", args[1]]) == 0:
+        return 0
+    return run_guarded(engine, args)
 
 
 @gap("UNLINK")
@@ -492,35 +524,85 @@ def _ttl(engine: RawEngine, args: Command) -> Reply:
     return (ms + 500) // 1000
 
 
+def _db_index(raw: bytes) -> int | ErrorReply:
+    if not raw.lstrip(b"-").isdigit():
+        return ErrorReply("ERR value is not an integer or out of range")
+    index = int(raw)
+    return index if 0 <= index < 16 else ErrorReply("ERR DB index is out of range")
+
+
+def _in_db(engine: RawEngine, db: int, args: Command) -> Reply:
+    """Run one raw command in database ``db``, then come back."""
+    current = engine.selected
+    engine.raw([b"SELECT", str(db).encode()])
+    try:
+        return engine.raw(args)
+    finally:
+        engine.raw([b"SELECT", str(current).encode()])
+
+
 @gap("COPY")
 def _copy(engine: RawEngine, args: Command) -> Reply:
-    """COPY source destination [DB 0] [REPLACE] (rlite has none): DUMP and
+    """COPY source destination [DB n] [REPLACE] (rlite has none): DUMP and
     RESTORE, keeping the TTL (rlite's RESTORE ignores it). Any type, streams too."""
     if len(args) < 3:
         return arity_error("copy")
     options = [a.upper() for a in args[3:]]
+    target: int | ErrorReply = engine.selected
     if options.count(b"DB") == 1:
         at = options.index(b"DB")
-        if at + 1 >= len(options) or args[3 + at + 1] != b"0":
-            return ErrorReply("ERR DB index is out of range")
+        if at + 1 >= len(options):
+            return SYNTAX
+        target = _db_index(args[3 + at + 1])
         del options[at : at + 2]
     if [o for o in options if o != b"REPLACE"]:
         return SYNTAX
-    if args[1] == args[2]:
+    if isinstance(target, ErrorReply):
+        return target
+    if args[1] == args[2] and target == engine.selected:
         return ErrorReply("ERR source and destination objects are the same")
     if engine.raw([b"EXISTS", args[1]]) != 1:
         return 0
-    if b"REPLACE" not in options and engine.raw([b"EXISTS", args[2]]) == 1:
+    replace = b"REPLACE" in options
+    if not replace and _in_db(engine, target, [b"EXISTS", args[2]]) == 1:
         return 0
     dumped = engine.raw([b"DUMP", args[1]])
     ttl = engine.raw([b"PTTL", args[1]])
     if not isinstance(dumped, bytes):
         return dumped
-    engine.raw([b"DEL", args[2]])
-    engine.raw([b"RESTORE", args[2], b"0", dumped])
+    _in_db(engine, target, [b"DEL", args[2]])
+    _in_db(engine, target, [b"RESTORE", args[2], b"0", dumped])
     if isinstance(ttl, int) and ttl > 0:
-        engine.raw([b"PEXPIRE", args[2], str(ttl).encode()])
+        _in_db(engine, target, [b"PEXPIRE", args[2], str(ttl).encode()])
     return 1
+
+
+@gap("SWAPDB")
+def _swapdb(engine: RawEngine, args: Command) -> Reply:
+    """SWAPDB a b (rlite has none): every key of each moves to the other.
+    O(keys of both); atomic for other processes (the file lock is held)."""
+    if len(args) != 3:
+        return arity_error("swapdb")
+    first, second = _db_index(args[1]), _db_index(args[2])
+    for index, which in ((first, "first"), (second, "second")):
+        if isinstance(index, ErrorReply):
+            if "integer" in index.message:
+                return ErrorReply(f"ERR invalid {which} DB index")
+            return index
+    assert isinstance(first, int) and isinstance(second, int)  # checked above
+    if first == second:
+        return b"OK"
+    mark = b"\x00walrus-swap\x00" + os.urandom(8).hex().encode()
+    keys = _in_db(engine, first, [b"KEYS", b"*"])
+    for key in keys:  # park the first database's keys in the second, marked
+        _in_db(engine, first, [b"RENAME", key, mark + key])
+        _in_db(engine, first, [b"MOVE", mark + key, str(second).encode()])
+    for key in _in_db(engine, second, [b"KEYS", b"*"]):
+        if not key.startswith(mark):
+            _in_db(engine, second, [b"MOVE", key, str(first).encode()])
+    for key in keys:
+        _in_db(engine, second, [b"RENAME", mark + key, key])
+    return b"OK"
 
 
 @gap("INFO")
@@ -570,7 +652,7 @@ def run_guarded(engine: RawEngine, args: Command) -> Reply:
         if b"STORE" in upper and b"GET" in upper:
             return _sort_store(engine, args, upper.index(b"STORE"))
     elif name in (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"SCRIPT"):
-        # raw Lua can crash rlite; scripts only run through walrus.drivers.rlite_lua
+        # raw Lua can crash rlite: scripts run on walrus.drivers.lua_scripting
         return ErrorReply(f"ERR {name.decode()} cannot run here (inside MULTI)")
     return engine.raw(args)
 
