@@ -397,3 +397,15 @@ def test_the_server_backend_still_opens_redis_urls(servers: Any) -> None:
     assert isinstance(db, redis.Redis)
     assert db.ping()
     db.close()
+
+
+def test_the_script_time_limit_is_a_config_setting(clients: Any) -> None:
+    db = clients()
+    assert db.config_get("lua-time-limit") == {"lua-time-limit": "5000"}
+    assert db.config_set("busy-reply-threshold", 100)
+    assert db.config_get("busy-*") == {"busy-reply-threshold": "100"}
+    started = time.monotonic()
+    with pytest.raises(ResponseError, match="time limit"):
+        db.eval("while true do end", 0)
+    assert time.monotonic() - started < 5
+    assert db.ping()  # the engine is free again

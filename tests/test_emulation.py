@@ -5,7 +5,11 @@ server and on each emulation backend (memory, Vedis in memory, Vedis file)
 and requires identical replies, errors included. Documented differences,
 normalized below: members of unordered replies (sets, hash fields, KEYS)
 are compared sorted, since Redis's order depends on its encodings; random
-picks (SPOP, SRANDMEMBER, ...) are not generated.
+picks (SPOP, SRANDMEMBER, ...) are not generated; DUMP payloads differ by
+design, so ``DUMPRESTORE src dst`` compares what a payload restores to.
+Numbered databases take part (MOVE, SWAPDB, COPY ... DB 1): every example
+starts from FLUSHALL. Table-driven cases per command are in
+``test_emulation_commands.py``.
 """
 
 from __future__ import annotations
@@ -17,23 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
+from emulation_support import ENGINES, open_engine, raw, run
+from emulation_support import oracle as oracle  # a fixture
 from hypothesis import given
 from hypothesis import strategies as st
-from redis.exceptions import ResponseError
-from support import memory_opener, vedis_opener
 
 from walrus.drivers.emulation.engine import format_float
 from walrus.exceptions import CommandError, WrongType
-
-ENGINES = ["memory", "vedis-memory", "vedis-file"]
-
-
-def open_engine(name: str, tmp: Path, decode: bool = False) -> Any:
-    if name == "memory":
-        return memory_opener()(decode_responses=decode)
-    path = None if name == "vedis-memory" else str(tmp / "emulation.vdb")
-    return vedis_opener(path)(decode_responses=decode)
 
 
 @pytest.fixture(params=ENGINES)
@@ -55,6 +49,10 @@ S = st.one_of(
 BOUND = st.one_of(S, S.map(lambda s: "(" + s), st.sampled_from(["-inf", "+inf"]))
 HLL = st.sampled_from(["h1", "h2"])
 LEX = st.sampled_from(["-", "+", "[a", "(a", "[b", "(c", "[", "x"])
+LON = st.sampled_from(["13.361389", "15.087269", "-0.12", "179.99", "-180", "2.35"])
+LAT = st.sampled_from(["38.115556", "37.502669", "51.5", "-85.05", "48.85", "0"])
+UNIT = st.sampled_from(["m", "km", "mi", "ft", "KM", "parsec"])
+RADIUS = st.sampled_from(["0", "100", "300", "5000", "-1"])
 
 
 def cmd(*parts: Any) -> st.SearchStrategy[list[str]]:
@@ -65,6 +63,12 @@ def cmd(*parts: Any) -> st.SearchStrategy[list[str]]:
 
 def opt(*choices: str) -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from(choices), max_size=2, unique=True)
+
+
+GEO_OPTIONS = st.tuples(
+    opt("WITHDIST", "WITHCOORD", "WITHHASH"),
+    st.sampled_from([[], ["ASC"], ["DESC"], ["COUNT", "1"], ["COUNT", "2", "ANY"]]),
+).map(lambda t: t[0] + t[1])
 
 
 FAMILIES: dict[str, list[st.SearchStrategy[list[str]]]] = {
@@ -285,6 +289,60 @@ FAMILIES: dict[str, list[st.SearchStrategy[list[str]]]] = {
             st.sampled_from(["string", "list", "zset"]),
         ),
     ],
+    "multikey": [
+        cmd("RPUSH", K, V, V),
+        cmd("ZADD", K, S, V),
+        cmd("SADD", K, V, V),
+        cmd("LMPOP", "2", K, K, st.sampled_from(["LEFT", "RIGHT"])),
+        cmd("LMPOP", "1", K, "LEFT", "COUNT", st.sampled_from(["1", "3", "0"])),
+        cmd("ZMPOP", "2", K, K, st.sampled_from(["MIN", "MAX"]), "COUNT", "2"),
+        cmd("ZINTERCARD", "2", K, K),
+        cmd("ZINTERCARD", "2", K, K, "LIMIT", st.sampled_from(["0", "1", "-1"])),
+        cmd("SINTERCARD", "2", K, K, "LIMIT", st.sampled_from(["0", "1", "x"])),
+        cmd("SET", K, st.sampled_from(["ohmytext", "mynewtext", "", "aab"])),
+        cmd("LCS", K, K),
+        cmd("LCS", K, K, st.sampled_from(["LEN", "IDX"])),
+        cmd("LCS", K, K, "IDX", "MINMATCHLEN", N, "WITHMATCHLEN"),
+        cmd("DUMPRESTORE", K, K),
+        cmd("COPY", K, K, "DB", st.sampled_from(["0", "1"])),
+        cmd("MOVE", K, st.sampled_from(["0", "1"])),
+        cmd("SWAPDB", "0", "1"),
+        cmd("SETBIT", K, st.integers(0, 9).map(str), st.sampled_from(["0", "1"])),
+    ],
+    "geo": [
+        cmd("GEOADD", K, LON, LAT, V),
+        cmd("GEOADD", K, opt("NX", "XX", "CH"), LON, LAT, V).map(
+            lambda c: c[:2] + c[2] + c[3:]
+        ),
+        cmd("GEOPOS", K, V, V),
+        cmd("GEOHASH", K, V, V),
+        cmd("GEODIST", K, V, V, UNIT),
+        cmd(
+            "GEOSEARCH",
+            K,
+            "FROMLONLAT",
+            LON,
+            LAT,
+            st.sampled_from([["BYRADIUS", "500"], ["BYBOX", "900", "300"]]),
+            UNIT,
+            GEO_OPTIONS,
+        ).map(lambda c: c[:5] + c[5] + c[6:7] + c[7]),
+        cmd("GEORADIUS", K, LON, LAT, RADIUS, UNIT, GEO_OPTIONS).map(
+            lambda c: c[:6] + c[6]
+        ),
+        cmd(
+            "GEOSEARCHSTORE",
+            K,
+            K,
+            "FROMLONLAT",
+            LON,
+            LAT,
+            "BYRADIUS",
+            RADIUS,
+            UNIT,
+            opt("STOREDIST", "DESC"),
+        ).map(lambda c: c[:9] + c[9]),
+    ],
 }
 # Each example mixes one or two families (denser data than all at once),
 # and may close and reopen the Vedis file at any step.
@@ -295,25 +353,6 @@ COMMANDS = st.lists(st.sampled_from(sorted(FAMILIES)), min_size=1, max_size=2).f
         max_size=40,
     )
 )
-
-UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "SPOP", "KEYS"}
-
-
-def run(db: Any, command: list[str]) -> Any:
-    try:
-        reply = db.execute_command(*command)
-    except ResponseError as exc:
-        return ("error", str(exc))
-    if command[0] in UNORDERED and isinstance(reply, (list, set)):
-        return sorted(reply)
-    if command[0] == "HGETALL":
-        return sorted(zip(reply[::2], reply[1::2], strict=True))
-    if command[0] == "SCAN":
-        return [reply[0], sorted(reply[1])]
-    if "nosort" in command and isinstance(reply, list):
-        return sorted(reply)  # a set's order is Redis's own
-    return reply
-
 
 _READERS = {
     b"string": ["GET"],
@@ -338,40 +377,18 @@ def contents(db: Any) -> list[Any]:
     return found
 
 
-@pytest.fixture
-def oracle(redis_db: Any) -> Iterator[redis.Redis]:
-    """A RESP2 client of the test server, as the embedded databases speak RESP2."""
-    pool = redis_db.connection_pool
-    kwargs = {**pool.connection_kwargs, "protocol": 2}
-    kwargs = {
-        k: v for k, v in kwargs.items() if not k.startswith("maint_notifications")
-    }
-    client = redis.Redis(
-        connection_pool=redis.ConnectionPool(
-            connection_class=pool.connection_class, **kwargs
-        )
-    )
-    client.response_callbacks = {}  # compare raw RESP2 replies
-    try:
-        yield client
-    finally:
-        client.close()
-
-
 @given(commands=COMMANDS)
 def test_same_replies(oracle: Any, tmp_path: Path, commands: list[list[str]]) -> None:
     """A ``REOPEN`` step closes and reopens the Vedis file (a no-op elsewhere)."""
-    candidates = [open_engine(name, tmp_path) for name in ENGINES]
+    candidates = [raw(open_engine(name, tmp_path)) for name in ENGINES]
     try:
-        oracle.flushdb()
+        oracle.flushall()
         for db in candidates:
-            db.flushdb()
-            db.response_callbacks = {}
+            db.flushall()
         for number, command in enumerate(commands):
             if command == ["REOPEN"]:
                 candidates[-1].close()
-                candidates[-1] = open_engine(ENGINES[-1], tmp_path)
-                candidates[-1].response_callbacks = {}
+                candidates[-1] = raw(open_engine(ENGINES[-1], tmp_path))
                 continue
             expected = run(oracle, command)
             for name, db in zip(ENGINES, candidates, strict=True):
@@ -380,8 +397,7 @@ def test_same_replies(oracle: Any, tmp_path: Path, commands: list[list[str]]) ->
                     f"{name} step {number} {command}: {got!r} != {expected!r}"
                 )
         candidates[-1].close()  # what reached the Vedis file must read back
-        candidates[-1] = open_engine(ENGINES[-1], tmp_path)
-        candidates[-1].response_callbacks = {}
+        candidates[-1] = raw(open_engine(ENGINES[-1], tmp_path))
         expected = contents(oracle)
         for name, db in zip(ENGINES, candidates, strict=True):
             assert contents(db) == expected, name

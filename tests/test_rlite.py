@@ -95,12 +95,18 @@ def test_lua_through_the_trampoline() -> None:
     db.close()
 
 
-def test_plain_transaction_commands_are_refused() -> None:
-    """MULTI on a handle shared by all threads would break everyone's replies."""
+def test_plain_multi_belongs_to_the_calling_thread() -> None:
+    """MULTI sent as a plain command queues only this thread's commands (as
+    redis-py's pool gives each thread its own connection)."""
     db = WalrusLite()
-    with pytest.raises(Exception, match="pipeline"):
-        db.execute_command("MULTI")
-    assert db.set("k", "v") is True
+    assert db.execute_command("MULTI") == b"OK"
+    db.execute_command("SET", "k", "mine")  # queued
+    other = threading.Thread(target=lambda: db.set("other", "now"))
+    other.start()
+    other.join()
+    assert db.get("other") == b"QUEUED"  # this thread is still inside MULTI
+    assert db.execute_command("EXEC") == [b"OK", b"now"]
+    assert db.get("k") == b"mine"
 
 
 def test_collection_writes_keep_the_ttl() -> None:

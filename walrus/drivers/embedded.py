@@ -56,6 +56,7 @@ from walrus.drivers.embedded_tx import (
 )
 from walrus.drivers.embedded_tx import reset as reset_transaction
 from walrus.drivers.embedded_types import Command, ErrorReply, Reply
+from walrus.drivers.glob import glob_match
 from walrus.drivers.protocol import Capability
 from walrus.exceptions import (
     CommandError,
@@ -200,6 +201,7 @@ class EmbeddedCore:
         self.bus = MessageBus()
         self.closed = False
         self.shared_as: str | None = None  # its name in shared_core's registry
+        self._holds = 0  # clients about to connect (see shared_core)
         self._scripting: Any = None  # the Lua runtime, made on the first script
 
     @property
@@ -295,6 +297,8 @@ class EmbeddedCore:
             reply = self.bus.pubsub_command(args)
         elif name in _LOCAL_COMMANDS:
             reply = _LOCAL_COMMANDS[name](args)
+        elif name == "CONFIG" and _script_time_setting(args):
+            reply = self._script_time_config(args)
         elif name == "WALRUS.OP":
             reply = self._run_twin(args)
         elif name in SCRIPTING_COMMANDS:
@@ -537,6 +541,35 @@ class EmbeddedCore:
             finally:
                 self._blocked.pop(client.id, None)
 
+    def _script_time_config(self, args: Command) -> Reply:
+        """CONFIG GET/SET of lua-time-limit or busy-reply-threshold (ms): the
+        embedded Lua runtime's time limit; other settings go to the engine."""
+        if args[1].upper() == b"GET":
+            reply = self.engine.execute(args)
+            if isinstance(reply, ErrorReply):
+                return reply
+            limit = str(int(self.scripting.time_limit * 1000)).encode()
+            for name in _SCRIPT_TIME:
+                if any(glob_match(p.lower(), name) for p in args[2:]):
+                    reply += [name, limit]
+            return reply
+        pairs = list(zip(args[2::2], args[3::2], strict=False))
+        if len(args) % 2 or not pairs:
+            return ErrorReply("ERR wrong number of arguments for 'config|set' command")
+        ours = [v for k, v in pairs if k.lower() in _SCRIPT_TIME]
+        if not all(v.isdigit() for v in ours):
+            return ErrorReply(
+                "ERR CONFIG SET failed (possibly related to argument "
+                "'lua-time-limit') - argument couldn't be parsed into an integer"
+            )
+        rest = [p for k, v in pairs if k.lower() not in _SCRIPT_TIME for p in (k, v)]
+        if rest:
+            reply = self.engine.execute([b"CONFIG", b"SET", *rest])
+            if isinstance(reply, ErrorReply):
+                return reply
+        self.scripting.time_limit = int(ours[-1]) / 1000
+        return b"OK"
+
     def _unblock(self, args: Command) -> Reply:
         """CLIENT UNBLOCK id [TIMEOUT|ERROR]: wake a client waiting in a
         blocking command; 1 if it was waiting."""
@@ -562,17 +595,27 @@ class EmbeddedCore:
 
     # -- life --------------------------------------------------------------------
     def connect(self, db: int = 0) -> Client:
-        """A new client of this engine."""
+        """A new client of this engine (taking a hold :func:`shared_core` gave)."""
         with self.lock:
             if self.closed:
                 raise EngineError(f"the {self.engine.name} database is closed")
+            self._holds = max(0, self._holds - 1)
             return self.clients.connect(db)
 
-    def disconnect(self, client: Client) -> None:
-        """``client`` is done; the engine closes with its last client."""
+    def hold(self) -> None:
+        """Keep the engine open for a client about to connect."""
         with self.lock:
-            self.clients.disconnect(client)
-            if not self.clients.open:
+            self._holds += 1
+
+    def release(self, client: Client | None = None) -> None:
+        """``client`` is done (None: a hold was not used); the engine closes
+        when no client and no hold is left."""
+        with self.lock:
+            if client is None:
+                self._holds = max(0, self._holds - 1)
+            else:
+                self.clients.disconnect(client)
+            if not self.clients.open and not self._holds:
                 self.close()
 
     def close(self) -> None:
@@ -585,6 +628,22 @@ class EmbeddedCore:
                             del _SHARED[self.shared_as]
                 self.engine.close()
                 self._changed.notify_all()
+
+
+# CONFIG settings the core answers: the Lua runtime's time limit, in ms.
+_SCRIPT_TIME = (b"lua-time-limit", b"busy-reply-threshold")
+
+
+def _script_time_setting(args: Command) -> bool:
+    """CONFIG SET naming the script time limit, or CONFIG GET that may match it."""
+    if len(args) < 3:
+        return False
+    sub = args[1].upper()
+    if sub == b"SET":
+        return any(k.lower() in _SCRIPT_TIME for k in args[2::2])
+    return sub == b"GET" and any(
+        glob_match(p.lower(), name) for p in args[2:] for name in _SCRIPT_TIME
+    )
 
 
 def _arity_error(name: str, args: Command) -> ErrorReply | None:
@@ -620,6 +679,7 @@ def shared_core(name: str, opener: Callable[[], EmbeddedCore]) -> EmbeddedCore:
             core = opener()
             core.shared_as = name
             _SHARED[name] = core
+        core.hold()  # until the caller's client connects: no close in between
         return core
 
 
@@ -662,6 +722,7 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         script_dir: str | bool | None = None,
     ) -> None:
         if not isinstance(db, int) or not 0 <= db < DATABASES:
+            core.release()
             raise InvalidValue(
                 f"db must be a database number from 0 to {DATABASES - 1}"
             )
@@ -685,7 +746,11 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         }
         self._encoder: Any = self.connection_pool.get_encoder()
         self._decode = decode_responses
-        self._init_walrus(script_dir)
+        try:
+            self._init_walrus(script_dir)
+        except BaseException:
+            self.close()
+            raise
 
     def client(self, **overrides: Any) -> Any:
         """Another client of the same engine (its own selected database and
@@ -827,7 +892,7 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         core, client = getattr(self, "_core", None), getattr(self, "_client", None)
         if core is not None and client is not None and not getattr(self, "_closed", 0):
             self._closed = True
-            core.disconnect(client)
+            core.release(client)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._core.engine.name}>"
@@ -940,6 +1005,9 @@ class EmbeddedPipeline(Pipeline):
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         stack = self.command_stack
+        if self.scripts:
+            load: Any = self.load_scripts  # as redis-py does: EVALSHA finds them
+            load()
         try:
             if not stack and not self.watching:
                 return []

@@ -16,14 +16,22 @@ from walrus.drivers.emulation import EmulationEngine, MemoryStore
 from walrus.drivers.protocol import Capability
 from walrus.scripts import TWINS
 
-__all__ = ["MemoryDatabase"]
+__all__ = ["MemoryDatabase", "memory_engine"]
+
+
+def memory_engine() -> EmulationEngine:
+    """A new, empty in-memory engine."""
+    capabilities = IN_PROCESS_CAPABILITIES | {Capability.STREAMS}
+    return EmulationEngine(MemoryStore(), "memory", capabilities)
 
 
 class MemoryDatabase(EmbeddedDatabase):
     """A walrus database held in this process's memory.
 
-    ``MemoryDatabase(decode_responses=False, script_dir=None)``; every
-    redis-py command method and every walrus feature works on it.
+    ``MemoryDatabase(decode_responses=False, script_dir=None, db=0)``; every
+    redis-py command method and every walrus feature works on it. More
+    clients of the same engine: :meth:`client`, or ``from_url('memory://name')``
+    for an engine shared by name.
     """
 
     def __init__(
@@ -32,11 +40,11 @@ class MemoryDatabase(EmbeddedDatabase):
         script_dir: str | None = None,
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
+        db: int = 0,
     ) -> None:
-        capabilities = IN_PROCESS_CAPABILITIES | {Capability.STREAMS}
-        engine = EmulationEngine(MemoryStore(), "memory", capabilities)
         super().__init__(
-            EmbeddedCore(engine, TWINS),
+            EmbeddedCore(memory_engine(), TWINS),
+            db=db,
             decode_responses=decode_responses,
             encoding=encoding,
             encoding_errors=encoding_errors,

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from walrus.drivers.emulation import (  # noqa: F401  (registers the commands)
     bits,
+    dump,
+    geo,
     hashes,
     hll,
     keys,
     lists,
+    mpop,
+    server,
     sets,
     sort,
     streamblock,

@@ -66,10 +66,12 @@ def setbit(db: EmulationEngine, args: Args) -> Reply:
     offset = _bit_offset(args[2])
     if args[3] not in (b"0", b"1"):
         raise Refused("ERR bit is not an integer or out of range")
-    data = bytearray(get_string(db, args[1]) or b"")
+    current = get_string(db, args[1])
+    data = bytearray(current or b"")
     old = read_bits(data, offset, 1)
-    write_bits(data, offset, 1, int(args[3]))
-    _store(db, args[1], data)
+    if current is None or offset // 8 >= len(data) or old != int(args[3]):
+        write_bits(data, offset, 1, int(args[3]))  # a write that changes nothing
+        _store(db, args[1], data)  # is none (WATCH stays intact)
     return old
 
 
@@ -130,7 +132,7 @@ def bitpos(db: EmulationEngine, args: Args) -> Reply:
             _bit_span(args, 3, 0)
         return -1 if bit else 0
     span = (0, len(data) * 8) if len(args) == 3 else _bit_span(args, 3, len(data))
-    if span is None:
+    if span is None or not data:  # an empty string has no bit to find
         return -1
     lo, hi = span
     skip = 0 if bit else 0xFF
@@ -202,7 +204,7 @@ def setrange(db: EmulationEngine, args: Args) -> Reply:
 
 
 # -- BITFIELD ---------------------------------------------------------------------
-_TYPE = re.compile(rb"([iu])([0-9]+)")
+_TYPE = re.compile(rb"([iu])([1-9][0-9]*)")  # lowercase, as Redis wants it
 BAD_TYPE = (
     "ERR Invalid bitfield type. Use something like i16 u8. "
     "Note that u64 is not supported but i64 is."
@@ -210,7 +212,7 @@ BAD_TYPE = (
 
 
 def _field_type(raw: bytes) -> tuple[bool, int]:
-    match = _TYPE.fullmatch(raw.lower())
+    match = _TYPE.fullmatch(raw)
     if not match:
         raise Refused(BAD_TYPE)
     signed, width = match.group(1) == b"i", int(match.group(2))
@@ -294,7 +296,10 @@ def apply_bitfield(args: Args, current: bytes | None) -> tuple[Reply, bytes | No
         if op == b"GET":
             replies.append(old)
             continue
-        new = _fit(old + number if op == b"INCRBY" else number, signed, width, mode)
+        if op == b"INCRBY":
+            new = _fit(old + number, signed, width, mode)
+        else:  # an unsigned field takes the value as a 64-bit unsigned, as Redis
+            new = _fit(number if signed else number % 2**64, signed, width, mode)
         if new is not None:
             write_bits(data, offset, width, new & ((1 << width) - 1))
             wrote = True

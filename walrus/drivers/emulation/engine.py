@@ -13,18 +13,18 @@ adds the ``stream`` kind of :class:`Entry` value (:mod:`.streamlog`).
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterator
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from walrus.drivers.embedded import ErrorReply, Reply
-from walrus.drivers.emulation.store import Entry, Store
+from walrus.drivers.emulation.store import Databases, Entry, Store
+from walrus.drivers.glob import glob_matcher
 from walrus.drivers.protocol import Capability
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Refused",
     "command",
     "format_float",
+    "glob_matcher",
     "now_ms",
     "to_float",
     "to_int",
@@ -46,6 +47,10 @@ NOT_POSITIVE = "ERR value is out of range, must be positive"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 LONG_DOUBLE_MAX = Fraction(2) ** 16384
 OPEN_SCANS = 64  # scan snapshots kept at once (each holds references to its keys)
+SCAN_BUDGET = 1_000_000  # items all kept snapshots may hold (8 MB of references)
+DATABASES = 16  # numbered databases, as a default Redis server has
+CONFIG = {"stream-node-max-entries": 100, "stream-node-max-bytes": 4096}
+MODIFIED_LIMIT = 10_000  # modified keys remembered between take_modified calls
 
 T = TypeVar("T")
 
@@ -185,54 +190,19 @@ def wrong_args(name: bytes) -> Refused:
     )
 
 
-@functools.lru_cache(maxsize=256)
-def glob_matcher(pattern: bytes) -> Callable[[bytes], bool]:
-    """A Redis glob (``* ? [a-z] [^a] \\x``) as a match function."""
-    out: list[bytes] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i : i + 1]
-        if c == b"*":
-            out.append(b".*")
-        elif c == b"?":
-            out.append(b".")
-        elif c == b"\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i : i + 1]))
-        elif c == b"[":
-            i, group = _glob_class(pattern, i + 1)
-            out.append(group)
-        else:
-            out.append(re.escape(c))
-        i += 1
-    regex = re.compile(b"".join(out), re.DOTALL)
-    return lambda value: regex.fullmatch(value) is not None
-
-
-def _glob_class(pattern: bytes, i: int) -> tuple[int, bytes]:
-    """Translate ``[...]`` starting after the bracket; returns (end index, regex)."""
-    n = len(pattern)
-    negate = pattern[i : i + 1] == b"^"
-    i += negate
-    parts: list[bytes] = []
-    while i < n and pattern[i : i + 1] != b"]":
-        if pattern[i : i + 1] == b"\\" and i + 1 < n:
-            i += 1
-            parts.append(re.escape(pattern[i : i + 1]))
-        elif i + 2 < n and pattern[i + 1 : i + 2] == b"-":
-            low, high = sorted((pattern[i], pattern[i + 2]))
-            parts.append(re.escape(bytes([low])) + b"-" + re.escape(bytes([high])))
-            i += 2
-        else:
-            parts.append(re.escape(pattern[i : i + 1]))
-        i += 1
-    if not parts:
-        return i, b"(?!)" if not negate else b"."
-    return i, b"[" + (b"^" if negate else b"") + b"".join(parts) + b"]"
-
-
 class EmulationEngine:
-    """Redis semantics in Python over a :class:`Store` (see the module doc)."""
+    """Redis semantics in Python over a :class:`Store` (see the module doc).
+
+    Numbered databases: the store given is database 0; a store that can
+    open siblings (:class:`~walrus.drivers.emulation.store.Databases`) gives
+    ``DATABASES`` of them, opened on first use, and :meth:`select` switches
+    between them (the embedded core calls it before each client's command).
+    Over any other store there is database 0 only.
+
+    Modified keys: every real change (a write that changes nothing changes
+    nothing, as in Redis) records ``(database, key)`` for
+    :meth:`take_modified`, which the core's WATCH uses.
+    """
 
     def __init__(
         self, store: Store, name: str, capabilities: frozenset[Capability]
@@ -240,7 +210,14 @@ class EmulationEngine:
         self.store = store
         self.name = name
         self.capabilities = capabilities
+        self.index = 0  # the selected database
+        self._stores: dict[int, Store] = {0: store}
+        self.databases = DATABASES if callable(getattr(store, "database", 0)) else 1
+        self._modified: set[tuple[int, bytes]] | None = set()
+        self.last_save = int(time.time())  # LASTSAVE
+        self.config = dict(CONFIG)  # CONFIG GET/SET: the settings that matter here
         self._scans: OrderedDict[int, tuple[list[Any], int]] = OrderedDict()
+        self._scanned = 0  # items held by the snapshots in _scans
         self._next_cursor = 1
 
     # -- Engine protocol ---------------------------------------------------------
@@ -260,7 +237,8 @@ class EmulationEngine:
         return contextlib.nullcontext()
 
     def close(self) -> None:
-        self.store.close()
+        for index in sorted(self._stores, reverse=True):
+            self._stores[index].close()
 
     def run(self, args: list[bytes]) -> Reply:
         """One command, without persisting: its reply or error reply."""
@@ -280,6 +258,64 @@ class EmulationEngine:
         except Refused as refused:
             return ErrorReply(refused.message)
 
+    # -- numbered databases --------------------------------------------------------
+    def select(self, index: int) -> None:
+        """Make database ``index`` the current one (ValueError if out of range)."""
+        if index != self.index:
+            self.store = self.database(index)
+            self.index = index
+
+    def database(self, index: int) -> Store:
+        """The store of database ``index``, opened on first use."""
+        store = self._stores.get(index)
+        if store is None:
+            if not 0 <= index < self.databases:
+                raise ValueError(f"no database {index} (0 to {self.databases - 1})")
+            opener: Any = self._stores[0]
+            store = self._stores[index] = opener.database(index)
+        return store
+
+    def swap(self, first: int, second: int) -> None:
+        """SWAPDB: the keys of two databases change places."""
+        store = cast(Databases, self.database(first))
+        store.swap(self.database(second))
+
+    def db_index(self, raw: bytes) -> int:
+        """A database number argument (SELECT, MOVE, COPY ... DB, SWAPDB)."""
+        index = to_int(raw)
+        if not 0 <= index < self.databases:
+            raise Refused("ERR DB index is out of range")
+        return index
+
+    @contextlib.contextmanager
+    def using(self, index: int) -> Iterator[None]:
+        """Run a block in database ``index``, then return to the current one."""
+        current = self.index
+        self.select(index)
+        try:
+            yield
+        finally:
+            self.select(current)
+
+    # -- what changed (for WATCH) ------------------------------------------------
+    def take_modified(self) -> set[tuple[int, bytes]] | None:
+        """The ``(database, key)`` pairs really modified since the last call;
+        ``None`` when too many to keep (treat every key as modified)."""
+        modified, self._modified = self._modified, set()
+        return modified
+
+    def modified(self, key: bytes, index: int | None = None) -> None:
+        """Record a real change of ``key`` (in the current database)."""
+        if self._modified is not None:
+            self._modified.add((self.index if index is None else index, key))
+            if len(self._modified) > MODIFIED_LIMIT:
+                self._modified = None
+
+    def modified_all(self, index: int) -> None:
+        """Database ``index`` is about to be emptied or swapped: record its keys."""
+        for key in self.database(index):
+            self.modified(key, index)
+
     # -- keys --------------------------------------------------------------------
     def entry(self, key: bytes) -> Entry | None:
         """The live entry of ``key``; an expired one is removed first."""
@@ -289,7 +325,7 @@ class EmulationEngine:
             and entry.expire_at is not None
             and entry.expire_at <= now_ms()
         ):
-            self.store.remove(key)
+            self.remove(key)
             return None
         return entry
 
@@ -306,33 +342,46 @@ class EmulationEngine:
         return default if entry is None else entry.value
 
     def container(self, key: bytes, kind: str, factory: Callable[[], Any]) -> Entry:
-        """The entry of ``key``, created empty when missing."""
+        """The entry of ``key``, created empty when missing (for a command
+        that adds members: an empty container never outlives a command)."""
         entry = self.typed(key, kind)
         if entry is None:
             entry = Entry(kind, factory())
-            self.store.put(key, entry)
+            self.put(key, entry)
         return entry
 
-    def changed(self, key: bytes, entry: Entry, members: Iterable[Any]) -> None:
-        """Persist changed members; an emptied container is deleted, as in Redis."""
-        if entry.value:
+    def put(self, key: bytes, entry: Entry) -> None:
+        """Store a new or wholly rewritten entry."""
+        self.store.put(key, entry)
+        self.modified(key)
+
+    def remove(self, key: bytes) -> None:
+        """Forget ``key``, which exists."""
+        self.store.remove(key)
+        self.modified(key)
+
+    def changed(self, key: bytes, entry: Entry, members: Collection[Any]) -> None:
+        """Persist changed members; an emptied container is deleted, as in
+        Redis. No members: nothing changed, nothing is written."""
+        if not entry.value:
+            self.remove(key)
+        elif members:
             self.store.changed(key, entry, members)
-        else:
-            self.store.remove(key)
+            self.modified(key)
 
     def replace(
         self, key: bytes, kind: str, value: Any, expire_at: int | None = None
     ) -> None:
         """Store a whole new value at ``key`` (an empty container deletes the key)."""
         if kind != "string" and not value:
-            self.store.remove(key)
+            self.delete(key)
         else:
-            self.store.put(key, Entry(kind, value, expire_at))
+            self.put(key, Entry(kind, value, expire_at))
 
     def delete(self, key: bytes) -> bool:
         if self.entry(key) is None:
             return False
-        self.store.remove(key)
+        self.remove(key)
         return True
 
     def set_string(self, key: bytes, value: bytes, keep_ttl: bool = False) -> None:
@@ -340,13 +389,14 @@ class EmulationEngine:
         entry = self.entry(key)
         if keep_ttl and entry is not None and entry.kind == "string":
             entry.value = value
-            self.store.put(key, entry)
+            self.put(key, entry)
         else:
             self.replace(key, "string", value)
 
     def set_expire(self, key: bytes, entry: Entry, expire_at: int | None) -> None:
         entry.expire_at = expire_at
         self.store.meta_changed(key, entry)
+        self.modified(key)
 
     # -- cursors (SCAN, HSCAN, SSCAN, ZSCAN) -------------------------------------
     def scan(
@@ -355,9 +405,12 @@ class EmulationEngine:
         """One SCAN step over ``snapshot()`` taken at cursor 0.
 
         Returns the next cursor (0 when done), this step's items and the MATCH
-        filter. The snapshot is kept per cursor (the ``OPEN_SCANS`` most recent),
-        so every item present for the whole scan is returned exactly once; a
-        cursor evicted by newer scans is refused rather than ending silently.
+        filter. The snapshot (references to the members, 8 bytes each) is kept
+        per cursor, so every item present for the whole scan is returned
+        exactly once. Abandoned scans are bounded: at most ``OPEN_SCANS``
+        snapshots holding ``SCAN_BUDGET`` items in all (the newest is kept
+        whatever its size); the oldest go first, and a cursor evicted that way
+        is refused rather than ending silently.
         """
         raw_cursor = args[2] if args[0].upper() != b"SCAN" else args[1]
         options = args[3:] if args[0].upper() != b"SCAN" else args[2:]
@@ -374,7 +427,7 @@ class EmulationEngine:
                 if count < 1:
                     raise Refused(SYNTAX)
             elif option == b"MATCH":
-                match = glob_matcher(options[i + 1])
+                match = None if options[i + 1] == b"*" else glob_matcher(options[i + 1])
             elif option != b"TYPE" or args[0].upper() != b"SCAN":
                 raise Refused(SYNTAX)
             i += 2
@@ -384,9 +437,10 @@ class EmulationEngine:
         else:
             state = self._scans.pop(cursor, None)
             if state is None:
-                reason = f"unknown, or evicted by {OPEN_SCANS} newer scans"
+                reason = "unknown, or evicted by newer scans"
                 raise Refused(f"ERR invalid cursor ({reason})")
             items, position = state
+            self._scanned -= len(items)
         step = items[position : position + count]
         position += count
         if position >= len(items):
@@ -394,6 +448,10 @@ class EmulationEngine:
         cursor = self._next_cursor
         self._next_cursor += 1
         self._scans[cursor] = (items, position)
-        if len(self._scans) > OPEN_SCANS:
-            self._scans.popitem(last=False)
+        self._scanned += len(items)
+        while len(self._scans) > 1 and (
+            len(self._scans) > OPEN_SCANS or self._scanned > SCAN_BUDGET
+        ):
+            _, (evicted, _) = self._scans.popitem(last=False)
+            self._scanned -= len(evicted)
         return cursor, step, match

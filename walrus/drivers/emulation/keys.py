@@ -1,4 +1,4 @@
-"""Keyspace and server commands: DEL, EXISTS, TYPE, expiry, RENAME, SCAN, ..."""
+"""Keyspace commands: DEL, EXISTS, TYPE, expiry, RENAME, COPY, KEYS, SCAN, ..."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from walrus.drivers.emulation.engine import (
     glob_matcher,
     now_ms,
     to_int,
-    wrong_args,
 )
 from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.store import Entry
-from walrus.drivers.emulation.streamlog import field_name, record, records
 
 Args = list[bytes]
 
@@ -148,9 +146,9 @@ def rename(db: EmulationEngine, args: Args) -> Reply:
         return 0 if nx else b"OK"
     if nx and db.entry(target) is not None:
         return 0
-    db.store.remove(source)
-    db.store.remove(target)
-    db.store.put(target, Entry(entry.kind, entry.value, entry.expire_at))
+    db.remove(source)
+    db.delete(target)
+    db.put(target, Entry(entry.kind, entry.value, entry.expire_at))
     return 1 if nx else b"OK"
 
 
@@ -168,24 +166,33 @@ def copy_value(kind: str, value: Any) -> Any:
 
 @command("COPY", -3)
 def copy(db: EmulationEngine, args: Args) -> Reply:
-    """COPY source destination [DB 0] [REPLACE]; keeps the TTL. O(members)."""
-    options = [a.upper() for a in args[3:]]
-    replace = b"REPLACE" in options
-    if options.count(b"DB") == 1:
-        at = options.index(b"DB")
-        if at + 1 >= len(options) or to_int(args[3 + at + 1]) != 0:
-            raise Refused("ERR DB index is out of range")
-        del options[at : at + 2]
-    if [o for o in options if o != b"REPLACE"]:
-        raise Refused(SYNTAX)
-    if args[1] == args[2]:
+    """COPY source destination [DB index] [REPLACE]; keeps the TTL. O(members)."""
+    replace, target_db = False, db.index
+    i = 3
+    while i < len(args):
+        option = args[i].upper()
+        if option == b"REPLACE":
+            replace = True
+        elif option == b"DB" and i + 1 < len(args):
+            target_db = to_int(args[i + 1])
+            i += 1
+        else:
+            raise Refused(SYNTAX)
+        i += 1
+    if not 0 <= target_db < db.databases:
+        raise Refused("ERR DB index is out of range")
+    if args[1] == args[2] and target_db == db.index:
         raise Refused("ERR source and destination objects are the same")
     source = db.entry(args[1])
-    if source is None or (not replace and db.entry(args[2]) is not None):
+    if source is None:
         return 0
-    value = copy_value(source.kind, source.value)
-    db.store.remove(args[2])
-    db.store.put(args[2], Entry(source.kind, value, source.expire_at))
+    with db.using(target_db):
+        if db.entry(args[2]) is not None:
+            if not replace:
+                return 0
+            db.remove(args[2])
+        value = copy_value(source.kind, source.value)
+        db.put(args[2], Entry(source.kind, value, source.expire_at))
     return 1
 
 
@@ -210,86 +217,3 @@ def scan(db: EmulationEngine, args: Args) -> Reply:
             continue
         found.append(key)
     return [str(cursor).encode(), found]
-
-
-@command("DBSIZE", 1)
-def dbsize(db: EmulationEngine, args: Args) -> Reply:
-    return len(db.store)
-
-
-@command("FLUSHDB", -1)
-@command("FLUSHALL", -1)
-def flushdb(db: EmulationEngine, args: Args) -> Reply:
-    if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"SYNC", b"ASYNC")):
-        raise Refused(SYNTAX)
-    db.store.clear()
-    return b"OK"
-
-
-@command("RANDOMKEY", 1)
-def randomkey(db: EmulationEngine, args: Args) -> Reply:
-    for _ in range(100):
-        key = db.store.random_key()
-        if key is None or db.entry(key) is not None:
-            return key
-    return None
-
-
-@command("DUMP", 2)
-def dump(db: EmulationEngine, args: Args) -> Reply:
-    """An opaque serialization (not Redis's RDB format). O(members)."""
-    entry = db.entry(args[1])
-    if entry is None:
-        return None
-    value = entry.value
-    if entry.kind == "zset":
-        value = list(value)
-    elif entry.kind in ("set", "hash"):
-        value = sorted(value.items() if entry.kind == "hash" else value)
-    elif entry.kind == "list":
-        value = list(value)
-    elif entry.kind == "stream":
-        value = [(field_name(t), record(value, t)) for t in records(value)]
-    return b"walrus-dump\x00" + repr((entry.kind, value)).encode()
-
-
-@command("PING", -1)
-def ping(db: EmulationEngine, args: Args) -> Reply:
-    if len(args) > 2:
-        raise wrong_args(args[0])
-    return args[1] if len(args) == 2 else b"PONG"
-
-
-@command("ECHO", 2)
-def echo(db: EmulationEngine, args: Args) -> Reply:
-    return args[1]
-
-
-@command("SELECT", 2)
-def select(db: EmulationEngine, args: Args) -> Reply:
-    if to_int(args[1]) != 0:
-        raise Refused("ERR DB index is out of range")
-    return b"OK"
-
-
-@command("INFO", -1)
-def info(db: EmulationEngine, args: Args) -> Reply:
-    keys = list(db.store)
-    live = [e for e in (db.entry(k) for k in keys) if e is not None]
-    expires = sum(e.expire_at is not None for e in live)
-    lines = [
-        "# Server",
-        "redis_version:7.2.0",
-        f"walrus_engine:{db.name}",
-        "# Keyspace",
-    ]
-    if live:
-        lines.append(f"db0:keys={len(live)},expires={expires},avg_ttl=0")
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-@command("SAVE", 1)
-def save(db: EmulationEngine, args: Args) -> Reply:
-    """Persist everything now (a no-op in memory)."""
-    db.store.save()
-    return b"OK"

@@ -154,6 +154,8 @@ def ltrim(db: EmulationEngine, args: Args) -> Reply:
         first, end = clamp_range(start, stop, len(entry.value))
         if first > 0 or end < len(entry.value):
             _rewrite(db, args[1], entry, list(islice(entry.value, first, end)))
+        else:  # nothing to write, but Redis 7.0 counts it as a change (WATCH)
+            db.modified(args[1])
     return b"OK"
 
 

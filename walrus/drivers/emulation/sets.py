@@ -117,8 +117,9 @@ def smove(db: EmulationEngine, args: Args) -> Reply:
     db.changed(args[1], source, [args[3]])
     if target is None:
         target = db.container(args[2], "set", set)
-    target.value.add(args[3])
-    db.changed(args[2], target, [args[3]])
+    if args[3] not in target.value:  # already there: the target is unchanged
+        target.value.add(args[3])
+        db.changed(args[2], target, [args[3]])
     return 1
 
 
@@ -166,12 +167,14 @@ def sintercard(db: EmulationEngine, args: Args) -> Reply:
         raise Refused("ERR Number of keys can't be greater than number of args")
     rest = args[2 + numkeys :]
     limit = 0
-    if rest:
-        if len(rest) != 2 or rest[0].upper() != b"LIMIT":
+    i = 0
+    while i < len(rest):
+        if rest[i].upper() != b"LIMIT" or i + 1 >= len(rest):
             raise Refused(SYNTAX)
-        limit = to_int(rest[1], "ERR LIMIT can't be negative")
+        limit = to_int(rest[i + 1], "ERR LIMIT can't be negative")
         if limit < 0:
             raise Refused("ERR LIMIT can't be negative")
+        i += 2
     size = len(combine(db, args[2 : 2 + numkeys], "inter"))
     return min(size, limit) if limit else size
 

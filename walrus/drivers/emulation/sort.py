@@ -91,6 +91,8 @@ def sort(db: EmulationEngine, args: Args) -> Reply:
     elements = _elements(db, args[1])
     entry = db.entry(args[1])
     sorting = by is None or b"*" in by
+    if not sorting and store is not None and entry is not None and entry.kind == "set":
+        sorting, alpha, by = True, True, None  # stored: an order that does not vary
     if sorting:
         keyed = [(e, e if by is None else _lookup(db, by, e)) for e in elements]
         if not alpha:
@@ -100,8 +102,8 @@ def sort(db: EmulationEngine, args: Args) -> Reply:
             elements = _ordered(keyed_numbers, desc)
         else:
             elements = _ordered([(e, v or b"") for e, v in keyed], desc)
-    elif entry is not None and entry.kind == "zset" and desc:
-        elements.reverse()
+    elif entry is not None and entry.kind in ("list", "zset") and desc:
+        elements.reverse()  # natural order, reversed (a set's has no direction)
     if limit is not None:
         offset, count = limit
         offset = max(0, offset)

@@ -7,6 +7,10 @@ for sorted sets). A :class:`Store` hands out entries and is told about every
 change, member by member, so a persistent store (Vedis) writes only what
 changed: the cost of a one-member command never depends on the container's
 size. :class:`MemoryStore` is a dict and ignores the notifications.
+
+A store that also implements :class:`Databases` gives the engine Redis's 16
+numbered databases (SELECT, MOVE, SWAPDB, COPY ... DB); any other store is
+database 0 alone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import random
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-__all__ = ["Entry", "MemoryStore", "Store"]
+__all__ = ["Databases", "Entry", "MemoryStore", "Store"]
 
 
 class Entry:
@@ -78,6 +82,16 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class Databases(Protocol):
+    """A store with numbered sibling databases (database 0 is the store itself)."""
+
+    def database(self, index: int) -> Store:
+        """The store of database ``index`` (1-15), sharing this one's storage."""
+
+    def swap(self, other: Store) -> None:
+        """Exchange every key with ``other``, a sibling (SWAPDB). O(keys) at most."""
+
+
 class MemoryStore:
     """Entries in a dict: the fastest store; nothing outlives the process."""
 
@@ -113,6 +127,14 @@ class MemoryStore:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def database(self, index: int) -> MemoryStore:
+        return MemoryStore()
+
+    def swap(self, other: Store) -> None:
+        """O(1): the two dicts change places."""
+        assert isinstance(other, MemoryStore)
+        self._entries, other._entries = other._entries, self._entries
 
     def flush(self) -> None:
         pass

@@ -162,7 +162,7 @@ def xgroup(db: EmulationEngine, args: Args) -> Reply:
         stream = stream or StreamValue()
         stream.groups[name] = Group(sid, entries_read)
         if fresh or entry is None:
-            db.store.put(key, Entry("stream", stream))
+            db.put(key, Entry("stream", stream))
         else:
             save(db, key, entry, [("g", name)])
         return b"OK"
@@ -448,9 +448,9 @@ def _release(group: Group, sid: StreamId) -> bool:
 def xack(db: EmulationEngine, args: Args) -> Reply:
     """O(log N) per id."""
     entry, group = _group_of(db, args[1], args[2])
-    ids = [parse_id(raw) for raw in args[3:]]
     if entry is None or group is None:
-        return 0
+        return 0  # before any id is parsed, as in Redis
+    ids = [parse_id(raw) for raw in args[3:]]
     done = [sid for sid in ids if _release(group, sid)]
     if done:
         save(db, args[1], entry, [("p", args[2], sid) for sid in done])

@@ -40,8 +40,6 @@ StreamId = tuple[int, int]
 U64 = 2**64 - 1
 MAX_ID: StreamId = (U64, U64)
 LOAD = 512
-NODE_MAX_ENTRIES = 100  # Redis's stream-node-max-entries
-NODE_MAX_BYTES = 4096  # Redis's stream-node-max-bytes
 V = TypeVar("V")
 
 

@@ -26,8 +26,6 @@ from walrus.drivers.emulation.engine import (
 from walrus.drivers.emulation.store import Entry
 from walrus.drivers.emulation.streamlog import (
     MAX_ID,
-    NODE_MAX_BYTES,
-    NODE_MAX_ENTRIES,
     U64,
     Node,
     StreamId,
@@ -119,7 +117,7 @@ def save(
     db: EmulationEngine, key: bytes, entry: Entry, tokens: Iterable[Token]
 ) -> None:
     """Tell the store which records of a stream changed (never deletes the key)."""
-    db.store.changed(key, entry, list(dict.fromkeys(tokens)))
+    db.changed(key, entry, list(dict.fromkeys(tokens)))
 
 
 def entry_reply(stream: StreamValue, sid: StreamId) -> list[Reply]:
@@ -132,13 +130,18 @@ def last_valid_id(stream: StreamValue) -> StreamId:
 
 
 # -- writing -------------------------------------------------------------------------
-def append(stream: StreamValue, sid: StreamId, fields: list[bytes]) -> list[Token]:
-    """Add an entry at the end, in the tail node if it has room (as Redis)."""
+def append(
+    stream: StreamValue, sid: StreamId, fields: list[bytes], limits: tuple[int, int]
+) -> list[Token]:
+    """Add an entry at the end, in the tail node if it has room (as Redis):
+    ``limits`` are stream-node-max-entries and -bytes (0: no limit)."""
+    max_entries, max_bytes = limits
     tail = stream.nodes.last()
     node = None if tail is None else stream.nodes[tail]
     size = sum(map(len, fields))
     if node is not None and (
-        node.bytes + size >= NODE_MAX_BYTES or node.total >= NODE_MAX_ENTRIES
+        (max_bytes and node.bytes + size >= max_bytes)
+        or (max_entries and node.total >= max_entries)
     ):
         node = None
     if node is None or tail is None:
@@ -189,7 +192,9 @@ class TrimArgs:
         return self.maxlen is not None or self.minid is not None
 
 
-def parse_trim(args: Args, start: int, xadd: bool) -> tuple[TrimArgs, int, bool]:
+def parse_trim(
+    args: Args, start: int, xadd: bool, node_entries: int
+) -> tuple[TrimArgs, int, bool]:
     """Options from ``args[start:]``; returns (trim, index of the id, NOMKSTREAM)."""
     trim, nomk = TrimArgs(), False
     i = start
@@ -241,7 +246,7 @@ def parse_trim(args: Args, start: int, xadd: bool) -> tuple[TrimArgs, int, bool]
             "ERR syntax error, LIMIT cannot be used without the special ~ option"
         )
     if trim.approx and not trim.limit_given:
-        trim.limit = 100 * NODE_MAX_ENTRIES
+        trim.limit = 100 * node_entries
     if not trim.approx:
         trim.limit = 0
     return trim, i, nomk
@@ -295,7 +300,8 @@ def trim_stream(stream: StreamValue, trim: TrimArgs) -> tuple[int, list[Token]]:
 @command("XADD", -5)
 def xadd(db: EmulationEngine, args: Args) -> Reply:
     """Append an entry (and trim). O(log N), plus the trimmed entries."""
-    trim, at, nomk = parse_trim(args, 2, xadd=True)
+    limits = (db.config["stream-node-max-entries"], db.config["stream-node-max-bytes"])
+    trim, at, nomk = parse_trim(args, 2, xadd=True, node_entries=limits[0])
     pairs = args[at + 1 :]
     if len(pairs) < 2 or len(pairs) % 2:
         raise wrong_args(args[0])
@@ -322,11 +328,11 @@ def xadd(db: EmulationEngine, args: Args) -> Reply:
         sid = wanted
     if sid is None or sid <= last:
         raise Refused(NOT_BIGGER)
-    tokens = append(stream, sid, list(pairs))
+    tokens = append(stream, sid, list(pairs), limits)
     if trim.strategy:
         tokens += trim_stream(stream, trim)[1]
     if entry is None:
-        db.store.put(args[1], Entry("stream", stream))
+        db.put(args[1], Entry("stream", stream))
     else:
         save(db, args[1], entry, tokens)
     return format_id(sid)
@@ -404,7 +410,7 @@ def xdel(db: EmulationEngine, args: Args) -> Reply:
 @command("XTRIM", -4)
 def xtrim(db: EmulationEngine, args: Args) -> Reply:
     """O(log N + removed entries)."""
-    trim = parse_trim(args, 2, xadd=False)[0]
+    trim = parse_trim(args, 2, False, db.config["stream-node-max-entries"])[0]
     entry = db.typed(args[1], "stream")
     if entry is None:
         return 0

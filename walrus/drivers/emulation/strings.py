@@ -1,6 +1,8 @@
-"""String commands: GET, SET and its options, MGET/MSET, INCR*, APPEND, ..."""
+"""String commands: GET, SET and its options, MGET/MSET, INCR*, APPEND, LCS, ..."""
 
 from __future__ import annotations
+
+from array import array
 
 from walrus.drivers.embedded import Reply
 from walrus.drivers.emulation.engine import (
@@ -124,7 +126,8 @@ def getex(db: EmulationEngine, args: Args) -> Reply:
         raise Refused(SYNTAX)
     value = get_string(db, key)
     entry = db.entry(key)
-    if entry is not None and (persist or deadline is not None):
+    dropped = persist and entry is not None and entry.expire_at is not None
+    if entry is not None and (deadline is not None or dropped):
         db.set_expire(key, entry, deadline)
     return value
 
@@ -213,3 +216,98 @@ def append(db: EmulationEngine, args: Args) -> Reply:
 @command("STRLEN", 2)
 def strlen(db: EmulationEngine, args: Args) -> Reply:
     return len(get_string(db, args[1]) or b"")
+
+
+# -- LCS ------------------------------------------------------------------------------
+@command("LCS", -3)
+def lcs(db: EmulationEngine, args: Args) -> Reply:
+    """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest
+    common subsequence of two strings (a missing key is empty), its length,
+    or its matching ranges (last first, as Redis lists them). O(N * M) time
+    and memory, as in Redis."""
+    values = [db.entry(key) for key in args[1:3]]
+    if any(e is not None and e.kind != "string" for e in values):
+        raise Refused("ERR The specified keys must contain string values")
+    a, b = (b"" if e is None else e.value for e in values)
+    want_idx = want_len = with_len = False
+    min_len = 0
+    i = 3
+    while i < len(args):
+        option = args[i].upper()
+        if option == b"IDX":
+            want_idx = True
+        elif option == b"LEN":
+            want_len = True
+        elif option == b"WITHMATCHLEN":
+            with_len = True
+        elif option == b"MINMATCHLEN" and i + 1 < len(args):
+            min_len = max(0, to_int(args[i + 1]))
+            i += 1
+        else:
+            raise Refused(SYNTAX)
+        i += 1
+    if want_idx and want_len:
+        raise Refused(
+            "ERR If you want both the length and indexes, please just use IDX."
+        )
+    table = _lcs_table(a, b)
+    length = table[len(a)][len(b)]
+    if want_len:
+        return length
+    common, ranges = _lcs_walk(a, b, table)
+    if not want_idx:
+        return common
+    matches: list[Reply] = []
+    for (a_start, a_end), (b_start, b_end) in ranges:
+        size = a_end - a_start + 1
+        if size >= min_len:
+            match: list[Reply] = [[a_start, a_end], [b_start, b_end]]
+            matches.append([*match, size] if with_len else match)
+    return [b"matches", matches, b"len", length]
+
+
+def _lcs_table(a: bytes, b: bytes) -> list[array[int]]:
+    """``table[i][j]``: the LCS length of ``a[:i]`` and ``b[:j]``."""
+    table = [array("I", bytes(4 * (len(b) + 1)))]
+    for i in range(1, len(a) + 1):
+        above, row = table[-1], array("I", bytes(4 * (len(b) + 1)))
+        byte = a[i - 1]
+        for j in range(1, len(b) + 1):
+            if byte == b[j - 1]:
+                row[j] = above[j - 1] + 1
+            else:
+                row[j] = max(above[j], row[j - 1])
+        table.append(row)
+    return table
+
+
+Range = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _lcs_walk(a: bytes, b: bytes, table: list[array[int]]) -> tuple[bytes, list[Range]]:
+    """Walk back from the end as Redis does (on a tie, drop from ``b``):
+    the common subsequence and its contiguous ranges, last first."""
+    common = bytearray()
+    ranges: list[Range] = []
+    i, j = len(a), len(b)
+    start: tuple[int, int] | None = None  # where the current range starts
+    end = (0, 0)
+    while i > 0 and j > 0:
+        if a[i - 1] == b[j - 1]:
+            common.append(a[i - 1])
+            if start is None:
+                end = (i - 1, j - 1)
+            start = (i - 1, j - 1)
+            i, j = i - 1, j - 1
+            if i == 0 or j == 0:  # matched a first byte: the walk ends here
+                ranges.append(((start[0], end[0]), (start[1], end[1])))
+        else:
+            if table[i - 1][j] > table[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            if start is not None:
+                ranges.append(((start[0], end[0]), (start[1], end[1])))
+                start = None
+    common.reverse()
+    return bytes(common), ranges

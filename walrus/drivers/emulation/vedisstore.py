@@ -4,13 +4,20 @@ Encoding (format 1), all names ASCII:
 
 * ``walrus:format`` (a Vedis key/value record): ``b"1"``.
 * ``walrus:next-id`` (record): the next internal id, decimal.
-* ``walrus:keys`` (a native Vedis hash): one field per walrus key,
-  ``"~" + base64(key)`` -> ``"<type> <id> <expire ms or -> <list base>"``.
+* ``walrus:keys`` (a native Vedis hash), the directory of database 0: one
+  field per walrus key, ``"~" + base64(key)`` -> ``"<type> <id> <expire ms
+  or -> <list base>"``. Database ``n`` (1-15, Redis's numbered databases)
+  has its own directory ``walrus:keys:<n>``, same layout; ids are unique
+  across databases, so values are named by id alone.
 * ``walrus:v:<id>`` (record, binary-safe ``store``/``fetch``): a string's value.
 * ``walrus:m:<id>`` (a native Vedis hash): a container's members,
   ``~base64(field) -> base64(value)`` for a hash, ``~base64(member) -> "1"``
   for a set, ``~base64(member) -> repr(score)`` for a sorted set and
   ``"<absolute position>" -> base64(element)`` for a list.
+
+A file written before numbered databases existed is database 0 of this
+format, unchanged. SWAPDB rewrites the two directories (O(keys), values
+untouched); MOVE rewrites the key's value under a new id (O(members)).
 
 Base64 keeps every byte intact through Vedis's command parser (which cuts
 replies at NUL and rewrites quotes); the ``~`` keeps field names non-empty,
@@ -151,34 +158,131 @@ CODECS: dict[str, Codec] = {
 }
 
 
-class VedisStore:
-    """Entries cached in memory, written through to a Vedis handle."""
+class _File:
+    """What every database of one Vedis handle shares: ids and commits."""
 
     def __init__(self, handle: Any, commit_interval: float, persistent: bool) -> None:
-        self._db = handle
-        self._persistent = persistent
-        self._interval = commit_interval
-        self._last_commit = time.monotonic()
-        self._dirty = False
-        self._timer: threading.Timer | None = None
+        self.db = handle
+        self.persistent = persistent
+        self.interval = commit_interval
+        self.last_commit = time.monotonic()
+        self.dirty = False
+        self.timer: threading.Timer | None = None
         self.lock: threading.RLock | None = None  # held by the timer's commit
-        self._entries: dict[bytes, Entry] = {}
-        self._loaded: set[bytes] = set()
-        if self._db.exists(FORMAT_KEY):
-            if self._db.fetch(FORMAT_KEY) != FORMAT:
+        self.stores: dict[int, VedisStore] = {}
+        if self.db.exists(FORMAT_KEY):
+            if self.db.fetch(FORMAT_KEY) != FORMAT:
                 raise EngineError("this Vedis file uses an unknown walrus format")
         else:
-            self._db.store(FORMAT_KEY, FORMAT)
-            self._db.store(NEXT_ID, b"1")
+            self.db.store(FORMAT_KEY, FORMAT)
+            self.db.store(NEXT_ID, b"1")
             self.save()
-        self._next_id = int(self._db.fetch(NEXT_ID))
+        self.next_id = int(self.db.fetch(NEXT_ID))
+
+    def new_id(self) -> int:
+        ident = self.next_id
+        self.next_id += 1
+        self.db.store(NEXT_ID, str(self.next_id).encode())
+        return ident
+
+    def flush(self) -> None:
+        if not self.dirty or not self.persistent:
+            return
+        if time.monotonic() - self.last_commit >= self.interval:
+            self.save()
+        elif self.timer is None:
+            self.timer = threading.Timer(self.interval, self._timed_save)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _timed_save(self) -> None:
+        lock = self.lock or threading.RLock()
+        with lock:
+            self.timer = None
+            if self.dirty and self.db is not None:
+                # A failure here is retried, and reported, by the next command.
+                with contextlib.suppress(EngineError):
+                    self.save()
+
+    def save(self) -> None:
+        """Commit now; a failed commit leaves the writes pending (retried later)."""
+        if self.persistent:
+            try:
+                self.db.commit()
+            except Exception as exc:
+                raise EngineError(f"Vedis cannot commit: {vedis_reason(exc)}") from exc
+        self.dirty = False
+        self.last_commit = time.monotonic()
+
+    def close(self) -> None:
+        if self.db is None:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.dirty:
+            self.save()
+        self.db.close()
+        self.db = None
+
+
+class VedisStore:
+    """One database's entries cached in memory, written through to a Vedis
+    handle (database 0 opens the handle; :meth:`database` gives the others)."""
+
+    def __init__(
+        self,
+        handle: Any,
+        commit_interval: float,
+        persistent: bool,
+        index: int = 0,
+        shared: _File | None = None,
+    ) -> None:
+        self._file = (
+            _File(handle, commit_interval, persistent) if shared is None else shared
+        )
+        self._db = handle
+        self.index = index
+        self._directory = DIRECTORY if index == 0 else f"{DIRECTORY}:{index}"
+        self._entries: dict[bytes, Entry] = {}
+        self._loaded: set[bytes] = set()
         self._load_directory()
+        self._file.stores[index] = self
+
+    @property
+    def lock(self) -> threading.RLock | None:
+        """The database lock, held by a timed commit (set by the driver)."""
+        return self._file.lock
+
+    @lock.setter
+    def lock(self, lock: threading.RLock | None) -> None:
+        self._file.lock = lock
+
+    def database(self, index: int) -> VedisStore:
+        store = self._file.stores.get(index)
+        if store is None:
+            store = VedisStore(
+                self._db, self._file.interval, self._file.persistent, index, self._file
+            )
+        return store
+
+    def swap(self, other: Any) -> None:
+        """SWAPDB: both directories are rewritten (O(keys)); values stay put."""
+        assert isinstance(other, VedisStore)
+        for store in (self, other):
+            for key in store._entries:
+                self._db.execute(f'HDEL {store._directory} "{_name(key)}"')
+        self._entries, other._entries = other._entries, self._entries
+        self._loaded, other._loaded = other._loaded, self._loaded
+        for store in (self, other):
+            for key, entry in store._entries.items():
+                store._write_meta(key, entry)
 
     # -- reading -------------------------------------------------------------------
     def _load_directory(self) -> None:
         self._entries.clear()
         self._loaded.clear()
-        pairs = self._db.execute(f"HGETALL {DIRECTORY}") or []
+        pairs = self._db.execute(f"HGETALL {self._directory}") or []
         for field, meta in zip(pairs[::2], pairs[1::2], strict=True):
             kind, ident, expire, base = meta.decode("ascii").split()
             entry = Entry(kind, None, None if expire == "-" else int(expire))
@@ -186,9 +290,10 @@ class VedisStore:
             self._entries[_unname(field)] = entry
 
     def reload(self) -> None:
-        """Forget the cache after a failed write: reread what Vedis holds."""
-        self._next_id = int(self._db.fetch(NEXT_ID))
-        self._load_directory()
+        """Forget the caches after a failed write: reread what Vedis holds."""
+        self._file.next_id = int(self._db.fetch(NEXT_ID))
+        for store in self._file.stores.values():
+            store._load_directory()
 
     def get(self, key: bytes) -> Entry | None:
         entry = self._entries.get(key)
@@ -205,17 +310,17 @@ class VedisStore:
 
     # -- writing -------------------------------------------------------------------
     def _write_meta(self, key: bytes, entry: Entry) -> None:
-        self._dirty = True
+        self._file.dirty = True
         expire = "-" if entry.expire_at is None else str(entry.expire_at)
         meta = f"{entry.kind} {entry.ident} {expire} {entry.base}"
-        self._db.execute(f'HSET {DIRECTORY} "{_name(key)}" "{meta}"')
+        self._db.execute(f'HSET {self._directory} "{_name(key)}" "{meta}"')
 
     def put(self, key: bytes, entry: Entry) -> None:
         old = self._entries.get(key)
         if old is not None and not (old is entry and entry.kind == "string"):
             self.remove(key)
         if entry.ident == 0 or old is not entry:
-            entry.ident = self._new_id()
+            entry.ident = self._file.new_id()
         self._entries[key] = entry
         self._loaded.add(key)
         self._write_meta(key, entry)
@@ -225,7 +330,7 @@ class VedisStore:
             self._write_members(entry, CODECS[entry.kind].members(entry))
 
     def _write_members(self, entry: Entry, members: Iterable[Any]) -> None:
-        self._dirty = True
+        self._file.dirty = True
         written: list[str] = []
         deleted: list[str] = []
         codec = CODECS[entry.kind]
@@ -241,18 +346,12 @@ class VedisStore:
         for i in range(0, len(deleted), CHUNK):
             self._db.execute(f"HDEL {name} " + " ".join(deleted[i : i + CHUNK]))
 
-    def _new_id(self) -> int:
-        ident = self._next_id
-        self._next_id += 1
-        self._db.store(NEXT_ID, str(self._next_id).encode())
-        return ident
-
     def remove(self, key: bytes) -> None:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
-        self._dirty = True
-        self._db.execute(f'HDEL {DIRECTORY} "{_name(key)}"')
+        self._file.dirty = True
+        self._db.execute(f'HDEL {self._directory} "{_name(key)}"')
         if entry.kind == "string":
             self._db.delete(b"walrus:v:%d" % entry.ident)
         else:
@@ -284,41 +383,13 @@ class VedisStore:
         for key in list(self._entries):
             self.remove(key)
 
-    # -- durability -----------------------------------------------------------------
+    # -- durability (of the whole file) ---------------------------------------------
     def flush(self) -> None:
-        if not self._dirty or not self._persistent:
-            return
-        if time.monotonic() - self._last_commit >= self._interval:
-            self.save()
-        elif self._timer is None:
-            self._timer = threading.Timer(self._interval, self._timed_save)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _timed_save(self) -> None:
-        lock = self.lock or threading.RLock()
-        with lock:
-            self._timer = None
-            if self._dirty and self._db is not None:
-                # A failure here is retried, and reported, by the next command.
-                with contextlib.suppress(EngineError):
-                    self.save()
+        self._file.flush()
 
     def save(self) -> None:
         """Commit now; a failed commit leaves the writes pending (retried later)."""
-        if self._persistent:
-            try:
-                self._db.commit()
-            except Exception as exc:
-                raise EngineError(f"Vedis cannot commit: {vedis_reason(exc)}") from exc
-        self._dirty = False
-        self._last_commit = time.monotonic()
+        self._file.save()
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._dirty:
-            self.save()
-        self._db.close()
-        self._db = None
+        self._file.close()

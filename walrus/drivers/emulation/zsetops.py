@@ -1,4 +1,4 @@
-"""Sorted-set algebra: ZUNION/ZINTER/ZDIFF and their STORE forms.
+"""Sorted-set algebra: ZUNION/ZINTER/ZDIFF, their STORE forms, ZINTERCARD.
 
 Inputs may be sets (every member scores 1), as in Redis. O(sum of input
 sizes) plus O(M log M) to order the result.
@@ -23,6 +23,7 @@ from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.zsets import with_scores
 
 Args = list[bytes]
+Inputs = list[dict[bytes, float]]
 
 
 def _scores(db: EmulationEngine, key: bytes) -> dict[bytes, float]:
@@ -56,26 +57,19 @@ def combine(
 
     Returns the result and whether WITHSCORES was given.
     """
-    name = args[0].decode().lower()
-    numkeys = to_int(args[first])
-    if numkeys <= 0:
-        raise Refused(f"ERR at least 1 input key is needed for '{name}' command")
-    keys = args[first + 1 : first + 1 + numkeys]
-    if len(keys) < numkeys:
-        raise Refused(SYNTAX)
-    weights = [1.0] * numkeys
+    inputs, rest = _inputs(db, args, first)
+    weights = [1.0] * len(inputs)
     aggregate: Callable[[float, float], float] = _add
     scores = False
-    rest = args[first + 1 + numkeys :]
     i = 0
     while i < len(rest):
         option = rest[i].upper()
-        if option == b"WEIGHTS" and operation != "diff" and i + numkeys < len(rest):
+        if option == b"WEIGHTS" and operation != "diff" and i + len(inputs) < len(rest):
             weights = [
                 to_float(w, "ERR weight value is not a float")
-                for w in rest[i + 1 : i + 1 + numkeys]
+                for w in rest[i + 1 : i + 1 + len(inputs)]
             ]
-            i += numkeys
+            i += len(inputs)
         elif option == b"AGGREGATE" and operation != "diff" and i + 1 < len(rest):
             found = _AGGREGATES.get(rest[i + 1].upper())
             if found is None:
@@ -87,35 +81,71 @@ def combine(
         else:
             raise Refused(SYNTAX)
         i += 1
-    inputs = [_scores(db, key) for key in keys]
-    result: dict[bytes, float] = {}
     if operation == "diff":
         result = {
             m: s for m, s in inputs[0].items() if not any(m in o for o in inputs[1:])
         }
     elif operation == "union":
-        for source, weight in zip(inputs, weights, strict=True):
-            for member, score in source.items():
-                value = _weighted(score, weight)
-                result[member] = (
-                    aggregate(result[member], value) if member in result else value
-                )
+        result = _union(inputs, weights, aggregate)
     else:
-        smallest = min(range(numkeys), key=lambda k: len(inputs[k]))
-        for member in inputs[smallest]:
-            if all(member in source for source in inputs):
-                values = [
-                    _weighted(s[member], w)
-                    for s, w in zip(inputs, weights, strict=True)
-                ]
-                total = values[0]
-                for value in values[1:]:
-                    total = aggregate(total, value)
-                result[member] = total
+        result = _inter(inputs, weights, aggregate)
     zset = ZSet()
     for member, score in result.items():
         zset.add(member, score)
     return zset, scores
+
+
+def _inputs(db: EmulationEngine, args: Args, first: int) -> tuple[Inputs, Args]:
+    """``numkeys key...`` at ``first``: the inputs' scores (type-checked before
+    any option, as Redis does) and the arguments after the keys."""
+    name = args[0].decode().lower()
+    numkeys = to_int(args[first])
+    if numkeys <= 0:
+        raise Refused(f"ERR at least 1 input key is needed for '{name}' command")
+    keys = args[first + 1 : first + 1 + numkeys]
+    if len(keys) < numkeys:
+        raise Refused(SYNTAX)
+    return [_scores(db, key) for key in keys], args[first + 1 + numkeys :]
+
+
+# Redis visits the inputs smallest first, and that order decides where a sum
+# of infinities becomes NaN (stored as 0): so do we.
+
+
+def _ordered(
+    inputs: Inputs, weights: list[float]
+) -> list[tuple[dict[bytes, float], float]]:
+    return sorted(zip(inputs, weights, strict=True), key=lambda pair: len(pair[0]))
+
+
+def _union(
+    inputs: Inputs, weights: list[float], aggregate: Callable[[float, float], float]
+) -> dict[bytes, float]:
+    result: dict[bytes, float] = {}
+    for source, weight in _ordered(inputs, weights):
+        for member, score in source.items():
+            value = _weighted(score, weight)
+            result[member] = (
+                aggregate(result[member], value) if member in result else value
+            )
+    return result
+
+
+def _inter(
+    inputs: Inputs, weights: list[float], aggregate: Callable[[float, float], float]
+) -> dict[bytes, float]:
+    """Only the first product is cleared of NaN (and the sum), as in Redis."""
+    (first, weight), *others = _ordered(inputs, weights)
+    result: dict[bytes, float] = {}
+    for member, score in first.items():
+        total = _weighted(score, weight)
+        for source, other_weight in others:
+            if member not in source:
+                break
+            total = aggregate(total, source[member] * other_weight)
+        else:
+            result[member] = total
+    return result
 
 
 def _weighted(score: float, weight: float) -> float:
@@ -141,3 +171,27 @@ def zunionstore(db: EmulationEngine, args: Args) -> Reply:
 def zunion(db: EmulationEngine, args: Args) -> Reply:
     zset, scores = combine(db, args, 1, _OPERATIONS[args[0].upper()], store=False)
     return with_scores(list(zset), scores)
+
+
+@command("ZINTERCARD", -3)
+def zintercard(db: EmulationEngine, args: Args) -> Reply:
+    """ZINTERCARD numkeys key... [LIMIT limit]: the size of the intersection,
+    counting stops at ``limit`` (0: no limit). O(N * keys) for the smallest N."""
+    inputs, rest = _inputs(db, args, 1)
+    limit = 0
+    i = 0
+    while i < len(rest):
+        if rest[i].upper() != b"LIMIT" or i + 1 >= len(rest):
+            raise Refused(SYNTAX)
+        limit = to_int(rest[i + 1], "ERR LIMIT can't be negative")
+        if limit < 0:
+            raise Refused("ERR LIMIT can't be negative")
+        i += 2
+    inputs.sort(key=len)
+    found = 0
+    for member in inputs[0]:
+        if all(member in other for other in inputs[1:]):
+            found += 1
+            if found == limit:
+                break
+    return found
