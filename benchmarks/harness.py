@@ -177,10 +177,12 @@ def _rebuild_in_vedis(db: Any, client: Any) -> None:
 
 
 def _copy_into(db: Any, client: Any) -> None:
-    """Copy every key of walrus ``db`` into a fresh stock hirlite handle."""
+    """Copy every key of walrus ``db`` into a fresh stock hirlite handle
+    (rlite's own DUMP format: walrus's DUMP is its portable one)."""
+    raw = db._core.engine.raw
     client.command("MULTI")
     for key in db.keys("*"):  # not SCAN: rlite has none, walrus 0.9 sends it
-        payload, ttl = db.dump(key), db.pttl(key)
+        payload, ttl = raw([b"DUMP", db.pack([key])[0]]), db.pttl(key)
         if payload is not None:
             client.command("RESTORE", key, str(max(ttl, 0)), payload)
     client.command("EXEC")

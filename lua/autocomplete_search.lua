@@ -9,7 +9,9 @@
 -- is computed into KEYS[4] (the intersection, each hit scored by its worst
 -- word, i.e. AGGREGATE MAX, then divided by its boosts) and
 -- kept for ARGV[2] seconds. A member is "<id>\1<type>"; saved boosts are
--- "i<member>" (one object) and "t<type>" (a type) in KEYS[2].
+-- "i<member>" (one object), "i<id>\1" (an id, whatever its type) and
+-- "t<type>" (a type) in KEYS[2]. A hit's multiplier is its id's boost times
+-- its type's; the search's boost for a name replaces the saved ones for it.
 local n = tonumber(ARGV[4])
 local timeout = tonumber(ARGV[2])
 local source = ARGV[1] .. ARGV[5]
@@ -36,10 +38,19 @@ if n > 1 or #ARGV > 4 + n or redis.call('HLEN', KEYS[2]) > 0 then
     for i = 1, #hits, 2 do
       local member = hits[i]
       local id, kind = string.match(member, '^(.*)\1([^\1]*)$')
-      local m = (saved['i' .. member] or 1) * (saved['t' .. kind] or 1)
-      m = m * (given[id] or 1)
-      if kind ~= '' and kind ~= id then
-        m = m * (given[kind] or 1)
+      local m = given[id]
+      if not m then
+        m = saved['i' .. member] or 1
+        if kind ~= '' then
+          m = m * (saved['i' .. id .. '\1'] or 1)
+        end
+      end
+      if kind ~= '' and given[kind] then
+        if kind ~= id then
+          m = m * given[kind]
+        end
+      else
+        m = m * (saved['t' .. kind] or 1)
       end
       if m ~= 1 then
         local score = tonumber(hits[i + 1]) / m

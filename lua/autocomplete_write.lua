@@ -9,8 +9,16 @@
 -- boost:  ARGV[3] boost field, ARGV[4] multiplier, ARGV[5] '1' to multiply
 --         the saved boost, '0' to replace it
 -- returns 1 if the member was indexed before (store/remove), or the new boost
---   as a string (boost)
+--   as a string (boost); removing a member that is not indexed changes nothing
 local op = ARGV[2]
+local member = ARGV[3]
+local old = false
+if op ~= 'boost' then
+  old = redis.call('HGET', KEYS[3], member)
+  if op == 'remove' and not old then
+    return 0
+  end
+end
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[5])) do
   redis.call('DEL', key)
 end
@@ -26,8 +34,6 @@ if op == 'boost' then
   return saved
 end
 
-local member = ARGV[3]
-local old = redis.call('HGET', KEYS[3], member)
 if old then
   for prefix in string.gmatch(old, '[^ ]+') do
     redis.call('ZREM', ARGV[1] .. prefix, member)

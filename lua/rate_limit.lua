@@ -1,12 +1,13 @@
--- KEYS[1] event log: a list of admitted events' times in ms, newest first
+-- KEYS[1] event log: a list of admitted events' times in seconds (walrus 0.9's
+--         format, e.g. "1733270000.123456"), newest first
 -- ARGV[1] limit (events per window), ARGV[2] window in ms,
 -- ARGV[3] "1" to record an event, "0" to only look
 -- returns {1 if refused else 0, events left in the window,
 --          ms until the next event is allowed (0: now)}
 local limit = tonumber(ARGV[1])
-local per = tonumber(ARGV[2])
+local per = tonumber(ARGV[2]) / 1000
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local times = redis.call('LRANGE', KEYS[1], 0, limit - 1)
 local used = 0
 for i, value in ipairs(times) do
@@ -20,7 +21,7 @@ local recorded = 0
 if used >= limit then
   refused = 1
 elseif ARGV[3] == '1' then
-  redis.call('LPUSH', KEYS[1], string.format('%d', now))
+  redis.call('LPUSH', KEYS[1], t[1] .. '.' .. string.format('%06d', tonumber(t[2])))
   redis.call('LTRIM', KEYS[1], 0, limit - 1)
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   used = used + 1
@@ -33,6 +34,6 @@ if used >= limit then
   if limit - recorded > 0 then
     oldest = tonumber(times[limit - recorded])
   end
-  wait = oldest + per - now
+  wait = math.floor((oldest + per - now) * 1000 + 0.5)
 end
 return {refused, limit - used, wait}

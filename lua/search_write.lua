@@ -10,7 +10,8 @@
 -- update/replace: ARGV[5] length, ARGV[6] the terms line, ARGV[7] number F of
 --   document fields, ARGV[8 .. 7+2F] field/value pairs, then term/posting pairs
 -- returns 1 if the document was indexed before, else 0; or, writing nothing,
---   'mismatch:' .. the index's settings when they differ from ARGV[4]
+--   'mismatch:' .. the index's settings when they differ from ARGV[4], or -1
+--   when a remove finds the document neither indexed nor stored
 local op, id = ARGV[2], ARGV[3]
 local writes = op == 'update' or op == 'replace'
 local meta = redis.call('HGET', KEYS[1], 'settings')
@@ -20,6 +21,9 @@ end
 
 local docs, length = 0, 0
 local old = redis.call('HGET', KEYS[2], id)
+if not writes and not old and redis.call('EXISTS', KEYS[3]) == 0 then
+  return -1
+end
 if old then
   local first = true
   for word in string.gmatch(old, '[^ ]+') do

@@ -37,6 +37,16 @@ TREES: list[tuple[str, Node]] = [
     ("Café 東京", And((Word("Café"), Word("東京")))),
     ("e-mail c++", And((Word("e-mail"), Word("c++")))),
     ('"a(b)|c&d"', Phrase(("a(b)|c&d",))),
+    # left open: closed at the end of the query, as in walrus 0.9
+    ("(a", a),
+    ("a (b", And((a, b))),
+    ("(a OR b", Or((a, b))),
+    ("(a AND (b OR c", And((a, Or((b, c))))),
+    ("((a OR b) c", And((Or((a, b)), c))),
+    ('"a', Phrase(("a",))),
+    ('a "b c', And((a, Phrase(("b", "c"))))),
+    ('(a "b c', And((a, Phrase(("b", "c"))))),
+    ('a"b', And((a, Phrase(("b",))))),
 ]
 
 
@@ -64,13 +74,14 @@ ERRORS = [
     ("| a", "column 1"),
     ("a OR OR b", "column 6"),
     ("a AND OR b", "column 7"),
-    ("(a", "column 1"),
-    ("a (b", "column 3"),
+    ("(", "column 2"),
+    ("a (", "column 4"),
     ("a)", "column 2"),
+    ("(a))", "column 4"),
     ("()", "column 1"),
     ("a ()", "column 3"),
-    ('"a', "column 1"),
-    ('a "b c', "column 3"),
+    ('"', "column 1"),
+    ('a "', "column 3"),
     ('a ""', "column 3"),
     ("(a OR)", "column 6"),
 ]

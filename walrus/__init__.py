@@ -2,7 +2,10 @@
 
 ``Database`` (alias ``Walrus``) is a redis-py client with walrus's extras and
 factories; the embedded backends are in ``walrus.tusks`` (``WalrusLite`` on
-rlite, ``WalrusVedis`` on Vedis) and ``walrus.drivers``.
+rlite, ``WalrusVedis`` on Vedis) and ``walrus.drivers``. ``__all__`` holds every
+name walrus 0.9 exported here, and walrus 0.9's modules (``walrus.containers``,
+``walrus.models``, ``walrus.rate_limit`` ...) are thin entry points onto
+``walrus.features``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from walrus.drivers.redis import Database, Walrus
 from walrus.exceptions import (
     CommandError,
     CommandNameError,
+    CorruptDatabase,
     DatabaseOpenError,
     DuplicateKey,
     EngineError,
@@ -22,6 +26,7 @@ from walrus.exceptions import (
     MissingKey,
     ModelNotBound,
     NotPending,
+    OutcomeUnknown,
     QueryError,
     RateLimitException,
     SerializationError,
@@ -71,6 +76,7 @@ from walrus.features.models import (
     JSONField,
     ListField,
     Model,
+    PickledField,
     SetField,
     TextField,
     UUIDField,
@@ -102,6 +108,7 @@ __all__ = [
     "ConsumerGroup",
     "ConsumerGroupStream",
     "Container",
+    "CorruptDatabase",
     "Counter",
     "Database",
     "DatabaseOpenError",
@@ -134,6 +141,8 @@ __all__ = [
     "Model",
     "ModelNotBound",
     "NotPending",
+    "OutcomeUnknown",
+    "PickledField",
     "QueryError",
     "RateLimit",
     "RateLimitException",

@@ -9,7 +9,6 @@ feature modules' factory mixins.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -30,12 +29,26 @@ from walrus.features.search import SearchFactories
 from walrus.features.streams import StreamFactories
 from walrus.keys import Keyspace
 from walrus.scripts import Scripts, lua_source
+from walrus.transactions import Atomic, TransactionStack
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
     from redis.commands.core import Script
 
-__all__ = ["DatabaseAPI"]
+    from walrus.drivers.redis import Database, Walrus
+else:
+
+    def __getattr__(name: str) -> Any:
+        # walrus 0.9's ``from walrus.database import Database`` (imported late:
+        # the server driver builds on this module).
+        if name in ("Database", "Walrus"):
+            from walrus.drivers import redis as server
+
+            return getattr(server, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Database", "DatabaseAPI", "Walrus"]
 
 SCAN_COUNT = 1000  # keys per SCAN round trip when iterating the keyspace
 
@@ -55,7 +68,7 @@ class DatabaseAPI(
     _script_dir: str | None
     _keyspace: Keyspace
     _scripts: Scripts
-    _atomic: threading.local
+    _transaction_local: TransactionStack
     _lua_scripts: dict[str, Script]
     _lua_lock: threading.Lock
 
@@ -93,7 +106,7 @@ class DatabaseAPI(
         self._scripts = Scripts(self)
         self._lua_scripts: dict[str, Script] = {}
         self._lua_lock = threading.Lock()
-        self._atomic = threading.local()
+        self._transaction_local = TransactionStack()
 
     @property
     def keyspace(self) -> Keyspace:
@@ -158,12 +171,15 @@ class DatabaseAPI(
         """Run a named operation or a script from ``script_dir``. One round trip."""
         return self._scripts.run(script_name, keys or (), args or ())
 
-    def cas(self, key: Any, value: Any, new_value: Any) -> bool:
-        """Atomically set ``key`` to ``new_value`` if it holds exactly ``value``.
+    def cas(self, key: Any, value: Any, new_value: Any, exact: bool = False) -> bool:
+        """Atomically set ``key`` to ``new_value`` if its value starts with ``value``.
 
-        The key's TTL is kept. One round trip (a script, or a twin in-engine).
+        A prefix match, as in walrus 0.9 (``'v1'`` matches ``'v10'``);
+        ``exact=True`` requires the whole value to equal ``value``. A missing
+        key never matches. The key's TTL is kept. One round trip (a script,
+        or a twin in-engine).
         """
-        return self._scripts.cas(key, value, new_value)
+        return self._scripts.cas(key, value, new_value, exact)
 
     def xsetid(self, name: Any, id: Any) -> bool:
         """Set the last id of the stream ``name`` (XSETID). One round trip."""
@@ -230,45 +246,35 @@ class DatabaseAPI(
                 return
 
     # -- atomic blocks -----------------------------------------------------------------
-    @contextlib.contextmanager
-    def atomic(self, transaction: bool = True) -> Iterator[Pipeline]:
-        """Queue commands on ``db.pipe``; commit them together on exit.
-
-        An exception discards what the block queued. A nested block is a
-        savepoint of the outermost one: its commands join the same
-        transaction, and an exception leaving it discards only what it
-        queued. The outermost block commits (one round trip).
-        """
-        stack: list[Pipeline] = self._atomic.__dict__.setdefault("stack", [])
-        if stack:
-            pipe = stack[-1]
-            mark = len(pipe.command_stack)
-            try:
-                yield pipe
-            except BaseException:
-                del pipe.command_stack[mark:]
-                raise
-            return
-        pipe = self.pipeline(transaction)
-        stack.append(pipe)
-        try:
-            yield pipe
-        except BaseException:
-            pipe.reset()
-            raise
-        else:
-            self._atomic.results = pipe.execute()
-        finally:
-            stack.pop()
+    def atomic(self, transaction: bool = True) -> Atomic:
+        """A block whose commands (on ``tx.pipe`` or ``db.pipe``) are sent
+        together when it exits: MULTI/EXEC, one round trip. An exception
+        discards them; a nested block commits on its own when it exits.
+        See :mod:`walrus.transactions`."""
+        return Atomic(self._transaction_local, lambda: self.pipeline(transaction))
 
     @property
     def pipe(self) -> Pipeline:
         """The pipeline of the innermost ``atomic()`` block of this thread."""
-        stack: list[Pipeline] = self._atomic.__dict__.get("stack", [])
-        if not stack:
+        pipe = self._transaction_local.pipe
+        if pipe is None:
             raise RuntimeError("db.pipe is only available inside db.atomic()")
-        return stack[-1]
+        return pipe
 
     def atomic_results(self) -> list[Any]:
         """The replies of this thread's last committed ``atomic()`` block."""
-        return list(self._atomic.__dict__.get("results", []))
+        return list(self._transaction_local.results)
+
+    def get_transaction(self) -> Pipeline:
+        """Open a transaction in this thread (walrus 0.9); it becomes ``db.pipe``."""
+        pipe = self.pipeline()
+        self._transaction_local.pipes.append(pipe)
+        return pipe
+
+    def commit_transaction(self) -> list[Any]:
+        """Send and close this thread's innermost transaction; its replies."""
+        return self._transaction_local.close("commit_transaction()", commit=True)
+
+    def clear_transaction(self) -> None:
+        """Discard and close this thread's innermost transaction."""
+        self._transaction_local.close("clear_transaction()", commit=False)

@@ -12,9 +12,11 @@ keep working::
     ├── CommandNameError (ValueError)     a custom command's name is taken
     ├── MissingKey (KeyError)             get_key() on a key that does not exist
     ├── DatabaseOpenError (OSError)       an embedded database cannot be opened
+    │   └── CorruptDatabase               its file is damaged or not the engine's
     ├── EngineError (redis ConnectionError)  an embedded engine is closed or broke
+    ├── OutcomeUnknown (redis ConnectionError)  a write's reply was lost: not resent
     ├── CommandError (redis ResponseError)   the engine refused a command
-    │   ├── WrongType (TypeError)         a key holds another Redis type
+    │   ├── WrongType (TypeError, ValueError)  a key holds another Redis type
     │   └── UnknownGroup (LookupError)    a stream has no consumer group by that name
     ├── NotPending (LookupError)          acking ids the group does not have pending
     ├── LockNotHeld (RuntimeError)        releasing or extending a lock you do not hold
@@ -41,6 +43,7 @@ from redis.exceptions import ResponseError
 __all__ = [
     "CommandError",
     "CommandNameError",
+    "CorruptDatabase",
     "DatabaseOpenError",
     "DuplicateKey",
     "EngineError",
@@ -51,6 +54,7 @@ __all__ = [
     "MissingKey",
     "ModelNotBound",
     "NotPending",
+    "OutcomeUnknown",
     "QueryError",
     "RateLimitException",
     "SerializationError",
@@ -111,16 +115,36 @@ class DatabaseOpenError(WalrusError, OSError):
     """An embedded database file cannot be opened or created."""
 
 
+class CorruptDatabase(DatabaseOpenError):
+    """An embedded database file is damaged (truncated, torn) or not the engine's."""
+
+
 class EngineError(WalrusError, RedisConnectionError):
     """An embedded engine was closed, or failed in a way that is not a reply."""
+
+
+class OutcomeUnknown(WalrusError, RedisConnectionError):
+    """The connection failed after a write was sent, before its reply came.
+
+    The server may or may not have run it; walrus does not send it again
+    (that could run it twice). ``command`` names what was sent.
+    """
+
+    def __init__(self, message: str, command: str = "") -> None:
+        super().__init__(message)
+        self.command = command
 
 
 class CommandError(WalrusError, ResponseError):
     """The engine answered a command with an error reply."""
 
 
-class WrongType(CommandError, TypeError):
-    """The key holds a value of another Redis type than the operation needs."""
+class WrongType(CommandError, TypeError, ValueError):
+    """The key holds a value of another Redis type than the operation needs.
+
+    A ``TypeError``, and a ``ValueError`` as walrus 0.9 raised for a consumer
+    group on a key of another type.
+    """
 
     def __init__(
         self, message: str, key: str | None = None, actual: str | None = None

@@ -96,14 +96,24 @@ class Scripts:
                 raise WrongType(f"{exc} (keys {list(keys)!r})", key=str(keys)) from exc
             raise error from exc
 
-    def cas(self, key: Any, expected: Any, new: Any) -> bool:
-        """Set ``key`` to ``new`` if it holds ``expected``. O(1); one round trip."""
-        return bool(self.run("cas", [key], [expected, new]))
+    def cas(self, key: Any, expected: Any, new: Any, exact: bool = False) -> bool:
+        """Set ``key`` to ``new`` if its value starts with ``expected``.
+
+        With ``exact=True`` the whole value must equal ``expected``. O(1);
+        one round trip.
+        """
+        flag = b"1" if exact else b"0"
+        return bool(self.run("cas", [key], [expected, new, flag]))
 
 
 @twin("cas")
 def _cas(call: Call, keys: list[bytes], args: list[bytes]) -> int:
-    if call(b"GET", keys[0]) != args[0]:
+    current = call(b"GET", keys[0])
+    if current is None:
+        return 0
+    expected = args[0]
+    exact = len(args) > 2 and args[2] == b"1"
+    if current != expected if exact else not current.startswith(expected):
         return 0
     ttl = call(b"PTTL", keys[0])
     call(b"SET", keys[0], args[1])

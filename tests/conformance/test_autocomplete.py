@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import Backend, round_trips
 
-from walrus import Autocomplete
+from walrus import Autocomplete, MissingKey
 
 PHRASES = ["aa bb", "aa cc", "bb cc", "bb aa cc", "cc aa bb"]
 
@@ -123,13 +123,36 @@ def test_boosts_never_compound(db: Any) -> None:
     for _ in range(3):
         assert ac.search("cc")[0] == "bb cc"
         assert ac.search("c")[0] == "bb cc"
-    # A per-search boost multiplies the saved one: 2 * 0.5 = 1 (no boost).
-    assert ac.search("cc", boosts={"bb cc": 0.5}) == [
-        "cc aa bb",
-        "aa cc",
-        "bb cc",
-        "bb aa cc",
-    ]
+    # A per-search boost replaces the saved one (walrus 0.9): 0.5, not 2 * 0.5.
+    for _ in range(2):
+        assert ac.search("cc", boosts={"bb cc": 0.5}) == [
+            "cc aa bb",
+            "aa cc",
+            "bb aa cc",
+            "bb cc",
+        ]
+    assert ac.search("cc")[0] == "bb cc"  # the saved boost is unchanged
+
+
+def test_stored_boosts_by_id_type_and_search(db: Any) -> None:
+    """walrus 0.9's rules: a boost saved by id alone applies whatever the
+    object's type; a search's boost for an id or a type replaces the saved
+    one for that name, and the other saved boosts still apply."""
+    ac = db.autocomplete()
+    for obj_id, obj_type in {"aaa": 1, "aab": 2, "aac": 3, "aaab": 4}.items():
+        ac.store(obj_id, obj_type=obj_type)
+    assert ac.search("aa") == ["aaa", "aaab", "aab", "aac"]
+    ac.boost_object(obj_type=2, multiplier=2)
+    assert ac.search("aa") == ["aab", "aaa", "aaab", "aac"]
+    ac.boost_object("aac", multiplier=3)  # stored with type 3: applies anyway
+    assert ac.search("aa") == ["aac", "aab", "aaa", "aaab"]
+    assert ac.search("aa", boosts={"aac": 1.5}) == ["aab", "aac", "aaa", "aaab"]
+    assert ac.search("aa", boosts={"2": 1}) == ["aac", "aaa", "aaab", "aab"]
+    assert ac.search("aa", boosts={"aac": 1, "2": 1}) == ["aaa", "aaab", "aab", "aac"]
+    ac.boost_object("aac", 3, multiplier=0.1)  # this object only: 3 * 0.1
+    assert ac.search("aa") == ["aab", "aaa", "aaab", "aac"]
+    assert ac.search("aa", boosts={"aac": 2.5}) == ["aac", "aab", "aaa", "aaab"]
+    assert ac.search("aa") == ["aab", "aaa", "aaab", "aac"]  # nothing compounds
 
 
 def test_boost_object_relative_and_by_type(db: Any) -> None:
@@ -188,6 +211,18 @@ def test_stopwords_never_stop_a_typed_prefix(db: Any) -> None:
     assert ac.search("") == [] and ac.search("!!") == []
 
 
+def test_tokenize_title(db: Any) -> None:
+    ac = db.autocomplete()
+    assert ac.tokenize_title("The Walrus, and the Carpenter!") == [
+        "walrus",
+        "carpenter",
+    ]
+    assert ac.tokenize_title(b"a an the") == []
+    assert ac.tokenize_title("") == []
+    assert ac.tokenize_title("The Café", stopwords=False) == ["the", "cafe"]
+    assert ac.tokenize_title("Москва и Париж") == ["москва", "и", "париж"]
+
+
 def test_no_stopwords(db: Any) -> None:
     ac = db.autocomplete(stopwords_file=None)
     ac.store("the walrus")
@@ -215,8 +250,24 @@ def test_store_replaces_and_remove_cleans_up(db: Any) -> None:
     ac.boost_object(1, multiplier=3)
     assert ac.search("tit", boosts={"x": 2}) == [{"n": 2}]
     assert ac.remove(1) is True
-    assert ac.remove(1) is False
     assert all_keys(db) == []
+
+
+def test_removing_what_is_not_indexed_raises_key_error(db: Any) -> None:
+    """As in walrus 0.9: a KeyError (MissingKey), and nothing changes."""
+    ac = db.autocomplete(namespace="idx", cache_timeout=60)
+    ac.store(1, "some title", obj_type="t")
+    ac.boost_object(2, "t", multiplier=2)
+    assert ac.search("so ti") == ["some title"]  # a cached search
+    before = sorted(all_keys(db))
+    with pytest.raises(KeyError, match="'2' of type 't'"):
+        ac.remove(2, "t")
+    with pytest.raises(MissingKey):
+        ac.remove(1)  # stored with a type
+    assert sorted(all_keys(db)) == before  # the cache and the boost are kept
+    assert ac.remove(1, "t") is True
+    with pytest.raises(MissingKey):
+        ac.remove(1, "t")
 
 
 def test_no_key_left_after_removing_everything(db: Any) -> None:

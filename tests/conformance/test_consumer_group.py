@@ -61,12 +61,14 @@ def test_reference_walkthrough(db: Any) -> None:
     assert isinstance(cg.stream_a, ConsumerGroupStream)
     assert cg.streams["stream-a"] is cg.stream_a
 
-    assert cg.read(count=1) == [
-        ("stream-a", [(a, fields(db, message="new a"))]),
-        ("stream-b", [(b, fields(db, message="new for b"))]),
-        ("stream-c", [(c[0], fields(db, message="c-0"))]),
+    assert cg.read(count=1) == [  # keys as the server gives them, as in 0.9
+        [text(db, "stream-a"), [(a, fields(db, message="new a"))]],
+        [text(db, "stream-b"), [(b, fields(db, message="new for b"))]],
+        [text(db, "stream-c"), [(c[0], fields(db, message="c-0"))]],
     ]
-    assert cg.read(count=1) == [("stream-c", [(c[1], fields(db, message="c-1"))])]
+    assert cg.read(count=1) == [
+        [text(db, "stream-c"), [(c[1], fields(db, message="c-1"))]]
+    ]
 
     [pending] = cg.stream_a.pending()
     assert pending["message_id"] == a
@@ -77,7 +79,9 @@ def test_reference_walkthrough(db: Any) -> None:
     assert cg.stream_a.pending() == []
 
     cg2 = cg.consumer("cg-abc.c2")
-    assert cg2.read(count=1) == [("stream-c", [(c[2], fields(db, message="c-2"))])]
+    assert cg2.read(count=1) == [
+        [text(db, "stream-c"), [(c[2], fields(db, message="c-2"))]]
+    ]
     mc1, mc2, mc3 = cg.stream_c.pending()
     assert [p["consumer"] for p in (mc1, mc2, mc3)] == [
         text(db, "cg-abc.c1"),
@@ -114,10 +118,10 @@ def test_keys_as_a_string_a_list_or_min_ids(db: Any) -> None:
     assert after.consumer_name == "me"
     assert after.create() == {"s": True, "t": True}  # t made empty (MKSTREAM)
     assert db.xlen("t") == 0
-    assert after.read() == [("s", [(text(db, "3-0"), fields(db, i="3"))])]
+    assert after.read() == [[text(db, "s"), [(text(db, "3-0"), fields(db, i="3"))]]]
     db.xadd("t", {"x": "1"}, id="5-0")
     assert after.read(consumer="other") == [
-        ("t", [(text(db, "5-0"), fields(db, x="1"))])
+        [text(db, "t"), [(text(db, "5-0"), fields(db, x="1"))]]
     ]
     assert after.reset() == {"s": True, "t": True}
     assert len(after.read()[0][1]) == 3
@@ -150,6 +154,34 @@ def test_create_refuses_a_key_of_another_type_and_undoes(db: Any) -> None:
         cg.read()
     with pytest.raises(WrongType):
         db.consumer_group("g", "h").streams["h"].read()
+
+
+def test_a_key_of_another_type_is_also_a_value_error(db: Any) -> None:
+    """walrus 0.9 raised ValueError here: WrongType is one too."""
+    db.lpush("l1", "item")
+    db.set("k1", "v1")
+    for key in ("l1", "k1"):
+        with pytest.raises(ValueError) as info:
+            db.consumer_group(f"cg-{key}", [key]).create()
+        assert isinstance(info.value, WrongType)
+        assert isinstance(info.value, TypeError)
+    assert db.type("l1") == text(db, "list")
+
+
+def test_streams_are_found_by_the_keys_reads_return(db: Any) -> None:
+    cg = db.consumer_group("g", ["sa", b"sb", "ünï"])
+    cg.create()
+    for key in ("sa", "sb", "ünï"):
+        db.xadd(key, {"k": key})
+    keys = [key for key, _ in cg.read()]
+    assert keys == [text(db, "sa"), text(db, "sb"), text(db, "ünï")]
+    assert [cg.streams[key].key for key in keys] == ["sa", b"sb", "ünï"]
+    assert cg.streams[b"sa"] is cg.streams["sa"] is cg.sa
+    assert cg.streams["sb"] is cg.streams[b"sb"]
+    with pytest.raises(KeyError):
+        cg.streams["sc"]
+    with pytest.raises(KeyError):
+        cg.streams[1]
 
 
 def test_stream_attribute_names(db: Any) -> None:
@@ -231,9 +263,9 @@ def test_set_id_on_one_stream(db: Any) -> None:
     cg.streams["a"].add({"x": "1"}, id="1-0")
     cg.streams["b"].add({"x": "2"}, id="1-0")
     assert cg.streams["a"].set_id() is True
-    assert [k for k, _ in cg.read()] == ["b"]
+    assert [k for k, _ in cg.read()] == [text(db, "b")]
     assert cg.streams["a"].set_id("0") is True
-    assert [k for k, _ in cg.read()] == ["a"]
+    assert [k for k, _ in cg.read()] == [text(db, "a")]
 
 
 def test_blocking_group_read_is_woken(db: Any) -> None:
@@ -251,7 +283,7 @@ def test_blocking_group_read_is_woken(db: Any) -> None:
         got = cg.read(block=5000)
     finally:
         thread.join(5)
-    assert got == [("b", [(added[0], fields(db, k="v"))])]
+    assert got == [[text(db, "b"), [(added[0], fields(db, k="v"))]]]
     started = time.monotonic()
     assert cg.read(block=50) == []
     assert time.monotonic() - started >= 0.04

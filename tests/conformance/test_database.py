@@ -95,6 +95,65 @@ def test_cas(db: Any) -> None:
     assert not db.exists("missing")
 
 
+def test_cas_matches_a_prefix(db: Any) -> None:
+    """As in walrus 0.9, the expected value is a prefix of the current one."""
+    db.set("k", "v1")
+    assert db.cas("k", "v1", "v1-x") is True
+    assert db.cas("k", "v1-z", "v1-y") is False
+    assert db.cas("k", "v1-", "v2") is True
+    assert db.cas("k", "v1", "v3") is False
+    assert db.get("k") == text(db, "v2")
+    assert db.cas("k", "", "v4") is True  # the empty prefix matches any value
+    assert db.cas("k", "v4-longer", "v5") is False  # longer than the value
+    assert db.cas("missing", "", "y") is False
+    db.set("raw", b"\x00\x01tail")  # bytes compare, NUL included
+    assert db.cas("raw", b"\x00\x02", b"no") is False
+    assert db.cas("raw", b"\x00\x01", b"yes") is True
+    assert db.get("raw") == text(db, "yes")
+
+
+def test_cas_lua_and_twin_agree(redis_db: Any) -> None:
+    """lua/cas.lua (on the server) and its Python twin give the same replies."""
+
+    def call(*command: Any) -> Any:
+        return redis_db.execute_command(*command, NEVER_DECODE=[])
+
+    steps = [
+        (b"v1", b"v1-x", b"0"),
+        (b"v1-z", b"v1-y", b"0"),
+        (b"v1-", b"v2", b"0"),
+        (b"v1", b"v3", b"0"),
+        (b"", b"v22", b"0"),
+        (b"v2", b"v4", b"1"),
+        (b"v22", b"v4", b"1"),
+        (b"v4-and-more", b"v5", b"0"),
+    ]
+    redis_db.set("lua", "v1", px=60_000)
+    redis_db.set("py", "v1", px=60_000)
+    for expected, new, exact in steps:
+        lua = redis_db.scripts.run("cas", ["lua"], [expected, new, exact])
+        python = TWINS["cas"](call, [b"py"], [expected, new, exact])
+        assert lua == python, (expected, new, exact)
+        assert redis_db.get("lua") == redis_db.get("py")
+    assert abs(redis_db.pttl("lua") - redis_db.pttl("py")) <= 50
+    for side in ("lua", "py"):  # a missing key, and the 0.9 call with two arguments
+        redis_db.delete(side)
+    assert redis_db.scripts.run("cas", ["lua"], [b"", b"x"]) == 0
+    assert TWINS["cas"](call, [b"py"], [b"", b"x"]) == 0
+    redis_db.set("lua", "abc")
+    redis_db.set("py", "abc")
+    assert redis_db.scripts.run("cas", ["lua"], [b"ab", b"x"]) == 1
+    assert TWINS["cas"](call, [b"py"], [b"ab", b"x"]) == 1
+
+
+def test_cas_exact(db: Any) -> None:
+    db.set("k", "v10")
+    assert db.cas("k", "v1", "x", exact=True) is False
+    assert db.get("k") == text(db, "v10")
+    assert db.cas("k", "v10", "x", exact=True) is True
+    assert db.get("k") == text(db, "x")
+
+
 def test_cas_on_a_key_of_another_type(db: Any) -> None:
     db.rpush("a-list", "x")
     with pytest.raises(WrongType):
@@ -119,7 +178,7 @@ def test_cas_under_contention(db: Any) -> None:
         for _ in range(50):
             while True:
                 current = db.get("n")
-                if db.cas("n", current, str(int(current) + 1)):
+                if db.cas("n", current, str(int(current) + 1), exact=True):
                     break
 
     threads = [threading.Thread(target=bump) for _ in range(4)]
@@ -194,7 +253,7 @@ def test_atomic_discards_on_exception(db: Any) -> None:
     assert db.get("a") is None
 
 
-def test_nested_atomic_is_a_savepoint(db: Any) -> None:
+def test_nested_atomic_commits_on_exit(db: Any) -> None:
     with db.atomic() as outer:
         outer.set("kept", 1)
         with pytest.raises(ValueError), db.atomic():
@@ -202,7 +261,9 @@ def test_nested_atomic_is_a_savepoint(db: Any) -> None:
             raise ValueError
         with db.atomic():
             db.pipe.set("inner", 1)
-        assert db.pipe is outer
+        assert db.exists("inner")  # committed when the inner block ended
+        assert not db.exists("kept")
+        assert db.pipe is outer.pipe
     assert db.exists("kept", "inner") == 2
     assert not db.exists("dropped")
 

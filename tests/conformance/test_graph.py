@@ -6,6 +6,7 @@ import itertools
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support import Backend, round_trips
@@ -168,6 +169,23 @@ def test_variables(db: Any) -> None:
     assert graph.search(
         {"s": "mickey", "p": "lives", "o": "Mars"}, {"s": X, "o": "Missouri"}
     ) == {"X": set()}
+
+
+def test_search_takes_walrus_09_tuples(db: Any) -> None:
+    graph = db.graph("g")
+    graph.store_many(PEOPLE)
+    X, Y = graph.v.X, graph.v.Y
+    as_tuples = graph.search(("charlie", "friends", X), (X, "lives", Y))
+    as_dicts = graph.search(
+        {"s": "charlie", "p": "friends", "o": X}, {"s": X, "p": "lives", "o": Y}
+    )
+    assert as_tuples == as_dicts
+    assert graph.search([X, None, "Missouri"]) == {"X": {"zaizee"}}
+    with pytest.raises(ValueError, match=r"Graph.search\(\).*'x'") as raised:
+        graph.search({"s": X, "x": 1})
+    assert "{" not in str(raised.value)  # names the keys, not a set
+    with pytest.raises(TypeError, match=r"Graph.search\(\)"):
+        graph.search(("charlie", X))
 
 
 def test_budgets(db: Any, backend: Backend) -> None:

@@ -124,6 +124,20 @@ def test_pop_ends_and_middle(db: Any) -> None:
     assert lst.popright() is None
 
 
+def test_insert_like_walrus_09(db: Any) -> None:
+    """insert(value, pivot, where) next to Python's insert(index, value)."""
+    lst = db.List("l")
+    lst.extend(["a", "c"])
+    assert lst.insert("b", "c", "before") == 3
+    assert lst.insert("d", "c", "AFTER") == 4
+    assert lst.insert("x", "missing", "after") == -1
+    assert lst.insert(0, "first") is None
+    assert lst.as_list(decode=True) == ["first", "a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="before"):
+        lst.insert("s", "c", "beside")
+    assert len(lst) == 5
+
+
 def test_walrus_methods(db: Any) -> None:
     lst = db.List("l")
     assert lst.append("b") == 1

@@ -21,10 +21,30 @@ def test_acquire_release_and_reference_api(db: Any) -> None:
     assert lock.locked()
     other = db.lock("my-lock")
     assert other.acquire(block=False) is False
-    lock.release()
+    assert other.release() is False  # walrus 0.9: not held, nothing changes
+    assert lock.locked()
+    assert lock._lock_id == lock.token != other._lock_id  # 0.9's private name
+    assert lock.release() is True
     assert not lock.locked()
     assert other.acquire(block=False) is True
-    other.release()
+    assert other.release() is True
+
+
+def test_factory_takes_redis_py_timeout(db: Any) -> None:
+    assert db.lock("a", timeout=10).ttl == 10_000  # seconds, as redis-py
+    assert db.lock("a", timeout=0.25).ttl == 250
+    assert db.lock("a", 500).ttl == 500  # walrus 0.9: ttl in ms
+    with pytest.raises(ValueError, match="not both"):
+        db.lock("a", ttl=5, timeout=5)
+    with pytest.raises(TypeError, match=r"db\.lock\(\).*blocking_timeout") as raised:
+        db.lock("a", timeout=1, blocking_timeout=3)
+    assert "_" + "make_lock" not in str(raised.value)
+    with pytest.raises(TypeError, match=r"db\.lock\(\)"):
+        db.lock("a", timeout="10")
+    lock = db.lock("held", timeout=5)
+    assert lock.acquire()
+    assert 0 < db.pttl(lock.key) <= 5000
+    lock.release()
 
 
 def test_keys_use_walrus_09_names(db: Any) -> None:
@@ -53,17 +73,34 @@ def test_context_manager_and_decorator(db: Any) -> None:
     assert not lock.locked()
 
 
-def test_release_without_holding_raises(db: Any) -> None:
+def test_release_without_holding_returns_false(db: Any) -> None:
+    """walrus 0.9: False, and nothing changes (no wake-up is sent)."""
     lock = db.lock("x")
+    assert lock.release() is False
+    assert db.dbsize() == 0
+    lock.acquire()
+    assert db.lock("x").release() is False
+    assert lock.locked()
+    assert lock.release() is True
+    assert lock.release() is False
+
+
+def test_strict_release_raises(db: Any) -> None:
+    lock = db.lock("x")
+    lock.strict = True
     with pytest.raises(LockNotHeld) as info:
         lock.release()
     assert isinstance(info.value, RuntimeError)
     lock.acquire()
-    with pytest.raises(LockNotHeld):
-        db.lock("x").release()
-    lock.release()
+    assert lock.release() is True
     with pytest.raises(LockNotHeld):
         lock.release()
+    short = db.lock("short", ttl=100)
+    short.strict = True
+    with pytest.raises(LockNotHeld), short:  # the lock expired inside the block
+        time.sleep(0.2)
+    with db.lock("short", ttl=100):  # not strict: as in walrus 0.9
+        time.sleep(0.2)
 
 
 def test_clear_releases_whoever_holds(db: Any) -> None:
@@ -72,18 +109,16 @@ def test_clear_releases_whoever_holds(db: Any) -> None:
     lock.acquire()
     assert db.lock("stuck").clear() is True
     assert db.lock("stuck").acquire(block=False) is True
-    with pytest.raises(LockNotHeld):
-        lock.release()
+    assert lock.release() is False
 
 
-def test_ttl_expires_and_release_after_expiry_raises(db: Any) -> None:
+def test_ttl_expires_and_release_after_expiry_is_false(db: Any) -> None:
     lock = db.lock("short", ttl=150)
     assert lock.acquire()
     assert 0 < db.pttl(lock.key) <= 150
     time.sleep(0.25)
     assert not lock.locked()
-    with pytest.raises(LockNotHeld):
-        lock.release()
+    assert lock.release() is False
 
 
 def test_waiter_wakes_after_sub_second_ttl(db: Any) -> None:

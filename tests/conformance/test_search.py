@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import Backend, one_round_trip, round_trips
 
-from walrus import Index, InvalidType, InvalidValue, QueryError, SettingsMismatch
+from walrus import (
+    Index,
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    QueryError,
+    SettingsMismatch,
+)
 
 CORPUS = {
     "1": "Walruses are large marine mammals of the Arctic",
@@ -49,8 +56,13 @@ QUERIES = [
     ("the walrus", {"1", "2", "3", "6"}),  # a stop word constrains nothing
     ("the", set()),
     ("the OR a", set()),
-    ("   ", set()),
-    ("", set()),
+    ("   ", set(CORPUS)),  # a blank query finds everything, as in walrus 0.9
+    ("", set(CORPUS)),
+    # a quote or parentheses left open close at the end, as in walrus 0.9
+    ("(seals OR python", {"4", "5"}),
+    ("redis AND (python OR (library", {"5", "6"}),
+    ('"marine mammals', {"1", "4"}),
+    ('walrus "long tusks', {"2"}),
 ]
 
 
@@ -188,7 +200,8 @@ def test_update_replace_remove(db: Any) -> None:
     assert index.search("bananas") == []
     assert len(index) == 1
     assert index.remove("d") is True
-    assert index.remove("d") is False
+    with pytest.raises(KeyError, match="'d'"):  # as in walrus 0.9
+        index.remove("d")
     assert index.get_document("d") == {}
     assert index.search("berries") == []
     assert len(index) == 0
@@ -215,6 +228,14 @@ def test_preserve_data(db: Any) -> None:
     assert index.get_document("k") == {"content": "keep me around", "tag": "x"}
     index.remove("other")
     assert keys_of(db, index) == ["idx:doc:k"]
+    with pytest.raises(MissingKey):
+        index.remove("other", preserve_data=True)
+    assert index.remove("k", preserve_data=True) is False  # kept, not indexed
+    assert keys_of(db, index) == ["idx:doc:k"]
+    assert index.remove("k") is False  # its kept data goes
+    assert keys_of(db, index) == []
+    with pytest.raises(MissingKey):
+        index.remove("k")
 
 
 def test_settings_mismatch(db: Any) -> None:
@@ -252,9 +273,19 @@ def test_empty_content(db: Any) -> None:
     assert keys_of(db, index) == []
 
 
-@pytest.mark.parametrize(
-    "query", ["walrus AND", "(walrus", "walrus)", '"walrus', "OR walrus", "()", '""']
-)
+def test_a_blank_query_finds_every_document_in_key_order(db: Any) -> None:
+    index = make(db)
+    for key in ["b", "a", "10", "2", "é"]:
+        index.add(key, "the" if key == "2" else f"text {key}")  # "2": stop words
+    assert [key for key, _ in index.search_items(" ")] == ["10", "2", "a", "b", "é"]
+    assert index.rank("") == [(key, 0.0) for key in ["10", "2", "a", "b", "é"]]
+    index.remove("a")
+    contents = [doc["content"] for doc in index.search("")]
+    assert contents == ["text 10", "the", "text b", "text é"]
+    assert make(db, "empty").search("") == []
+
+
+@pytest.mark.parametrize("query", ["walrus AND", "walrus)", "OR walrus", "()", '""'])
 def test_malformed_queries(db: Any, query: str) -> None:
     index = loaded(db)
     with pytest.raises(QueryError, match="column"):
@@ -391,7 +422,11 @@ def test_index_matches_a_model(
     model: dict[str, str] = {}
     for op, key, content in steps:
         if op == "remove":
-            assert index.remove(key) is (key in model)
+            if key in model:
+                assert index.remove(key) is True
+            else:
+                with pytest.raises(MissingKey):
+                    index.remove(key)
             model.pop(key, None)
         else:
             getattr(index, op)(key, content)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from support import Backend, require_streams, round_trips, text
 
 from walrus import (
@@ -277,3 +278,67 @@ def test_worker_gives_the_same_under_resp2_and_resp3(db: Any, resp3: Any) -> Non
     assert len(first[2]) == 1
     db.flushdb()
     assert _worker_scenario(resp3) == first
+
+
+# -- outages (a lost reply, simulated on every backend) ---------------------------
+def test_a_lost_read_reply_is_recovered_from_pending(db: Any) -> None:
+    cg = make_group(db, n=6)
+    worker = cg.consume(block=10, count=3, stop_when_empty=True, max_backoff=0.01)
+    read = worker._read_ids
+    lost: list[Any] = []
+
+    def reply_lost(ids: Any, block: Any) -> Any:
+        batch = read(ids, block)  # the engine delivered them to this consumer
+        if not lost:
+            lost.append(batch)
+            raise RedisConnectionError("the reply was lost")
+        return batch
+
+    worker._read_ids = reply_lost  # type: ignore[method-assign]
+    seen = [value(db, d) for d in worker]
+    assert len(lost[0]) == 3
+    assert seen == [str(i) for i in range(6)]  # each once, none lost
+    assert worker.outages == 1
+    assert cg.streams["jobs"].pending() == []
+
+
+def test_a_lost_ack_reply_is_not_a_second_delivery(db: Any) -> None:
+    cg = make_group(db, n=4)
+    worker = cg.consume(block=10, count=2, stop_when_empty=True, max_backoff=0.01)
+    execute = worker._execute
+    failures: list[int] = []
+
+    def ack_reply_lost(pipe: Any) -> Any:
+        result = execute(pipe)  # acknowledged by the engine
+        if not failures:
+            failures.append(1)
+            raise RedisConnectionError("the reply was lost")
+        return result
+
+    worker._execute = ack_reply_lost  # type: ignore[method-assign]
+    seen = [value(db, d) for d in worker]
+    assert seen == ["0", "1", "2", "3"]
+    assert worker.processed == 4
+    assert cg.streams["jobs"].pending() == []
+
+
+def test_the_worker_gives_up_after_the_outage_it_is_told(db: Any) -> None:
+    cg = make_group(db, n=1)
+    worker = cg.consume(block=10, give_up_after=0.05, max_backoff=0.01)
+
+    def down(ids: Any, block: Any) -> Any:
+        raise RedisConnectionError("down")
+
+    worker._read_ids = down  # type: ignore[method-assign]
+    with pytest.raises(RedisConnectionError):
+        worker.run(lambda message: None)
+    assert worker.outages == 1
+    stopped = cg.consume(block=10, max_backoff=0.01)
+    stopped._read_ids = down  # type: ignore[method-assign]
+    threading.Timer(0.05, stopped.stop).start()
+    assert stopped.run(lambda message: None) == 0  # stop() ends the waiting
+    for bad in (-1, "1", True):
+        with pytest.raises((InvalidValue, InvalidType)):
+            cg.consume(give_up_after=bad)
+        with pytest.raises((InvalidValue, InvalidType)):
+            cg.consume(max_backoff=bad)

@@ -43,6 +43,7 @@ from walrus.drivers.embedded_clients import (
     ClientError,
 )
 from walrus.drivers.embedded_clients import Clients as Clients
+from walrus.drivers.embedded_connection import EmbeddedConnectionPool
 from walrus.drivers.embedded_pubsub import EmbeddedPubSub, MessageBus
 from walrus.drivers.embedded_tx import (
     EXECABORT,
@@ -726,13 +727,14 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
             raise InvalidValue(
                 f"db must be a database number from 0 to {DATABASES - 1}"
             )
-        redis.Redis.__init__(
-            self,
+        pool = EmbeddedConnectionPool(
+            core,
+            db=db,
             decode_responses=decode_responses,
             encoding=encoding,
             encoding_errors=encoding_errors,
-            protocol=2,
         )
+        redis.Redis.__init__(self, connection_pool=pool)
         self._core = core
         self._client = core.connect(db)
         self._client.lib_name = b"redis-py"  # what redis-py tells a server it is

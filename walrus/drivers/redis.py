@@ -5,6 +5,11 @@ accepts everything redis-py accepts (``host``, ``port``, ``db``,
 ``unix_socket_path``, ``decode_responses``, ``protocol``, ``from_url`` ...)
 and adds ``script_dir``. Named operations run as Lua with EVALSHA, loaded on
 first use and re-loaded after NOSCRIPT.
+
+A write is never sent twice: redis-py's retry policy still applies to reads
+and to failures while connecting, but a write whose connection fails after
+it was sent raises :class:`~walrus.exceptions.OutcomeUnknown` (see
+:mod:`walrus.drivers.resend`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import redis
 
 from walrus.database import DatabaseAPI
 from walrus.drivers.protocol import Capability
+from walrus.drivers.resend import GuardedPipeline, ResendGuard, guard_retries
+from walrus.drivers.urls import EMBEDDED_SCHEMES, open_url
 
 __all__ = ["Database", "Walrus"]
 
@@ -38,8 +45,11 @@ _SERVER_CAPABILITIES = frozenset(
 )
 
 
-class Database(DatabaseAPI, redis.Redis):
-    """A redis-py client for a Redis or Valkey server, with walrus's extras."""
+class Database(DatabaseAPI, ResendGuard, redis.Redis):
+    """A redis-py client for a Redis or Valkey server, with walrus's extras.
+
+    Writes are sent once: see :mod:`walrus.drivers.resend`.
+    """
 
     def __init__(
         self,
@@ -48,16 +58,30 @@ class Database(DatabaseAPI, redis.Redis):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        guard_retries(self)
         self._init_walrus(script_dir)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
-        """A database for ``url`` (``redis://``, ``rediss://``, ``unix://``)."""
+        """A database for ``url``: a server (``redis://``, ``rediss://``,
+        ``unix://``) or an embedded engine (``memory://``, ``rlite://``,
+        ``vedis://``: see :mod:`walrus.drivers.urls`)."""
+        if url.split(":", 1)[0].lower() in EMBEDDED_SCHEMES:
+            embedded: Database = open_url(url, **kwargs)
+            return embedded
         script_dir = kwargs.pop("script_dir", None)
         build: Any = super().from_url
         database: Database = build(url, **kwargs)
         database._init_walrus(script_dir)
         return database
+
+    def pipeline(
+        self, transaction: bool = True, shard_hint: str | None = None
+    ) -> GuardedPipeline:
+        """A redis-py pipeline that never sends a write twice (see the class)."""
+        return GuardedPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
 
     @property
     def capabilities(self) -> frozenset[Capability]:

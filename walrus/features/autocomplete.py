@@ -21,9 +21,11 @@ where ``position`` is the index of the matched word among the title's
 indexed words (with several search words: the farthest matched one) and
 ``alpha`` in ``[0, 1)`` places the title alphabetically by its first
 characters (ties fall back to the object's name). A boost divides the
-score: greater than 1 raises a hit, between 0 and 1 lowers it. Saved boosts
-(by object and by type) and the search's own boosts (by id or type) multiply;
-they are applied to a fresh copy of the hits, so they never compound.
+score: greater than 1 raises a hit, between 0 and 1 lowers it. A hit's
+multiplier is its id's boost times its type's boost; a boost saved by id
+alone applies whatever the object's type, and, as in walrus 0.9, a search's
+own boost for an id or a type replaces the saved one for that name. Boosts
+are applied to a fresh copy of the hits, so they never compound.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from walrus.exceptions import InvalidValue
+from walrus.exceptions import InvalidValue, MissingKey
 from walrus.features.text import DEFAULT_STOPWORDS, load_stopwords, words
 from walrus.scripts import Call, twin
 from walrus.tour import Transcript, tour_section
@@ -82,7 +84,27 @@ def _text(value: Any) -> str:
 
 
 class Autocomplete:
-    """Prefix search over stored titles, returning each hit's stored data."""
+    """Prefix search over stored titles, returning each hit's stored data.
+
+    Caps (class attributes; set them on an index or on the class): a title
+    or a search phrase longer than ``max_phrase_length`` characters raises
+    InvalidValue; only a word's first ``max_word_length`` characters are
+    indexed (its prefixes up to that length), and a longer search word
+    matches on those characters. Storing a title costs O(its length times
+    ``max_word_length``) at most, however long its words.
+    """
+
+    max_phrase_length = 10_000
+    max_word_length = 64
+
+    def _capped_words(self, text: str, what: str) -> list[str]:
+        """``text``'s folded words, each cut to ``max_word_length`` characters."""
+        if len(text) > self.max_phrase_length:
+            raise InvalidValue(
+                f"{what} is {len(text)} characters long; the limit is "
+                f"{self.max_phrase_length} (Autocomplete.max_phrase_length)"
+            )
+        return [word[: self.max_word_length] for word in words(text)]
 
     def __init__(
         self,
@@ -137,7 +159,7 @@ class Autocomplete:
         data = title if data is None else data
         member = self.object_key(obj_id, obj_type)
         payload = json.dumps(data, ensure_ascii=False) if self.use_json else data
-        scores = title_scores(words(title), self.stopwords)
+        scores = title_scores(self._capped_words(title, "a title"), self.stopwords)
         self._write(
             "store",
             member,
@@ -148,11 +170,19 @@ class Autocomplete:
         )
 
     def remove(self, obj_id: Id, obj_type: Id | None = None) -> bool:
-        """Remove the object, every prefix entry it had and its saved boost.
+        """Remove the object, every prefix entry it had and its saved boost;
+        True. An object that is not indexed raises :class:`MissingKey` (a
+        ``KeyError``, as in walrus 0.9) and changes nothing.
 
-        O(P log N); one round trip (a named operation). True if it was indexed.
+        O(P log N); one round trip (a named operation).
         """
-        return bool(self._write("remove", self.object_key(obj_id, obj_type)))
+        if not self._write("remove", self.object_key(obj_id, obj_type)):
+            kind = "" if obj_type is None else f" of type {_text(obj_type)!r}"
+            raise MissingKey(
+                f"no object {_text(obj_id)!r}{kind} in the autocomplete index "
+                f"{self.namespace!r}"
+            )
+        return True
 
     def boost_object(
         self,
@@ -161,8 +191,9 @@ class Autocomplete:
         multiplier: float = 1.1,
         relative: bool = True,
     ) -> float:
-        """Save a boost for one object (``obj_id``, with its ``obj_type``) or,
-        with only ``obj_type``, for every object of that type. ``relative``
+        """Save a boost for one object (``obj_id`` with its ``obj_type``), for
+        every object with that id whatever its type (``obj_id`` alone), or
+        for every object of a type (``obj_type`` alone). ``relative``
         multiplies the boost already saved; otherwise it is replaced.
 
         O(1); one round trip. Returns the boost now saved.
@@ -201,7 +232,8 @@ class Autocomplete:
         """The data of the objects whose title has a word starting with each
         word of ``phrase``, best first (see the module's scoring).
 
-        ``boosts`` maps object ids or types to multipliers for this search.
+        ``boosts`` maps object ids or types to multipliers for this search;
+        each replaces the saved boost of that id or type (walrus 0.9).
         ``chunk_size`` is accepted for walrus 0.9 compatibility. One round
         trip (a named operation): O(log N + M) for one word without boosts;
         with several words or any boost, O(K) over the K hits, cached for
@@ -209,7 +241,7 @@ class Autocomplete:
         """
         if limit is not None and limit <= 0:
             return []
-        folded = words(_text(phrase))
+        folded = self._capped_words(_text(phrase), "a search phrase")
         if not folded:
             return []
         kept = [w for w in folded[:-1] if w not in self.stopwords] + folded[-1:]
@@ -230,6 +262,12 @@ class Autocomplete:
             args += [name, repr(multiplier)]
         found = self.database.scripts.run("autocomplete_search", keys, args)
         return [self._load(value) for value in found]
+
+    def tokenize_title(self, phrase: str | bytes, stopwords: bool = True) -> list[str]:
+        """The words ``phrase`` is indexed under: folded, split, without stop
+        words (unless ``stopwords=False``). No I/O."""
+        found = words(_text(phrase))
+        return [w for w in found if w not in self.stopwords] if stopwords else found
 
     def exists(self, obj_id: Id, obj_type: Id | None = None) -> bool:
         """Whether the object is indexed. O(1); one round trip."""
@@ -277,10 +315,13 @@ class AutocompleteFactories:
 @twin("autocomplete_write")
 def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     data, titles, prefixes, boosts, cached = keys
+    base, operation, target = args[:3]
+    old = None if operation == b"boost" else call(b"HGET", prefixes, target)
+    if operation == b"remove" and old is None:
+        return 0
     for key in call(b"SMEMBERS", cached):
         call(b"DEL", key)
     call(b"DEL", cached)
-    base, operation, target = args[:3]
     if operation == b"boost":
         multiplier = float(args[3])
         if args[4] == b"1":
@@ -288,7 +329,6 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         saved = b"%.17g" % multiplier
         call(b"HSET", boosts, target, saved)
         return saved
-    old = call(b"HGET", prefixes, target)
     for prefix in (old or b"").split(b" "):
         if prefix:
             call(b"ZREM", base + prefix, target)
@@ -328,11 +368,17 @@ def _search_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
             given = {pairs[i]: float(pairs[i + 1]) for i in range(0, len(pairs), 2)}
             hits = call(b"ZRANGE", source, b"0", b"-1", b"WITHSCORES")
             for member, score in zip(hits[::2], hits[1::2], strict=True):
-                obj_id, _, kind = member.rpartition(SEP.encode())
-                m = saved.get(b"i" + member, 1.0) * saved.get(b"t" + kind, 1.0)
-                m *= given.get(obj_id, 1.0)
-                if kind and kind != obj_id:
-                    m *= given.get(kind, 1.0)
+                obj_id, sep, kind = member.rpartition(SEP.encode())
+                m = given.get(obj_id)
+                if m is None:
+                    m = saved.get(b"i" + member, 1.0)
+                    if kind:
+                        m *= saved.get(b"i" + obj_id + sep, 1.0)
+                if kind and kind in given:
+                    if kind != obj_id:
+                        m *= given[kind]
+                else:
+                    m *= saved.get(b"t" + kind, 1.0)
                 if m != 1:
                     call(b"ZADD", source, b"%.17g" % (float(score) / m), member)
             if timeout > 0:

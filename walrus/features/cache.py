@@ -1,15 +1,14 @@
 """Cache: values that expire, stored under ``<name>:<key>``, and memoizing decorators.
 
-Values pass through a serializer: ``"pickle"`` (the default: any picklable
-object), ``"json"``, ``"signed-pickle"`` (pickle with an HMAC-SHA256
-signature made with ``secret_key``; a value whose signature does not match is
-refused with :class:`~walrus.exceptions.TamperedValue`, never unpickled), or
-any object with ``dumps(value) -> bytes`` and ``loads(bytes) -> value``.
+Values pass through a serializer (see :mod:`walrus.serializers`): ``"pickle"``
+(the default: plain data, read back by an unpickler that cannot run code),
+``"json"``, ``"signed-pickle"`` (any object, signed with HMAC-SHA256 under
+``secret_key`` and bound to its key), ``"unsafe-pickle"`` (any object,
+unsigned: reading runs the writer's code), or an object of your own.
 
-Trust boundary: unpickling runs code chosen by whoever wrote the bytes. With
-plain ``"pickle"`` anyone who can write to the database can run code in
-every process that reads the cache. Use it only on a database only trusted
-code writes to; otherwise use ``"json"`` or ``"signed-pickle"``.
+Trust boundary: the bytes a cache reads are written by whoever can write to
+the database. The default never runs code from them; a value it cannot read
+raises :class:`~walrus.exceptions.SerializationError`.
 
 Serialized values are bytes. The cache reads them undecoded (redis-py's
 ``NEVER_DECODE`` option) even on a database opened with
@@ -20,22 +19,28 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
-import json
 import pickle
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from redis.client import NEVER_DECODE
 
-from walrus.exceptions import (
-    InvalidCacheKey,
-    InvalidValue,
-    SerializationError,
-    TamperedValue,
+from walrus.exceptions import InvalidCacheKey, InvalidValue
+from walrus.serializers import (
+    JSONSerializer,
+    KeyBoundSerializer,
+    PickleSerializer,
+    SecretKeys,
+    Serializer,
+    SignedPickleSerializer,
+    UnsafePickleSerializer,
+    ValueSerializer,
+    decode,
+    encode,
+    make_serializer,
 )
 
 if TYPE_CHECKING:
@@ -45,9 +50,13 @@ __all__ = [
     "Cache",
     "CacheMetrics",
     "JSONSerializer",
+    "KeyBoundSerializer",
     "PickleSerializer",
+    "SecretKeys",
     "Serializer",
     "SignedPickleSerializer",
+    "UnsafePickleSerializer",
+    "ValueSerializer",
     "default_key",
 ]
 
@@ -59,83 +68,7 @@ FLUSH_BATCH = 1000  # keys per SCAN and per DEL round trip in flush()
 # Read a reply as bytes whatever the reply mode.
 _RAW: dict[str, Any] = {NEVER_DECODE: []}
 
-
-class Serializer(Protocol):
-    """Turns cache values into bytes and back."""
-
-    def dumps(self, value: Any) -> bytes: ...
-
-    def loads(self, data: bytes) -> Any: ...
-
-
-class PickleSerializer:
-    """Any picklable object. Reading runs the writer's code: trusted data only."""
-
-    def dumps(self, value: Any) -> bytes:
-        try:
-            return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as e:
-            raise SerializationError(
-                f"cannot pickle {type(value).__name__}: {e}"
-            ) from e
-
-    def loads(self, data: bytes) -> Any:
-        try:
-            return pickle.loads(data)
-        except Exception as exc:
-            raise SerializationError(f"cannot unpickle a cached value: {exc}") from exc
-
-
-class JSONSerializer:
-    """JSON values (tuples come back as lists); safe with untrusted data."""
-
-    def dumps(self, value: Any) -> bytes:
-        try:
-            return json.dumps(value, separators=(",", ":")).encode()
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise SerializationError(f"cannot store as JSON: {exc}") from exc
-
-    def loads(self, data: bytes) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise SerializationError(f"cached value is not JSON: {exc}") from exc
-
-
-class SignedPickleSerializer(PickleSerializer):
-    """Pickle with an HMAC-SHA256 signature: tampered values are refused unread."""
-
-    def __init__(self, secret_key: str | bytes) -> None:
-        if not secret_key:
-            raise InvalidValue("signed-pickle needs a non-empty secret_key")
-        self._key = secret_key.encode() if isinstance(secret_key, str) else secret_key
-
-    def _sign(self, data: bytes) -> bytes:
-        return hmac.new(self._key, data, hashlib.sha256).digest()
-
-    def dumps(self, value: Any) -> bytes:
-        data = super().dumps(value)
-        return self._sign(data) + data
-
-    def loads(self, data: bytes) -> Any:
-        signature, payload = data[:32], data[32:]
-        if not hmac.compare_digest(signature, self._sign(payload)):
-            raise TamperedValue("a cached value's signature does not match")
-        return super().loads(payload)
-
-
-def _serializer(kind: str | Serializer, secret_key: str | bytes | None) -> Serializer:
-    if kind == "pickle":
-        return PickleSerializer()
-    if kind == "json":
-        return JSONSerializer()
-    if kind == "signed-pickle":
-        if secret_key is None:
-            raise InvalidValue("serializer='signed-pickle' needs secret_key")
-        return SignedPickleSerializer(secret_key)
-    if isinstance(kind, str):
-        raise InvalidValue(f"unknown serializer {kind!r} (pickle, json, signed-pickle)")
-    return kind
+RedisKey = str | bytes
 
 
 def _fingerprint(value: Any) -> Any:
@@ -188,7 +121,10 @@ KeyFunction = Callable[[tuple[Any, ...], Mapping[str, Any]], str]
 class Cache:
     """A cache of values under ``<name>:<key>``; ``timeout`` values are seconds.
 
-    ``debug=True`` turns the cache off: reads miss, writes do nothing.
+    ``serializer`` is a name (``"pickle"``, ``"json"``, ``"signed-pickle"``
+    with ``secret_key``, ``"unsafe-pickle"``) or an object; see
+    :mod:`walrus.serializers`. ``debug=True`` turns the cache off: reads
+    miss, writes do nothing.
     """
 
     def __init__(
@@ -198,21 +134,37 @@ class Cache:
         default_timeout: float | None = None,
         debug: bool = False,
         serializer: str | Serializer = "pickle",
-        secret_key: str | bytes | None = None,
+        secret_key: SecretKeys | None = None,
     ) -> None:
         self.database = database
         self.name = name
         self.default_timeout = default_timeout
         self._expiry_ms(None)  # validates default_timeout
         self.debug = debug
-        self.serializer = _serializer(serializer, secret_key)
+        self.serializer: Serializer = make_serializer(serializer, secret_key)
 
     # -- keys and values ------------------------------------------------------------
-    def make_key(self, key: str | bytes) -> str:
-        """The Redis key of the cache key ``key``."""
-        if not isinstance(key, str | bytes):
+    def make_key(self, key: str | bytes) -> RedisKey:
+        """The Redis key of the cache key ``key``: text, or bytes for a
+        ``bytes`` key that is not UTF-8 (stored as given)."""
+        if isinstance(key, bytes):
+            try:
+                key.decode("utf-8")
+            except UnicodeDecodeError:
+                return self._prefix.encode("utf-8", "surrogateescape") + key
+        elif not isinstance(key, str):
             raise InvalidCacheKey(f"cache keys are str or bytes, not {key!r}")
         return self.database.keyspace(self.name, key)
+
+    @property
+    def _prefix(self) -> str:
+        return self.database.keyspace(self.name, "")
+
+    def _encode(self, redis_key: RedisKey, value: Any) -> bytes:
+        return encode(self.serializer, redis_key, value)
+
+    def _decode(self, redis_key: RedisKey, data: bytes) -> Any:
+        return decode(self.serializer, redis_key, data)
 
     def _expiry_ms(self, timeout: float | None) -> int | None:
         timeout = timeout or self.default_timeout
@@ -231,7 +183,7 @@ class Cache:
         if self.debug:
             return default
         data = self.database.execute_command("GET", redis_key, **_RAW)
-        return default if data is None else self.serializer.loads(data)
+        return default if data is None else self._decode(redis_key, data)
 
     def set(self, key: str | bytes, value: Any, timeout: float | None = None) -> bool:
         """Cache ``value`` for ``timeout`` seconds (default: ``default_timeout``).
@@ -240,8 +192,8 @@ class Cache:
         """
         return self._store(self.make_key(key), value, timeout)
 
-    def _store(self, redis_key: str, value: Any, timeout: float | None) -> bool:
-        data = self.serializer.dumps(value)
+    def _store(self, redis_key: RedisKey, value: Any, timeout: float | None) -> bool:
+        data = self._encode(redis_key, value)
         px = self._expiry_ms(timeout)
         if self.debug:
             return True
@@ -261,8 +213,8 @@ class Cache:
             return {}
         values = self.database.execute_command("MGET", *redis_keys, **_RAW)
         return {
-            k: self.serializer.loads(v)
-            for k, v in zip(keys, values, strict=True)
+            k: self._decode(redis_key, v)
+            for k, redis_key, v in zip(keys, redis_keys, values, strict=True)
             if v is not None
         }
 
@@ -278,7 +230,10 @@ class Cache:
         Every value is serialized first: an unserializable one writes nothing.
         """
         items = {**(__data or {}), **kwargs}
-        pairs = [(self.make_key(k), self.serializer.dumps(v)) for k, v in items.items()]
+        pairs = []
+        for k, v in items.items():
+            redis_key = self.make_key(k)
+            pairs.append((redis_key, self._encode(redis_key, v)))
         px = self._expiry_ms(timeout)
         if self.debug or not pairs:
             return True
@@ -297,18 +252,35 @@ class Cache:
         return self.database.delete(*redis_keys)
 
     # -- the whole cache ------------------------------------------------------------
-    def _scan(self) -> Iterable[Any]:
-        prefix = self.database.keyspace(self.name, "")
+    def _scan(self) -> Iterator[bytes]:
+        """The Redis keys of the cache, as bytes (never decoded: a key that
+        is not UTF-8 is listed too)."""
+        prefix = self._prefix
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
-        return self.database.scan_iter(match=pattern, count=FLUSH_BATCH)
+        cursor: Any = 0
+        while True:
+            cursor, batch = self.database.execute_command(
+                "SCAN", cursor, "MATCH", pattern, "COUNT", FLUSH_BATCH, **_RAW
+            )
+            yield from batch
+            if int(cursor) == 0:
+                return
 
-    def keys(self) -> list[str | bytes]:
-        """The cache keys with a value (SCAN, 1,000 keys per round trip)."""
-        cut = len(self.database.keyspace(self.name, "").encode())
-        return [
-            k[cut:] if isinstance(k, bytes) else k.encode()[cut:].decode()
-            for k in self._scan()
-        ]
+    def keys(self, strip_prefix: bool = False) -> list[str | bytes]:
+        """The Redis keys of the cached values (``<name>:<key>``), or with
+        ``strip_prefix=True`` the cache keys alone, as in walrus 0.9: text in
+        both reply modes, bytes for a key that is not UTF-8. SCAN, 1,000 keys
+        per round trip."""
+        prefix = self._prefix.encode("utf-8", "surrogateescape")
+        cut = len(prefix) if strip_prefix else 0
+        found: list[str | bytes] = []
+        for key in self._scan():
+            name = key[cut:]
+            try:
+                found.append(name.decode("utf-8"))
+            except UnicodeDecodeError:
+                found.append(name)
+        return found
 
     def flush(self) -> int:
         """Remove every cached value; returns how many.
@@ -417,7 +389,7 @@ class CachedFunction(Generic[P, R]):
         if self.count_metrics:
             self.metrics.record(data is not None)
         if data is not None:
-            result: R = cache.serializer.loads(data)
+            result: R = cache._decode(redis_key, data)
             return result
         result = self.fn(*args, **kwargs)
         cache._store(redis_key, result, self.timeout)
@@ -448,6 +420,10 @@ class CachedProperty(Generic[R]):
     def bust(self, instance: Any) -> int:
         """Forget ``instance``'s cached value. One round trip."""
         return self.fn.bust(instance)
+
+    def __delete__(self, instance: Any) -> None:
+        """``del obj.prop``: forget the cached value (walrus 0.9). One round trip."""
+        self.bust(instance)
 
 
 def _start_async(

@@ -53,6 +53,7 @@ __all__ = [
     "AutoClaim",
     "ConsumerGroup",
     "ConsumerGroupStream",
+    "StreamMap",
     "StreamNameWarning",
     "read_reply",
 ]
@@ -78,6 +79,18 @@ def wire(key: Any) -> bytes:
     if isinstance(key, bytes):
         return key
     return str(key).encode()
+
+
+class StreamMap(dict[Any, "ConsumerGroupStream"]):
+    """``cg.streams``: each stream under its key as given, also found by the
+    key's other form (bytes or str), as group reads return it."""
+
+    def __missing__(self, key: Any) -> ConsumerGroupStream:
+        if isinstance(key, (str, bytes)):
+            for given, stream in self.items():
+                if wire(given) == wire(key):
+                    return stream
+        raise KeyError(key)
 
 
 def read_reply(reply: Any) -> list[tuple[Any, list[Message]]]:
@@ -399,10 +412,9 @@ class ConsumerGroup:
                 else f"{self.name}.c1"
             )
         self.consumer_name = _name(consumer, "consumer name")
-        self._by_wire = {wire(key): key for key in self.keys}
-        self.streams: dict[Any, ConsumerGroupStream] = {
-            key: self.stream_class(database, self, key) for key in self.keys
-        }
+        self.streams = StreamMap(
+            (key, self.stream_class(database, self, key)) for key in self.keys
+        )
         self._ambiguous: dict[str, list[Any]] = {}
         self._attach_streams()
 
@@ -560,9 +572,11 @@ class ConsumerGroup:
         self, count: int | None = None, block: int | None = None, consumer: Any = None
     ) -> list[Any]:
         """Messages never delivered to the group, from every stream
-        (XREADGROUP ``>``): ``[(key, [(id, fields), ...]), ...]`` for the
-        streams that had some, keys as given. At most ``count`` per stream;
-        ``block`` waits that many ms (0: forever). One round trip."""
+        (XREADGROUP ``>``): ``[[key, [(id, fields), ...]], ...]`` for the
+        streams that had some, each key as the server returns it (bytes, or
+        str when decoding), as in walrus 0.9; ``cg.streams[key]`` takes that
+        form too. At most ``count`` per stream; ``block`` waits that many ms
+        (0: forever). One round trip."""
         return self._read(count, block, consumer)
 
     def _read(
@@ -590,10 +604,7 @@ class ConsumerGroup:
         except ResponseError as exc:
             raise self._read_error(exc) from exc
         return [
-            (
-                self._by_wire.get(wire(key), key),
-                self.streams[self._by_wire.get(wire(key), key)]._wrap(messages),
-            )
+            [key, self.streams[key]._wrap(messages)]
             for key, messages in read_reply(reply)
         ]
 
@@ -625,6 +636,8 @@ class ConsumerGroup:
         max_deliveries: int | None = None,
         dead_letter: Any = None,
         stop_when_empty: bool = False,
+        give_up_after: float | None = None,
+        max_backoff: float = 5.0,
     ) -> StreamWorker:
         """A :class:`~walrus.features.stream_worker.StreamWorker` consuming the
         group as this consumer: ``for message in cg.consume(): ...`` (see
@@ -640,4 +653,6 @@ class ConsumerGroup:
             max_deliveries=max_deliveries,
             dead_letter=dead_letter,
             stop_when_empty=stop_when_empty,
+            give_up_after=give_up_after,
+            max_backoff=max_backoff,
         )

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from walrus.exceptions import InvalidType, InvalidValue
 from walrus.features import coordination_tour as _tour  # noqa: F401  (registers)
-from walrus.features.cache import Cache, Serializer
+from walrus.features.cache import Cache, SecretKeys, Serializer
 from walrus.features.counter import Counter
 from walrus.features.lock import Lock
 from walrus.features.rate_limit import RateLimit, RateLimitLua
@@ -19,6 +21,12 @@ if TYPE_CHECKING:
     from walrus.drivers.protocol import Driver
 
 __all__ = ["CoordinationFactories"]
+
+
+def _replaces_redis_lock(factory: Callable[..., Lock]) -> Callable[..., Lock]:
+    # db.lock is walrus 0.9's; its signature differs from redis-py's Redis.lock,
+    # which it replaces, so mypy sees it loosely typed.
+    return factory
 
 
 class CoordinationFactories:
@@ -33,7 +41,7 @@ class CoordinationFactories:
         default_timeout: float | None = None,
         debug: bool = False,
         serializer: str | Serializer = "pickle",
-        secret_key: str | bytes | None = None,
+        secret_key: SecretKeys | None = None,
     ) -> Cache:
         """A :class:`~walrus.features.cache.Cache` named ``name``."""
         return Cache(
@@ -49,16 +57,35 @@ class CoordinationFactories:
         """A :class:`~walrus.features.counter.Counter` in the key ``name``."""
         return Counter(self._coordination_driver(), name)
 
-    def _make_lock(
-        self, name: str, ttl: int | None = None, lock_id: str | None = None
+    @_replaces_redis_lock
+    def lock(
+        self,
+        name: str,
+        ttl: int | None = None,
+        lock_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        **redis_options: Any,
     ) -> Lock:
-        """A :class:`~walrus.features.lock.Lock`; ``ttl`` in milliseconds."""
-        return Lock(self._coordination_driver(), name, ttl, lock_id)
+        """A :class:`~walrus.features.lock.Lock`; ``ttl`` in milliseconds, or
+        redis-py's ``timeout`` in seconds. No I/O.
 
-    # walrus 0.9's name; it replaces redis-py's ``Redis.lock`` (whose
-    # signature differs, hence the loose type): use ``redis.lock.Lock(db,
-    # name)`` for redis-py's lock.
-    lock: Callable[..., Lock] = _make_lock
+        It replaces redis-py's ``Redis.lock``; for redis-py's lock and its
+        other options use ``redis.lock.Lock(db, name, ...)``.
+        """
+        if redis_options:
+            raise InvalidType(
+                f"db.lock() takes name, ttl (ms), lock_id and timeout (s), not "
+                f"{', '.join(sorted(redis_options))}: for redis-py's lock options "
+                "use redis.lock.Lock(db, name, ...)"
+            )
+        if timeout is not None:
+            if ttl is not None:
+                raise InvalidValue("db.lock() takes ttl (ms) or timeout (s), not both")
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+                raise InvalidType(f"db.lock() timeout is in seconds, not {timeout!r}")
+            ttl = math.ceil(timeout * 1000)
+        return Lock(self._coordination_driver(), name, ttl, lock_id)
 
     def rate_limit(
         self, name: str, limit: int = 5, per: float = 60, debug: bool = False

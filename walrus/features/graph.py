@@ -38,6 +38,8 @@ SEP = "::"
 CHUNK = 1000  # triples per ZADD in store_many (6,000 members)
 
 Value = str | bytes | int | float
+# A search clause: {"s": ..., "p": ..., "o": ...} or (s, p, o); values or Variables.
+Condition = Mapping[str, Any] | tuple[Any, Any, Any] | list[Any]
 
 
 class Triple(NamedTuple):
@@ -179,11 +181,12 @@ class Graph:
         low, high = self._range(given)
         return [self._decode(m) for m in self.database.zrangebylex(self.key, low, high)]
 
-    def search(self, *conditions: Mapping[str, Any]) -> dict[str, set[str]]:
+    def search(self, *conditions: Condition) -> dict[str, set[str]]:
         """Values of each variable over every solution of all ``conditions``.
 
         A condition maps ``s``/``p``/``o`` to a value or a :class:`Variable`
-        (a missing part matches anything). A solution binds every variable so
+        (a missing part matches anything), or is an ``(s, p, o)`` tuple
+        (``None`` matches anything). A solution binds every variable so
         that each condition is a stored triple; the result maps each variable
         name to the set of its values over all solutions. Each condition's
         candidate triples are read by one ZRANGEBYLEX, all in one MULTI/EXEC
@@ -210,10 +213,20 @@ class Graph:
         return {name: {s[name] for s in solutions} for name in names}
 
     @staticmethod
-    def _clause(condition: Mapping[str, Any]) -> dict[str, str | Variable]:
-        unknown = set(condition) - set(PARTS)
+    def _clause(condition: Any) -> dict[str, str | Variable]:
+        if isinstance(condition, tuple | list) and len(condition) == len(PARTS):
+            condition = dict(zip(PARTS, condition, strict=True))
+        if not isinstance(condition, Mapping):
+            raise InvalidType(
+                "Graph.search() takes conditions as {'s': ..., 'p': ..., 'o': ...} "
+                f"or (s, p, o), not {condition!r}"
+            )
+        unknown = sorted(repr(k) for k in condition if k not in PARTS)
         if unknown:
-            raise InvalidValue(f"search conditions take s, p and o, not {unknown}")
+            raise InvalidValue(
+                "Graph.search() conditions have the keys 's', 'p' and 'o', not "
+                + ", ".join(unknown)
+            )
         return {
             c: v if isinstance(v, Variable) else _text(v)
             for c, v in condition.items()

@@ -16,10 +16,26 @@ Each successful acquire hands out a *fencing token*: an integer larger than
 every token handed out before for that lock name (the server's clock in ms,
 bumped past the last one), exposed as :attr:`Lock.fence`. Pass it along to
 the resources you protect so they can refuse a stale holder's writes.
+
+**Lost replies.** The connection can fail after an acquire reached the
+server and before its reply came back (a timeout, a server stall): the
+server may hold the lock for this owner while the caller got an error,
+and without a ttl nobody would ever release it. Acquire, release and extend
+never send their operation twice blindly (see
+:class:`~walrus.exceptions.OutcomeUnknown`); they ask the server who holds
+the lock (a read, safe to repeat) for up to :attr:`Lock.settle_timeout`
+seconds: an acquire that turns out to hold the lock returns True, one that
+does not is tried again (once when not blocking, else until its timeout); a
+release that did not happen is sent again; an extend returns the ttl the
+lock has.
+If the server cannot be asked in time, ``OutcomeUnknown`` is raised and the
+next ``acquire()`` on this object asks first, so it never waits for a lock
+it already holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import uuid
@@ -27,7 +43,11 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from walrus.exceptions import InvalidValue, LockNotHeld
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from walrus.exceptions import InvalidValue, LockNotHeld, OutcomeUnknown
+from walrus.keys import key_text
 from walrus.scripts import Call, twin
 
 if TYPE_CHECKING:
@@ -40,6 +60,7 @@ R = TypeVar("R")
 
 MAX_WAIT = 1.0  # the longest a waiter blocks before it re-checks the lock (s)
 MIN_WAIT = 0.001  # BLPOP's smallest timeout (0 would mean "forever")
+_OUTAGE = (RedisConnectionError, RedisTimeoutError)
 
 
 class Lock:
@@ -48,9 +69,17 @@ class Lock:
     Use it as ``threading.Lock``: ``acquire()``/``release()``, a ``with``
     block, or a decorator. ``lock_id`` identifies this owner (a random UUID
     by default); every thread using this object shares it.
+
+    As in walrus 0.9, ``release()`` returns False when this owner does not
+    hold the lock (never acquired, or its ttl ran out). Set :attr:`strict`
+    (on a lock or on the class) to have it raise
+    :class:`~walrus.exceptions.LockNotHeld` instead, and so also at the end
+    of a ``with`` block whose lock expired inside it.
     """
 
     wake_ttl_ms = 5000  # how long the wake-up list outlives a release (ms)
+    settle_timeout = 30.0  # how long to ask who holds it after a lost reply (s)
+    strict = False  # release() of a lock not held raises LockNotHeld
 
     def __init__(
         self,
@@ -72,10 +101,16 @@ class Lock:
         self.event = group.prefixed("lock.event")
         self.fence_key = group.prefixed("lock.fence")
         self.fence: int | None = None
+        self._in_doubt = False  # an acquire's reply was lost and not settled
 
     @property
     def _keys(self) -> list[str]:
         return [self.key, self.event, self.fence_key]
+
+    @property
+    def _lock_id(self) -> str:
+        """walrus 0.9's name for :attr:`token` (its tests read it)."""
+        return self.token
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         """Take the lock; with ``block`` wait (at most ``timeout`` seconds) for it.
@@ -88,12 +123,27 @@ class Lock:
         if timeout is not None and timeout < 0:
             raise InvalidValue(f"timeout must be >= 0 seconds: {timeout!r}")
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._in_doubt and self._settle_acquire(None):
+            return True
+        retried = False
         while True:
-            acquired, value = self.database.scripts.run(
-                "lock_acquire",
-                self._keys,
-                [self.token, self.ttl or 0, self.wake_ttl_ms],
-            )
+            try:
+                acquired, value = self.database.scripts.run(
+                    "lock_acquire",
+                    self._keys,
+                    [self.token, self.ttl or 0, self.wake_ttl_ms],
+                )
+            except OutcomeUnknown as exc:
+                self._in_doubt = True
+                if self._settle_acquire(exc):
+                    return True
+                # it did not take the lock (or took it and the ttl ran out):
+                # try again, once when not blocking, else until the deadline
+                late = deadline is not None and time.monotonic() >= deadline
+                if late or (not block and retried):
+                    return False
+                retried = True
+                continue
             if acquired:
                 self.fence = int(value)
                 return True
@@ -105,19 +155,68 @@ class Lock:
                 if left <= 0:
                     return False
                 wait = min(wait, left)
-            self.database.blpop([self.event], timeout=max(wait, MIN_WAIT))
+            # a lost wake-up (OutcomeUnknown): the next check of the lock replaces it
+            with contextlib.suppress(OutcomeUnknown):
+                self.database.blpop([self.event], timeout=max(wait, MIN_WAIT))
 
-    def release(self) -> None:
-        """Release the lock and wake one waiter. One round trip.
+    # -- settling lost replies ----------------------------------------------------
+    def _owner(self, failure: OutcomeUnknown | None) -> tuple[bool, int, int]:
+        """(held by this owner, fencing token, PTTL), asked again through
+        outages for up to ``settle_timeout`` s. One round trip (reads only)."""
+        give_up = time.monotonic() + self.settle_timeout
+        delay = 0.05
+        while True:
+            try:
+                pipe = self.database.pipeline(transaction=True)
+                pipe.get(self.key)
+                pipe.get(self.fence_key)
+                pipe.pttl(self.key)
+                owner, fence, ttl = pipe.execute()
+            except _OUTAGE as exc:
+                if time.monotonic() + delay > give_up:
+                    raise OutcomeUnknown(
+                        f"lock {self.name!r}: a reply was lost and the server "
+                        f"could not be asked whether {self.token!r} holds the "
+                        "lock; the next acquire() asks again (a ttl frees a "
+                        "lock nobody releases)",
+                        "lock",
+                    ) from (failure or exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            mine = owner is not None and key_text(owner) == self.token
+            return mine, int(fence or 0), int(ttl)
 
-        Raises :class:`~walrus.exceptions.LockNotHeld` (a ``RuntimeError``)
-        if this owner does not hold it (never acquired, or its ttl ran out).
+    def _settle_acquire(self, failure: OutcomeUnknown | None) -> bool:
+        """Whether a lost acquire left the lock held by this owner (then it
+        is acquired, with its fencing token)."""
+        mine, fence, _ = self._owner(failure)
+        self._in_doubt = False
+        if mine:
+            self.fence = fence
+        return mine
+
+    def release(self) -> bool:
+        """Release the lock and wake one waiter: True, or False if this owner
+        does not hold it (never acquired, or its ttl ran out) as in walrus
+        0.9, when nothing changes. With :attr:`strict`, that raises
+        :class:`~walrus.exceptions.LockNotHeld` (a ``RuntimeError``). One
+        round trip.
         """
-        released = self.database.scripts.run(
-            "lock_release", self._keys, [self.token, self.wake_ttl_ms, 0]
-        )
-        if not released:
+        while True:
+            try:
+                released = self.database.scripts.run(
+                    "lock_release", self._keys, [self.token, self.wake_ttl_ms, 0]
+                )
+                break
+            except OutcomeUnknown as exc:
+                if not self._owner(exc)[0]:
+                    released = 1  # it ran: the lock is no longer held by this owner
+                    break
+        self._in_doubt = False
+        if not released and self.strict:
             raise LockNotHeld(f"lock {self.name!r} is not held by {self.token!r}")
+        return bool(released)
 
     def clear(self) -> bool:
         """Release the lock whoever holds it (to recover from a deadlock).
@@ -141,11 +240,15 @@ class Lock:
             raise InvalidValue(f"extend() needs a positive number of ms: {ms!r}")
         if self.ttl is None:
             raise InvalidValue(f"lock {self.name!r} has no ttl to extend")
-        ttl = int(
-            self.database.scripts.run(
-                "lock_extend", self._keys, [self.token, ms, self.wake_ttl_ms]
+        try:
+            ttl = int(
+                self.database.scripts.run(
+                    "lock_extend", self._keys, [self.token, ms, self.wake_ttl_ms]
+                )
             )
-        )
+        except OutcomeUnknown as exc:
+            mine, _, remaining = self._owner(exc)
+            ttl = remaining if mine else -2  # the ttl it has now, extended or not
         if ttl < 0:
             raise LockNotHeld(f"lock {self.name!r} is not held by {self.token!r}")
         return ttl

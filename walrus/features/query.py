@@ -5,7 +5,7 @@ Grammar (``AND`` binds tighter than ``OR``)::
     query   := or_expr
     or_expr := and_expr ( ("OR" | "|") and_expr )*
     and_expr:= operand ( ["AND" | "&"] operand )*    # adjacent: default conjunction
-    operand := WORD | '"' WORD* '"' | "(" or_expr ")"
+    operand := WORD | '"' WORD* ['"'] | "(" or_expr [")"]
 
 Two operands side by side are joined by the *default conjunction* (``"AND"``
 unless told otherwise), with that operator's precedence: with ``"OR"`` as the
@@ -14,9 +14,16 @@ only in capitals; ``and``/``or`` are words. A word is a run of characters
 other than white space, quotes, parentheses, ``&`` and ``|``. The parser
 keeps the raw words: turning them into index terms (stemming, stop words) is
 the caller's job (:meth:`walrus.features.tokenizer.Tokenizer.query_terms`).
+As in walrus 0.9, a quote or parentheses left open are closed at the end of
+the query (``(a OR b`` is ``(a OR b)``, ``"a b`` is ``"a b"``).
 
 A malformed query raises :class:`~walrus.exceptions.QueryError` naming the
-(1-based) column where it goes wrong.
+(1-based) column where it goes wrong. So does a query over the limits, which
+bound the work a query can cause (parsing is linear in its length; the
+search then reads one key per term): :data:`MAX_LENGTH` characters,
+:data:`MAX_TERMS` words (a phrase's words included) and :data:`MAX_DEPTH`
+nested parentheses. Callers may pass other limits (``Index`` has them as
+attributes).
 """
 
 from __future__ import annotations
@@ -26,7 +33,22 @@ from dataclasses import dataclass
 
 from walrus.exceptions import QueryError
 
-__all__ = ["And", "Node", "Or", "Phrase", "QueryError", "Word", "parse_query"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "MAX_TERMS",
+    "And",
+    "Node",
+    "Or",
+    "Phrase",
+    "QueryError",
+    "Word",
+    "parse_query",
+]
+
+MAX_LENGTH = 10_000  # characters in a query
+MAX_TERMS = 1_000  # words in a query (a phrase's words included)
+MAX_DEPTH = 32  # parentheses nested in a query
 
 
 @dataclass(frozen=True)
@@ -72,8 +94,9 @@ class _Token:
     column: int  # 1-based
 
 
-def _lex(text: str) -> list[_Token]:
+def _lex(text: str, max_terms: int) -> list[_Token]:
     tokens: list[_Token] = []
+    terms = 0
     pos = 0
     while pos < len(text):
         match = _TOKEN.match(text, pos)
@@ -85,24 +108,32 @@ def _lex(text: str) -> list[_Token]:
             char = match["punct"]
             kind = {"&": "and", "|": "or"}.get(char, char)
             tokens.append(_Token(kind, char, column))
-        elif match["phrase"] is not None:
-            if not match["end"]:
-                raise QueryError(f"unterminated phrase: the quote at column {column}")
-            tokens.append(_Token("phrase", f'"{match["phrase"]}"', column))
+        elif match["phrase"] is not None:  # an open quote ends with the query
+            quoted = f'"{match["phrase"]}{match["end"]}'
+            tokens.append(_Token("phrase", quoted, column))
         else:
             word = match["word"]
             kind = {"AND": "and", "OR": "or"}.get(word, "word")
             tokens.append(_Token(kind, word, column))
+        if tokens[-1].kind in ("word", "phrase"):
+            terms += len(_PHRASE_WORD.findall(match["phrase"] or "")) or 1
+            if terms > max_terms:
+                raise QueryError(
+                    f"the query has more than {max_terms} words (the limit; "
+                    f"column {column})"
+                )
         pos = match.end()
     return tokens
 
 
 class _Parser:
-    def __init__(self, text: str, default: str) -> None:
+    def __init__(self, text: str, default: str, max_terms: int, max_depth: int) -> None:
         self.text = text
-        self.tokens = _lex(text)
+        self.tokens = _lex(text, max_terms)
         self.index = 0
         self.default = default
+        self.depth = 0
+        self.max_depth = max_depth
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -158,7 +189,7 @@ class _Parser:
         if token.kind == "word":
             return Word(token.value)
         if token.kind == "phrase":
-            words = tuple(_PHRASE_WORD.findall(token.value[1:-1]))
+            words = tuple(_PHRASE_WORD.findall(token.value.strip('"')))
             if not words:
                 raise self.fail("empty phrase", token)
             return Phrase(words)
@@ -166,11 +197,16 @@ class _Parser:
             inner = self.peek()
             if inner is not None and inner.kind == ")":
                 raise self.fail("empty parentheses", token)
+            if self.depth >= self.max_depth:
+                raise self.fail(
+                    f"parentheses nested more than {self.max_depth} deep (the limit)",
+                    token,
+                )
+            self.depth += 1
             node = self.expression()
-            closing = self.peek()
-            if closing is None or closing.kind != ")":
-                raise self.fail("unclosed parenthesis", token)
-            self.index += 1
+            self.depth -= 1
+            if self.peek() is not None:  # else left open: closed by the end
+                self.index += 1  # the ")" that ended the expression
             return node
         raise self.fail("a term is missing before", token)
 
@@ -184,14 +220,33 @@ def _join(kind: type[And] | type[Or], parts: list[Node]) -> Node:
     return kind(tuple(flat))
 
 
-def parse_query(text: str, default_conjunction: str = "AND") -> Node:
+def parse_query(
+    text: str,
+    default_conjunction: str = "AND",
+    *,
+    max_length: int | None = None,
+    max_terms: int | None = None,
+    max_depth: int | None = None,
+) -> Node:
     """The tree of ``text``; adjacent terms are joined by ``default_conjunction``
-    (``"AND"`` or ``"OR"``, any case). Raises QueryError if malformed."""
+    (``"AND"`` or ``"OR"``, any case). Raises QueryError if malformed or over
+    a limit (``None``: the module's :data:`MAX_LENGTH`, :data:`MAX_TERMS`,
+    :data:`MAX_DEPTH`). O(length of ``text``)."""
     if not isinstance(text, str):
         raise QueryError(f"a query is text, not {type(text).__name__}")
+    longest = MAX_LENGTH if max_length is None else max_length
+    if len(text) > longest:
+        raise QueryError(
+            f"the query is {len(text)} characters long; the limit is {longest}"
+        )
     default = str(default_conjunction).lower()
     if default not in ("and", "or"):
         raise QueryError(
             f"the default conjunction is 'AND' or 'OR', not {default_conjunction!r}"
         )
-    return _Parser(text, default).parse()
+    terms = MAX_TERMS if max_terms is None else max_terms
+    depth = MAX_DEPTH if max_depth is None else max_depth
+    try:
+        return _Parser(text, default, terms, depth).parse()
+    except RecursionError as exc:  # only with a max_depth raised very high
+        raise QueryError("the query is nested too deeply to parse") from exc

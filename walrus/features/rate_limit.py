@@ -1,7 +1,8 @@
 """RateLimit: at most ``limit`` events per ``per`` seconds for each key.
 
 Each key keeps a log of its admitted events' times (a list, newest first,
-at most ``limit`` long, in ``<name>:<key>``). An event is admitted when
+at most ``limit`` long, in ``<name>:<key>``; seconds since the epoch as text,
+walrus 0.9's format). An event is admitted when
 fewer than ``limit`` logged events are younger than ``per`` seconds, so no
 window of ``per`` seconds ever holds more than ``limit`` admitted events.
 Refused events are not logged. Deciding and logging is one named atomic
@@ -13,12 +14,12 @@ expires ``per`` seconds after its newest event.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 from walrus.exceptions import InvalidValue, RateLimitException
 from walrus.features.cache import default_key
-from walrus.features.lock import server_time_ms
 from walrus.scripts import Call, twin
 
 if TYPE_CHECKING:
@@ -138,9 +139,11 @@ class RateLimitLua(RateLimit):
 
 @twin("rate_limit")
 def _rate_limit(call: Call, keys: list[bytes], args: list[bytes]) -> list[int]:
-    limit, per, record = int(args[0]), int(args[1]), args[2] == b"1"
-    now = server_time_ms(call)
-    times = [int(t) for t in call(b"LRANGE", keys[0], b"0", str(limit - 1).encode())]
+    limit, per, record = int(args[0]), int(args[1]) / 1000, args[2] == b"1"
+    seconds, micros = (int(part) for part in call(b"TIME"))
+    now = seconds + micros / 1_000_000
+    log = call(b"LRANGE", keys[0], b"0", str(limit - 1).encode())
+    times = [float(t) for t in log]
     used = 0
     for when in times:
         if now - when >= per:
@@ -148,10 +151,12 @@ def _rate_limit(call: Call, keys: list[bytes], args: list[bytes]) -> list[int]:
         used += 1
     refused = used >= limit
     if not refused and record:
-        call(b"LPUSH", keys[0], str(now).encode())
+        call(b"LPUSH", keys[0], b"%d.%06d" % (seconds, micros))
         call(b"LTRIM", keys[0], b"0", str(limit - 1).encode())
         call(b"PEXPIRE", keys[0], args[1])
         times.insert(0, now)
         used += 1
-    wait = times[limit - 1] + per - now if used >= limit else 0
+    wait = (
+        math.floor((times[limit - 1] + per - now) * 1000 + 0.5) if used >= limit else 0
+    )
     return [int(refused), limit - used, wait]

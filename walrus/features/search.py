@@ -41,7 +41,14 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from walrus.exceptions import InvalidType, InvalidValue, QueryError, SettingsMismatch
+from walrus.exceptions import (
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    QueryError,
+    SettingsMismatch,
+)
+from walrus.features import query as _limits
 from walrus.features.query import And, Node, Phrase, Word, parse_query
 from walrus.features.text import DEFAULT_STOPWORDS
 from walrus.features.tokenizer import Tokenizer
@@ -124,7 +131,17 @@ class _Postings:
 
 
 class Index:
-    """A full-text search index of documents: content plus metadata."""
+    """A full-text search index of documents: content plus metadata.
+
+    A query longer than ``max_query_length`` characters, with more than
+    ``max_query_terms`` words or parentheses nested deeper than
+    ``max_query_depth`` raises QueryError (class attributes: set them on an
+    index, or on the class, to change them).
+    """
+
+    max_query_length = _limits.MAX_LENGTH
+    max_query_terms = _limits.MAX_TERMS
+    max_query_depth = _limits.MAX_DEPTH
 
     def __init__(
         self,
@@ -167,6 +184,8 @@ class Index:
         if isinstance(reply, bytes | str):
             stored = _text(reply)[len(_MISMATCH) :]
             raise self._mismatch(stored)
+        if reply == -1:
+            raise MissingKey(f"no document {doc!r} in the index {self.name!r}")
         return bool(reply)
 
     def _mismatch(self, stored: str) -> SettingsMismatch:
@@ -199,9 +218,9 @@ class Index:
                 raise InvalidValue(f"{name!r} cannot name a document's metadata")
             flat += [name, _field_value(name, value)]
         positions: dict[str, list[str]] = {}
-        length = 0
+        length = 0  # in words (a word may give two metaphone terms)
         for position, terms in self.tokenizer.analyze(content):
-            length += len(terms)
+            length += 1
             for term in terms:
                 positions.setdefault(term, []).append(str(position))
         postings: list[str] = []
@@ -247,8 +266,11 @@ class Index:
         self._store("replace", key, content, __metadata, metadata)
 
     def remove(self, key: DocumentId, preserve_data: bool = False) -> bool:
-        """Unindex the document and (unless ``preserve_data``) delete it.
-        O(T); one round trip. True if it was indexed."""
+        """Unindex the document and (unless ``preserve_data``) delete it;
+        True if it was indexed (False: only its data, kept by an earlier
+        ``preserve_data``, was there). A key with neither raises
+        :class:`MissingKey` (a ``KeyError``, as in walrus 0.9) and changes
+        nothing. O(T); one round trip."""
         op = "remove_keep" if preserve_data else "remove"
         return self._write(op, _doc_id(key))
 
@@ -273,8 +295,9 @@ class Index:
 
     def search_items(self, query: str) -> list[tuple[str, dict[str, str]]]:
         """``(key, document)`` for each document matching ``query``, best
-        first. A blank query, or one of stop words only, finds nothing; a
-        malformed one raises QueryError. Two round trips: the postings of
+        first. A blank query finds every document (walrus 0.9), in key
+        order; one of stop words only finds nothing; a malformed one raises
+        QueryError. Two round trips: the postings of
         the query's terms (MULTI), then the documents (pipelined);
         O(P) for P postings read."""
         ranked = self.rank(query)
@@ -294,9 +317,15 @@ class Index:
         without fetching them. One round trip (MULTI)."""
         if not isinstance(query, str):
             raise QueryError(f"a query is text, not {type(query).__name__}")
-        if not query.strip():
-            return []
-        tree = parse_query(query, self.default_conjunction)
+        if not query.strip():  # every document, as in walrus 0.9: O(N)
+            return [(doc, 0.0) for doc in sorted(map(_text, self._every_key()))]
+        tree = parse_query(
+            query,
+            self.default_conjunction,
+            max_length=self.max_query_length,
+            max_terms=self.max_query_terms,
+            max_depth=self.max_query_depth,
+        )
         plan = self._plan(tree)
         terms = sorted({t for t in _terms(plan)})
         if not terms:
@@ -320,6 +349,10 @@ class Index:
         scored = [(doc, sum(data.score(t, doc) for t in terms)) for doc in hits]
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored
+
+    def _every_key(self) -> list[Any]:
+        """The key of every indexed document (HKEYS). O(N); one round trip."""
+        return list(self.database.hkeys(self._terms))
 
     def _plan(self, node: Node) -> _Plan:
         """The query tree with its words replaced by the terms they match."""
@@ -426,6 +459,8 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         return _MISMATCH.encode() + stored
     docs = length = 0
     old = call(b"HGET", terms, doc)
+    if not writes and old is None and not call(b"EXISTS", document):
+        return -1
     if old is not None:
         first, *old_terms = old.split()
         length = -int(first)

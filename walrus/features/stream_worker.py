@@ -25,6 +25,15 @@ What it does for you:
   with :meth:`StreamWorker.stop_on_signals`) lets the current message finish,
   acks what is done and ends the loop, within ``block`` ms when it is waiting.
   Messages of the batch not yet handled stay pending and are reclaimed later.
+* **outages**: when the server cannot be reached (a connection error, a
+  timeout, a lost reply, a server still loading its data), the worker waits
+  and tries again, with exponential backoff up to ``max_backoff`` seconds,
+  for as long as the outage lasts, or until ``give_up_after`` seconds, when
+  the error is raised. Then it sends the acks it still owes (acking twice
+  is harmless) and first reads its own pending messages (XREADGROUP from
+  id 0: those delivered to it by a read whose reply was lost), then new
+  ones: nothing acknowledged to a producer is lost, nothing it handled is
+  handed to it again.
 
 Steady state: one blocking read (XREADGROUP) per batch, plus one round trip
 acknowledging the batch.
@@ -33,16 +42,19 @@ acknowledging the batch.
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from walrus.exceptions import InvalidType, InvalidValue
+from walrus.exceptions import EngineError, InvalidType, InvalidValue
 from walrus.features.consumer_group import group_error, read_reply, wire
 from walrus.features.containers.stream import _messages
 
@@ -52,6 +64,13 @@ if TYPE_CHECKING:
 __all__ = ["Delivery", "StreamWorker"]
 
 log = logging.getLogger("walrus.stream_worker")
+
+T = TypeVar("T")
+FIRST_BACKOFF = 0.05  # seconds before the first attempt after a failure
+
+
+class _Stopped(Exception):
+    """stop() was called while the worker waited out an outage."""
 
 
 @dataclass
@@ -69,6 +88,16 @@ class Delivery:
         """Do not acknowledge this message: it stays pending and is delivered
         again after ``claim_idle`` ms (until ``max_deliveries``)."""
         self.nacked = True
+
+
+def _seconds(value: Any, what: str, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidType(f"{what} is a number of seconds, not {value!r}")
+    if not value >= 0:
+        raise InvalidValue(f"{what} must be >= 0 seconds, not {value}")
+    return float(value)
 
 
 def _ms(value: Any, what: str, allow_none: bool = False) -> int | None:
@@ -91,7 +120,10 @@ class StreamWorker:
     default); ``max_deliveries``: deliveries before a message is
     dead-lettered (None: no limit); ``dead_letter``: the dead-letter stream's
     key (``'<group>:dead-letter'`` by default); ``stop_when_empty``: end the
-    loop when a read finds nothing (batch jobs, tests).
+    loop when a read finds nothing (batch jobs, tests); ``give_up_after``:
+    seconds of a continuous outage after which the connection error is
+    raised (None: never give up); ``max_backoff``: the longest wait, in
+    seconds, between two attempts during an outage.
     """
 
     def __init__(
@@ -105,6 +137,8 @@ class StreamWorker:
         max_deliveries: int | None = None,
         dead_letter: Any = None,
         stop_when_empty: bool = False,
+        give_up_after: float | None = None,
+        max_backoff: float = 5.0,
     ) -> None:
         self.group = group
         self.database = group.database
@@ -124,6 +158,9 @@ class StreamWorker:
             dead_letter = self.database.keyspace(group.name, "dead-letter")
         self.dead_letter = dead_letter
         self.stop_when_empty = stop_when_empty
+        self.give_up_after = _seconds(give_up_after, "give_up_after", True)
+        self.max_backoff = _seconds(max_backoff, "max_backoff") or FIRST_BACKOFF
+        self.outages = 0  # outages waited out
         self.processed = 0  # messages acknowledged
         self.failed = 0  # handler failures (run())
         self.dead_lettered = 0
@@ -131,6 +168,8 @@ class StreamWorker:
         self._stop = threading.Event()
         self._next_claim = 0.0  # reclaim at once when the loop starts
         self._cursors: dict[Any, Any] = dict.fromkeys(group.keys, "0-0")
+        # after an outage: where each stream's own pending messages are read
+        self._history: dict[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<StreamWorker {self.group!r}>"
@@ -157,11 +196,9 @@ class StreamWorker:
         done: dict[Any, list[Any]] = {}
         try:
             while not self._stop.is_set():
-                batch = self._reclaim() if time.monotonic() >= self._next_claim else []
-                if not batch:
-                    batch = self._read()
-                    if not batch and self.stop_when_empty:
-                        return
+                batch = self._survive(self._next_batch)
+                if not batch and self.stop_when_empty:
+                    return
                 for delivery in batch:
                     if self._stop.is_set():
                         break
@@ -170,11 +207,12 @@ class StreamWorker:
                     self.current = None
                     if not delivery.nacked:
                         done.setdefault(delivery.stream, []).append(delivery.message_id)
-                self._ack(done)
-                done = {}
+                self._survive(lambda: self._ack(done))
+        except _Stopped:
+            return
         finally:
             self.current = None
-            self._ack(done)
+            self._last_ack(done)
 
     def run(self, handler: Callable[[Delivery], Any]) -> int:
         """Call ``handler`` with each message until stopped; an exception in
@@ -194,18 +232,87 @@ class StreamWorker:
                 )
         return self.processed - before
 
+    # -- outages -------------------------------------------------------------------
+    def _survive(self, operation: Callable[[], T]) -> T:
+        """``operation()``, tried again through an outage (see the module)."""
+        started: float | None = None
+        delay = FIRST_BACKOFF
+        while True:
+            try:
+                result = operation()
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if isinstance(exc, EngineError):
+                    raise  # an embedded engine closed or broken: not an outage
+                now = time.monotonic()
+                if started is None:
+                    started = now
+                    self.outages += 1
+                    self._history = dict.fromkeys(self.group.keys, "0")
+                    log.warning(
+                        "%r: the server is unreachable (%s); retrying", self, exc
+                    )
+                if (
+                    self.give_up_after is not None
+                    and now - started >= self.give_up_after
+                ):
+                    log.error(
+                        "%r: giving up after %.1f s of outage", self, now - started
+                    )
+                    raise
+                if self._stop.wait(delay * random.uniform(0.5, 1.0)):
+                    raise _Stopped from exc
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            if started is not None:
+                log.warning(
+                    "%r: reconnected after %.1f s", self, time.monotonic() - started
+                )
+            return result
+
+    def _last_ack(self, done: dict[Any, list[Any]]) -> None:
+        """Ack what is done as the loop ends; in an outage, leave it pending."""
+        try:
+            self._ack(done)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if isinstance(exc, EngineError):
+                raise
+            log.warning(
+                "%r: could not acknowledge %d handled messages as the loop ended "
+                "(%s): they stay pending and will be delivered again",
+                self,
+                sum(len(ids) for ids in done.values()),
+                exc,
+            )
+
     # -- commands ------------------------------------------------------------------
+    def _next_batch(self) -> list[Delivery]:
+        if time.monotonic() >= self._next_claim:
+            batch = self._reclaim()
+            if batch:
+                return batch
+        return self._read()
+
     def _read(self) -> list[Delivery]:
+        """New messages; after an outage, this consumer's pending ones first."""
+        while self._history is not None:
+            batch = self._read_ids(self._history, None)
+            if not batch:
+                self._history = None
+                break
+            for delivery in batch:
+                self._history[delivery.stream] = delivery.message_id
+            kept = [d for d in batch if d.data]  # {}: deleted from the stream
+            if kept:
+                return kept
+        return self._read_ids(dict.fromkeys(self.group.keys, ">"), self.block)
+
+    def _read_ids(self, ids: dict[Any, Any], block: int | None) -> list[Delivery]:
         group = self.group
         stream = next(iter(group.streams.values()))
         commands = stream._commands("consume")
         try:
             reply = commands.xreadgroup(
-                group.name,
-                group.consumer_name,
-                dict.fromkeys(group.keys, ">"),
-                count=self.count,
-                block=self.block,
+                group.name, group.consumer_name, ids, count=self.count, block=block
             )
         except ResponseError as exc:
             raise group._read_error(exc) from exc

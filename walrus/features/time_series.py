@@ -142,7 +142,7 @@ class TimeSeriesStream(ConsumerGroupStream):
     def _pending(self, entry: dict[str, Any]) -> Any:
         return PendingMessage(
             id_to_datetime(entry["message_id"]),
-            entry["consumer"],
+            key_text(entry["consumer"]),  # text, as in walrus 0.9
             entry["time_since_delivered"],
             entry["times_delivered"],
         )

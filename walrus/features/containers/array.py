@@ -3,8 +3,9 @@
 The layout is walrus 0.9's (fields ``"0"`` .. ``"n-1"``), so arrays it wrote
 can be read. Every change is a named atomic operation (Lua on servers,
 Python twins elsewhere): O(1) append, get, set, len and pop of the last item;
-O(N) removal from the middle. Unlike walrus 0.9, iteration is in index order
-and an index out of range raises ``IndexError``.
+O(N) removal from the middle. As in walrus 0.9, reading an index out of range
+gives ``None``; unlike 0.9, iteration is in index order and writing, deleting
+or popping out of range raises ``IndexError``.
 """
 
 from __future__ import annotations
@@ -57,12 +58,9 @@ class Array(Container):
             self._run("array_append", [0, *items])
 
     def __getitem__(self, index: int) -> Any:
-        """The item at ``index`` (negative from the end); ``IndexError`` out of
-        range. O(1); one round trip."""
-        value = self._run("array_get", [_index(index)])
-        if value is None:
-            raise IndexError("array index out of range")
-        return value
+        """The item at ``index`` (negative from the end); ``None`` out of range,
+        as in walrus 0.9. O(1); one round trip."""
+        return self._run("array_get", [_index(index)])
 
     def __setitem__(self, index: int, value: Any) -> None:
         """Replace the item at ``index`` (``IndexError`` out of range). O(1)."""

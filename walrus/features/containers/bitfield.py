@@ -109,7 +109,10 @@ class BitFieldOperation:
 def _slice_field(item: Any) -> tuple[str, int]:
     """The BITFIELD format and offset a bit slice ``[start:stop]`` stands for."""
     if not isinstance(item, slice):
-        raise InvalidType("a BitField is subscripted with a slice of bit offsets")
+        # ValueError as in walrus 0.9
+        raise InvalidValue(
+            f"a BitField is subscripted with a slice of bit offsets, not {item!r}"
+        )
     if item.step is not None:
         raise InvalidValue("BitField slices take no step")
     start = 0 if item.start is None else _integer(item.start)

@@ -162,11 +162,27 @@ class List(Sortable, MutableSequence[Any]):
                 "list_pop_index", [self.key], [index, _marker()]
             )
 
-    def insert(self, index: int, value: Any) -> None:
-        """Insert ``value`` before ``index`` as ``list.insert`` does. O(N); one trip."""
+    def insert(  # type: ignore[override]
+        self, index: Any, value: Any, where: str | None = None
+    ) -> int | None:
+        """Insert ``value`` before ``index`` as ``list.insert`` does. O(N); one trip.
+
+        walrus 0.9's form ``insert(value, pivot, 'before')`` (or ``'after'``)
+        inserts ``value`` next to the first item equal to ``pivot`` and returns
+        the new length, -1 if ``pivot`` is not in the list (LINSERT).
+        """
+        if where is not None:
+            side = str(where).upper()
+            if side not in ("BEFORE", "AFTER"):
+                raise InvalidValue(
+                    f"List.insert(value, pivot, where): where is 'before' or "
+                    f"'after', not {where!r}"
+                )
+            return self._linsert(side, index, value)  # (value, pivot, where)
         args = [_index(index), check_value(value), _marker()]
         with self._guard:
             self.database.scripts.run("list_insert", [self.key], args)
+        return None
 
     def pop(self, index: int = -1) -> Any:
         """Remove and return the item at ``index`` (the last by default).
@@ -211,19 +227,19 @@ class List(Sortable, MutableSequence[Any]):
 
         The new length, or -1 if ``key`` is not in the list. O(N); one round trip.
         """
-        with self._guard:
-            return self.database.linsert(
-                self.key, "BEFORE", check_value(key), check_value(value)
-            )
+        return self._linsert("BEFORE", value, key)
 
     def insert_after(self, value: Any, key: Any) -> int:
         """Insert ``value`` after the first item equal to ``key`` (LINSERT).
 
         The new length, or -1 if ``key`` is not in the list. O(N); one round trip.
         """
+        return self._linsert("AFTER", value, key)
+
+    def _linsert(self, where: str, value: Any, pivot: Any) -> int:
         with self._guard:
             return self.database.linsert(
-                self.key, "AFTER", check_value(key), check_value(value)
+                self.key, where, check_value(pivot), check_value(value)
             )
 
     def popleft(self) -> Any:

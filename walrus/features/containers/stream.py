@@ -163,13 +163,10 @@ class Stream(Container):
             return int(commands.xdel(self.key, *checked))
 
     def __delitem__(self, item: Any) -> None:
-        """Delete one message (``KeyError`` if missing) or a list of them (XDEL).
-
-        With a list, ``KeyError`` only when none of them existed. One round trip.
-        """
+        """Delete one message or a list of them (XDEL); ids that are not in the
+        stream are ignored, as in walrus 0.9. One round trip."""
         ids = list(item) if isinstance(item, (list, tuple)) else [item]
-        if self.delete(*ids) == 0 and ids:
-            raise KeyError(item)
+        self.delete(*ids)
 
     def trim(
         self,

@@ -1,8 +1,10 @@
 """ZSet: a Redis sorted set, a dict of member -> score kept in score order.
 
-Subscripts: ``z[member]`` is the member's score, ``z[i]`` the member at rank
-``i`` (negative from the end), ``z[a:b]`` a slice by rank or by member (the
-start member included, the stop member not), and ``z[x, True]`` adds scores.
+Subscripts: ``z[member]`` is the member's score, ``z[i]`` a list of the
+member at rank ``i`` (negative from the end; empty out of range: walrus 0.9's
+shape), ``z[a:b]`` a slice by rank or by member (the start member included,
+the stop member not), and ``z[x, True]`` adds scores. ``z |= other`` and
+``z &= other`` store the union or intersection in ``z`` (scores summed).
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ class ZSet(Sortable):
 
     # -- subscripts ----------------------------------------------------------------
     def __getitem__(self, item: Any) -> Any:
-        """A score, a member by rank, or a slice (see the module). One round trip."""
+        """A score, a one-item list by rank, or a slice (see the module).
+
+        One round trip."""
         with_scores = False
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bool):
             item, with_scores = item
@@ -65,10 +69,7 @@ class ZSet(Sortable):
                 return self._slice(slice(None), "range", with_scores)[item]
             return self._slice(item, "range", with_scores)
         if isinstance(item, int) and not isinstance(item, bool):
-            found = self.range(item, item, with_scores=with_scores)
-            if not found:
-                raise IndexError("sorted set index out of range")
-            return found[0]
+            return self.range(item, item, with_scores=with_scores)
         score = self.score(item)
         if score is None:
             raise KeyError(item)
@@ -258,33 +259,33 @@ class ZSet(Sortable):
             return self.database.zremrangebylex(self.key, low, high)
 
     # -- popping -------------------------------------------------------------------
-    def popmin(self, count: int = 1) -> list[Pair] | None:
-        """Remove the ``count`` lowest-scored members (ZPOPMIN); None if empty."""
+    def popmin(self, count: int = 1) -> list[Pair]:
+        """Remove the ``count`` lowest-scored members (ZPOPMIN); [] if empty."""
         with self._guard:
-            return _pairs(self.database.zpopmin(self.key, count)) or None
+            return _pairs(self.database.zpopmin(self.key, count))
 
-    def popmax(self, count: int = 1) -> list[Pair] | None:
-        """Remove the ``count`` highest-scored members (ZPOPMAX); None if empty."""
+    def popmax(self, count: int = 1) -> list[Pair]:
+        """Remove the ``count`` highest-scored members (ZPOPMAX); [] if empty."""
         with self._guard:
-            return _pairs(self.database.zpopmax(self.key, count)) or None
+            return _pairs(self.database.zpopmax(self.key, count))
 
-    def popmin_compat(self, count: int = 1) -> list[Pair] | None:
+    def popmin_compat(self, count: int = 1) -> list[Pair]:
         """popmin() as a ZRANGE + ZREMRANGEBYRANK transaction. One round trip."""
         pipe = self.database.pipeline()
         pipe.zrange(self.key, 0, count - 1, withscores=True)
         pipe.zremrangebyrank(self.key, 0, count - 1)
         with self._guard:
             items, _ = pipe.execute()
-        return _pairs(items) or None
+        return _pairs(items)
 
-    def popmax_compat(self, count: int = 1) -> list[Pair] | None:
+    def popmax_compat(self, count: int = 1) -> list[Pair]:
         """popmax() as a ZREVRANGE + ZREMRANGEBYRANK transaction. One round trip."""
         pipe = self.database.pipeline()
         pipe.zrevrange(self.key, 0, count - 1, withscores=True)
         pipe.zremrangebyrank(self.key, -count, -1)
         with self._guard:
             items, _ = pipe.execute()
-        return _pairs(items) or None
+        return _pairs(items)
 
     def bpopmin(self, timeout: int = 0) -> Pair | None:
         """Remove the lowest-scored member, waiting up to ``timeout`` seconds
@@ -342,6 +343,16 @@ class ZSet(Sortable):
         """Store the union with ``others`` at ``dest`` (ZUNIONSTORE, with
         ``weights`` per set and ``aggregate`` SUM/MIN/MAX); a ZSet on it."""
         return self._store("ZUNIONSTORE", dest, others, weights, aggregate)
+
+    def __ior__(self, other: ZSet) -> ZSet:
+        """``z |= other``: the union stored in ``z`` (ZUNIONSTORE). One round trip."""
+        self.unionstore(self.key, other)
+        return self
+
+    def __iand__(self, other: ZSet) -> ZSet:
+        """``z &= other``: the intersection stored in ``z`` (ZINTERSTORE)."""
+        self.interstore(self.key, other)
+        return self
 
     # -- whole-set views -----------------------------------------------------------
     def search(self, pattern: Any, count: int | None = None) -> Iterator[Pair]:

@@ -12,6 +12,13 @@ one round trip whatever its depth, and nothing is copied member by member.
 Full-text leaves are scored by term counts (weight 1); other leaves weigh 0,
 so a result's score is its relevance. A phrase matches rows holding all of
 its words (positions are not stored).
+
+Limits (module constants, read when a filter is built): a filter combines
+at most :data:`MAX_FILTER_TERMS` comparisons and searches, and nests ``&``
+inside ``|`` inside ``&`` ... at most :data:`MAX_FILTER_DEPTH` levels (a run
+of one operator, ``a | b | c | ...``, is one level); beyond, combining
+raises :class:`~walrus.exceptions.QueryError`. A ``search()`` query has the
+limits of :mod:`walrus.features.query`.
 """
 
 from __future__ import annotations
@@ -21,19 +28,34 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from walrus.exceptions import InvalidType, InvalidValue, UnindexedField
+from walrus.exceptions import InvalidType, InvalidValue, QueryError, UnindexedField
 
 if TYPE_CHECKING:
     from walrus.features.models.fields import Field, TextField
     from walrus.features.models.layout import ModelKeys
 
-__all__ = ["And", "Compare", "Compiler", "Expression", "Match", "Or", "Ordering"]
+__all__ = [
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_TERMS",
+    "And",
+    "Compare",
+    "Compiler",
+    "Expression",
+    "Match",
+    "Or",
+    "Ordering",
+]
 
 TEMP_TTL = 60  # seconds; temporary keys are also deleted when the query ends
+MAX_FILTER_TERMS = 1_000  # comparisons and searches combined in one filter
+MAX_FILTER_DEPTH = 32  # levels of & and | nested in each other
 
 
 class Expression:
     """A filter; combine with ``&`` and ``|``."""
+
+    size = 1  # comparisons and searches in the filter
+    depth = 0  # levels of & and | nested in each other
 
     def __and__(self, other: Expression) -> Expression:
         return And(_check(self), _check(other))
@@ -49,7 +71,8 @@ class Expression:
 
     def fields(self) -> Iterator[Field[Any]]:
         """Every field the expression filters on."""
-        raise NotImplementedError
+        for leaf in _leaves(self):
+            yield from leaf.fields()
 
 
 def _check(value: Any) -> Expression:
@@ -86,7 +109,8 @@ class Match(Expression):
 
 @dataclass(frozen=True, eq=False)
 class Search(Expression):
-    """A full-text query (words, phrases, AND, OR, parentheses)."""
+    """A full-text query (words, phrases, AND, OR, parentheses); a blank
+    query filters nothing out, as in walrus 0.9."""
 
     field: TextField
     query: str
@@ -97,23 +121,75 @@ class Search(Expression):
 
 
 @dataclass(frozen=True, eq=False)
-class And(Expression):
+class _Combined(Expression):
+    """``left`` and ``right`` joined by an operator (checked against the limits)."""
+
     left: Expression
     right: Expression
+    symbol = ""
 
-    def fields(self) -> Iterator[Field[Any]]:
-        yield from self.left.fields()
-        yield from self.right.fields()
+    def __post_init__(self) -> None:
+        left, right = _check(self.left), _check(self.right)
+        size = left.size + right.size
+        depth = max(self._level(left), self._level(right))
+        if size > MAX_FILTER_TERMS:
+            raise QueryError(
+                f"a filter combines more than {MAX_FILTER_TERMS} comparisons "
+                "(the limit: walrus.features.models.expressions.MAX_FILTER_TERMS)"
+            )
+        if depth > MAX_FILTER_DEPTH:
+            raise QueryError(
+                f"a filter nests & and | more than {MAX_FILTER_DEPTH} levels deep "
+                "(the limit: walrus.features.models.expressions.MAX_FILTER_DEPTH)"
+            )
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "depth", depth)
+
+    def _level(self, part: Expression) -> int:
+        nested = isinstance(part, _Combined) and type(part) is not type(self)
+        return part.depth + int(nested)
+
+    def parts(self) -> list[Expression]:
+        """The operands of this run of one operator, flattened, in order."""
+        kind = type(self)
+        parts: list[Expression] = []
+        stack: list[Expression] = [self]
+        while stack:
+            item = stack.pop()
+            if type(item) is kind:
+                assert isinstance(item, _Combined)
+                stack += [item.right, item.left]
+            else:
+                parts.append(item)
+        return parts
+
+    def __repr__(self) -> str:
+        return "(" + f" {self.symbol} ".join(map(repr, self.parts())) + ")"
 
 
-@dataclass(frozen=True, eq=False)
-class Or(Expression):
-    left: Expression
-    right: Expression
+@dataclass(frozen=True, eq=False, repr=False)
+class And(_Combined):
+    """Rows matching both."""
 
-    def fields(self) -> Iterator[Field[Any]]:
-        yield from self.left.fields()
-        yield from self.right.fields()
+    symbol = "&"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Or(_Combined):
+    """Rows matching either."""
+
+    symbol = "|"
+
+
+def _leaves(expr: Expression) -> Iterator[Expression]:
+    """The comparisons and searches of ``expr``, left to right (no recursion)."""
+    stack = [expr]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Combined):
+            stack += [item.right, item.left]
+        else:
+            yield item
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,16 +236,8 @@ class Compiler:
             node = self._text(expr)
             return node or Result(self.temp(), True, False)  # a key never written
         if isinstance(expr, And | Or):
-            kind = type(expr)
-            parts: list[Expression] = []
-            stack: list[Expression] = [expr]
-            while stack:
-                item = stack.pop()
-                if isinstance(item, kind):
-                    stack += [item.right, item.left]
-                else:
-                    parts.append(item)
-            if kind is And:
+            parts = expr.parts()
+            if isinstance(expr, And):
                 return self.combine("ZINTERSTORE", self._and_parts(parts))
             return self.combine("ZUNIONSTORE", [self.compile(p) for p in parts])
         raise InvalidType(f"expected a query expression, not {type(expr).__name__}")
@@ -255,6 +323,8 @@ class Compiler:
             terms = list(dict.fromkeys(tokenizer.tokenize(expr.term)))
             parts = [Result(self.keys.fts(f.name, t), False, True) for t in terms]
             return self.combine("ZINTERSTORE", parts) if parts else None
+        if isinstance(expr.query, str) and not expr.query.strip():
+            return Result(self.keys.all, True, False)  # no words: every row (0.9)
         from walrus.features import query as q
 
         def walk(node: q.Node) -> Result | None:

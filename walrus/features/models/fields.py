@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from walrus.exceptions import InvalidType, InvalidValue
 from walrus.features.containers import Hash, List, Set, ZSet
+from walrus.serializers import SecretKeys, Serializer, decode, encode, make_serializer
 
 if TYPE_CHECKING:
     from typing import Self
@@ -48,6 +49,7 @@ __all__ = [
     "IntegerField",
     "JSONField",
     "ListField",
+    "PickledField",
     "SetField",
     "TextField",
     "UUIDField",
@@ -237,7 +239,9 @@ class TextField(Field[str]):
         return Match(self, term)
 
     def search(self, query: str, default_conjunction: str = "and") -> Expression:
-        """Rows matching a search query: words, ``"phrases"``, AND, OR, ()."""
+        """Rows matching a search query: words, ``"phrases"``, AND, OR, ();
+        an unclosed quote or parenthesis closes at the end, and a blank query
+        matches every row (walrus 0.9)."""
         from walrus.features.models.expressions import Search
 
         return Search(self, query, default_conjunction)
@@ -293,13 +297,19 @@ class FloatField(Field[float]):
 
 
 class ByteField(Field[bytes]):
-    """Arbitrary bytes, stored as they are."""
+    """Arbitrary bytes, stored as they are; ``str`` is stored as UTF-8 (as in
+    walrus 0.9) and read back as bytes."""
 
     can_be_primary_key = False
 
+    def __set__(self, instance: object, value: bytes | str | None) -> None:
+        super().__set__(instance, None if value is None else self.to_db(value))
+
     def to_db(self, value: Any) -> bytes:
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape")
         if not isinstance(value, bytes | bytearray | memoryview):
-            raise self._type_error(value, "bytes")
+            raise self._type_error(value, "bytes or str")
         return bytes(value)
 
     def from_db(self, raw: bytes) -> bytes:
@@ -419,6 +429,43 @@ class JSONField(Field[Any]):
 
     def from_db(self, raw: bytes) -> Any:
         return json.loads(raw)
+
+
+class PickledField(Field[Any]):
+    """A Python value, pickled (walrus 0.9's field), safe by default.
+
+    ``serializer`` and ``secret_key`` are the cache's (see
+    :mod:`walrus.serializers`): ``"pickle"`` (the default) stores plain data
+    and reads it back without running code; ``"signed-pickle"`` stores any
+    object, signed and bound to this model and field (a value copied from
+    another field, model or cache is refused; a copy between two rows of
+    this field is not detected); ``"unsafe-pickle"`` unpickles whatever is
+    stored. A stored value that cannot be read raises ``SerializationError``.
+    """
+
+    can_be_primary_key = False
+
+    def __init__(
+        self,
+        *args: Any,
+        serializer: str | Serializer = "pickle",
+        secret_key: SecretKeys | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.serializer = make_serializer(serializer, secret_key)
+
+    def _binding(self) -> bytes:
+        """What a signed value is bound to: the model and this field."""
+        model = self.model
+        owner = f"{model.__namespace__ or ''}:{model.__name__.lower()}" if model else ""
+        return f"walrus-model:{owner}:{self.name}".encode()
+
+    def to_db(self, value: Any) -> bytes:
+        return encode(self.serializer, self._binding(), value)
+
+    def from_db(self, raw: bytes) -> Any:
+        return decode(self.serializer, self._binding(), raw)
 
 
 class ContainerField(Generic[C]):

@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ModelKeys"]
+__all__ = ["KeysOfModel", "ModelKeys"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,17 @@ class ModelKeys:
 
     def temp(self) -> bytes:
         return self._join("temp", uuid.uuid4().hex)
+
+    def make_key(self, *parts: Any) -> str:
+        """walrus 0.9's ``Model._query.make_key``: the parts after the model's
+        prefix, joined by its separator (``make_key('id', 1)`` is a row)."""
+        return self._join(*map(str, parts)).decode("utf-8", "surrogateescape")
+
+
+class KeysOfModel:
+    """``Model._query``: walrus 0.9's private key helper, as the model's
+    :class:`ModelKeys` (0.9's own tests read ``_query.make_key``)."""
+
+    def __get__(self, instance: Any, owner: Any) -> ModelKeys:
+        keys: ModelKeys = owner._keys()
+        return keys

@@ -46,7 +46,7 @@ from walrus.features.models.fields import (
     TextField,
     UUIDField,
 )
-from walrus.features.models.layout import ModelKeys
+from walrus.features.models.layout import KeysOfModel, ModelKeys
 from walrus.features.models.writes import MARK, WritePlan
 
 __all__ = ["Model", "ModelMeta"]
@@ -122,6 +122,7 @@ class Model(metaclass=ModelMeta):
     _fields: ClassVar[dict[str, Field[Any]]]
     _containers: ClassVar[dict[str, ContainerField[Any]]]
     _primary_key: ClassVar[Field[Any]]
+    _query: ClassVar[KeysOfModel] = KeysOfModel()  # walrus 0.9's private helper
 
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)

@@ -1,0 +1,229 @@
+"""When the server driver may send a command again after a connection failure.
+
+redis-py sends a command again when the connection fails before its reply
+(a timeout, a reset), by default up to ten times. For a write that reached
+the server, that runs it twice: with ``socket_timeout=1`` and a server
+stalled for 4 s, one ``INCR`` added 2 and one ``XADD`` added two entries.
+
+``walrus.Database`` keeps redis-py's retry policy for what is safe and
+refuses it for the rest:
+
+* a command is sent again if it cannot change anything: commands the server
+  flags ``readonly`` (GET, HGETALL, XRANGE, EVALSHA_RO ...) and a few others
+  (:data:`ALSO_SAFE`: PING, TIME, SCRIPT LOAD, WATCH ...); a pipeline or
+  transaction only if every command in it is;
+* a failure while connecting, before any byte of the command was sent, is
+  retried as redis-py does, whatever the command;
+* any other command (every write, blocking pops, XREADGROUP, scripts, a
+  MULTI/EXEC holding a write) whose connection fails after it was sent
+  raises :class:`~walrus.exceptions.OutcomeUnknown` (a redis-py
+  ``ConnectionError``): the connection is closed, nothing is sent again, and
+  the caller decides, knowing the server may or may not have run it.
+
+Error replies (``-LOADING`` included) are not connection failures: the
+server answered, so nothing ran twice, and they are raised as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import redis.client
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from walrus.drivers.command_table import COMMANDS
+from walrus.exceptions import OutcomeUnknown
+
+__all__ = [
+    "ALSO_SAFE",
+    "GuardedPipeline",
+    "NoResendRetry",
+    "ResendGuard",
+    "guard_retries",
+    "name_of",
+    "resend_safe",
+]
+
+T = TypeVar("T")
+
+#: Commands without the ``readonly`` flag that are safe to send twice.
+ALSO_SAFE = frozenset(
+    {
+        "PING",
+        "ECHO",
+        "TIME",
+        "INFO",
+        "SELECT",
+        "WATCH",
+        "UNWATCH",
+        "SCRIPT EXISTS",
+        "SCRIPT LOAD",
+        "CONFIG GET",
+        "CLIENT GETNAME",
+        "CLIENT ID",
+        "CLIENT INFO",
+        "CLIENT SETNAME",
+        "CLIENT SETINFO",
+        "COMMAND",
+        "COMMAND COUNT",
+        "COMMAND DOCS",
+        "COMMAND INFO",
+        "COMMAND LIST",
+    }
+)
+_CONTAINERS = frozenset(name.split(" ")[0] for name in COMMANDS if " " in name)
+# Exactly these mean "the connection failed": their subclasses are replies
+# (LOADING, NOAUTH ...) or happen before anything is sent.
+_TRANSPORT_ERRORS = (RedisConnectionError, RedisTimeoutError)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def name_of(args: Sequence[Any]) -> str:
+    """``args``' command in capitals, with its subcommand (``'SCRIPT LOAD'``)."""
+    if not args:
+        return ""
+    name = _text(args[0]).upper()
+    if name in _CONTAINERS and len(args) > 1:
+        name = f"{name} {_text(args[1]).upper()}"
+    return name
+
+
+_SAFE = ALSO_SAFE | {
+    name for name, entry in COMMANDS.items() if "readonly" in entry[1].split()
+}
+
+
+def resend_safe(args: Sequence[Any]) -> bool:
+    """Whether sending the command ``args`` twice has the effect of once."""
+    if not args:
+        return False
+    if args[0] in _SAFE:  # redis-py's own calls: "GET", "SCRIPT LOAD" ...
+        return True
+    return name_of(args) in _SAFE
+
+
+def _label(commands: Iterable[Sequence[Any]], transaction: bool) -> str:
+    names = [name_of(args) for args in commands]
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    kind = "MULTI/EXEC" if transaction else "pipeline"
+    return f"{kind} of {len(names)} commands ({shown})"
+
+
+def send_once(connection: Any, what: str, send: Callable[[], T]) -> T:
+    """Run ``send`` (one request on ``connection``) so that it is never resent.
+
+    The connection is opened first, so a failure to connect (nothing sent)
+    stays retryable; a transport failure after that closes the connection
+    and raises :class:`OutcomeUnknown`, which :class:`NoResendRetry` does
+    not retry.
+    """
+    connection.connect()
+    try:
+        return send()
+    except _TRANSPORT_ERRORS as exc:
+        if type(exc) not in _TRANSPORT_ERRORS:
+            raise
+        connection.disconnect()
+        raise OutcomeUnknown(
+            f"{what}: the connection failed after it was sent ({exc}); the "
+            "server may or may not have run it, and walrus does not send a "
+            "write twice (see docs/security.md)",
+            what,
+        ) from exc
+
+
+class ResendGuard:
+    """Mixed into a redis-py client: commands not :func:`resend_safe` are
+    sent once (see the module)."""
+
+    def _send_command_parse_response(
+        self, conn: Any, command_name: str, *args: Any, **options: Any
+    ) -> Any:
+        send: Any = super()._send_command_parse_response  # type: ignore[misc]
+        if resend_safe(args):
+            return send(conn, command_name, *args, **options)
+        return send_once(
+            conn, name_of(args), lambda: send(conn, command_name, *args, **options)
+        )
+
+
+class GuardedPipeline(ResendGuard, redis.client.Pipeline):
+    """redis-py's pipeline, sent again after a failure only when every
+    command in it is :func:`resend_safe`."""
+
+    def _execute_transaction(self, connection: Any, commands: Any, *rest: Any) -> Any:
+        run: Any = super()._execute_transaction
+        return _send_commands(
+            connection, commands, True, lambda: run(connection, commands, *rest)
+        )
+
+    def _execute_pipeline(self, connection: Any, commands: Any, *rest: Any) -> Any:
+        run: Any = super()._execute_pipeline
+        return _send_commands(
+            connection, commands, False, lambda: run(connection, commands, *rest)
+        )
+
+
+def _send_commands(
+    connection: Any, commands: Any, transaction: bool, send: Callable[[], T]
+) -> T:
+    """A pipeline's request: resent only if every command in it may be."""
+    argv = [args for args, _ in commands]
+    if all(resend_safe(args) for args in argv):
+        return send()
+    return send_once(connection, _label(argv, transaction), send)
+
+
+class NoResendRetry(Retry):
+    """A redis-py retry policy (``inner``) that never retries
+    :class:`OutcomeUnknown`; everything else is ``inner``'s."""
+
+    def __init__(self, inner: Retry) -> None:
+        super().__init__(inner._backoff, inner.get_retries(), inner._supported_errors)
+        self.inner = inner
+
+    def call_with_retry(
+        self,
+        do: Callable[[], T],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        def retryable(error: Exception) -> bool:
+            if isinstance(error, OutcomeUnknown):
+                return False
+            return is_retryable is None or is_retryable(error)
+
+        return self.inner.call_with_retry(do, fail, retryable, with_failure_count)
+
+    def get_retries(self) -> int:
+        return self.inner.get_retries()
+
+    def update_retries(self, value: int) -> None:
+        self.inner.update_retries(value)
+
+    def update_supported_errors(
+        self, specified_errors: Iterable[type[Exception]]
+    ) -> None:
+        self.inner.update_supported_errors(specified_errors)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NoResendRetry) and self.inner == other.inner
+
+    def __hash__(self) -> int:
+        return hash((NoResendRetry, self.inner))
+
+
+def guard_retries(client: redis.Redis) -> None:
+    """Wrap the retry policy of ``client``'s connections in :class:`NoResendRetry`."""
+    retry = client.get_retry()
+    if retry is not None and not isinstance(retry, NoResendRetry):
+        client.set_retry(NoResendRetry(retry))

@@ -1,0 +1,128 @@
+"""``db.atomic()`` blocks: commands queued on a pipeline, committed together.
+
+Each thread of a database keeps a stack of open transactions (pipelines).
+``with db.atomic() as tx:`` pushes one; inside the block ``tx.pipe`` and
+``db.pipe`` are its pipeline (``tx.set(...)`` is short for
+``tx.pipe.set(...)``). When the block ends its commands are sent together
+(MULTI/EXEC, one round trip) and popped; an exception leaving the block
+discards them. A nested block is a transaction of its own, committed when it
+exits, as in walrus 0.9; an exception inside it discards only its commands.
+
+``tx.commit()`` sends what the block queued so far and returns the replies;
+``tx.clear()`` discards it. The block goes on with a fresh pipeline either
+way. ``db.get_transaction()``, ``db.commit_transaction()`` and
+``db.clear_transaction()`` are the same operations without a block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from walrus.exceptions import InvalidValue
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
+
+__all__ = ["Atomic", "TransactionStack"]
+
+
+class TransactionStack(threading.local):
+    """The open transactions of one thread, innermost last."""
+
+    def __init__(self) -> None:
+        self.pipes: list[Pipeline] = []
+        self.results: list[Any] = []
+
+    @property
+    def pipe(self) -> Pipeline | None:
+        """The innermost open transaction, or ``None``."""
+        return self.pipes[-1] if self.pipes else None
+
+    def close(
+        self, operation: str, commit: bool, pipe: Pipeline | None = None
+    ) -> list[Any]:
+        """Close ``pipe`` (the innermost transaction by default): send its
+        commands (one round trip) and return the replies, or discard them.
+        Transactions opened after ``pipe`` and still open are discarded."""
+        if pipe is None and self.pipes:
+            pipe = self.pipes[-1]
+        if pipe is None or not any(p is pipe for p in self.pipes):
+            raise InvalidValue(
+                f"{operation}: no open transaction "
+                "(open one with db.atomic() or db.get_transaction())"
+            )
+        while (top := self.pipes.pop()) is not pipe:
+            top.reset()
+        if not commit:
+            pipe.reset()
+            return []
+        self.results = pipe.execute()
+        return self.results
+
+
+class Atomic:
+    """What ``with db.atomic() as tx`` gives: ``tx.pipe``, ``commit()``, ``clear()``."""
+
+    def __init__(
+        self,
+        stack: TransactionStack,
+        new_pipeline: Callable[[], Pipeline],
+    ) -> None:
+        self._stack = stack
+        self._new_pipeline = new_pipeline
+        self._pipe: Pipeline | None = None
+
+    @property
+    def pipe(self) -> Pipeline:
+        """The pipeline this block queues commands on."""
+        if self._pipe is None:
+            raise InvalidValue("tx.pipe is only available inside its atomic() block")
+        return self._pipe
+
+    def __getattr__(self, name: str) -> Any:
+        # tx.set(...) queues like tx.pipe.set(...)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.pipe, name)
+
+    def __enter__(self) -> Atomic:
+        self._begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._finish("commit", begin_new=False)
+            return
+        with contextlib.suppress(InvalidValue):  # never hide the block's error
+            self._finish("clear", begin_new=False)
+
+    def commit(self, begin_new: bool = True) -> list[Any]:
+        """Send the queued commands (one round trip); their replies."""
+        return self._finish("commit", begin_new)
+
+    def clear(self, begin_new: bool = True) -> None:
+        """Discard the queued commands."""
+        self._finish("clear", begin_new)
+
+    def _begin(self) -> None:
+        self._pipe = self._new_pipeline()
+        self._stack.pipes.append(self._pipe)
+
+    def _finish(self, how: str, begin_new: bool) -> list[Any]:
+        pipe, self._pipe = self._pipe, None
+        if pipe is None:
+            raise InvalidValue(f"tx.{how}(): this atomic() block has ended")
+        try:
+            return self._stack.close(f"tx.{how}()", how == "commit", pipe)
+        finally:
+            if begin_new:
+                self._begin()
