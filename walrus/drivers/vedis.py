@@ -14,16 +14,20 @@ to the process and its argument protocol is lossy).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import functools
 import os
-import threading
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from walrus.drivers.embedded import (
     IN_PROCESS_CAPABILITIES,
     EmbeddedCore,
     EmbeddedDatabase,
+    shared_core,
 )
 from walrus.drivers.emulation import EmulationEngine
 from walrus.drivers.emulation.vedisstore import VedisStore, vedis_reason
@@ -37,19 +41,13 @@ from walrus.exceptions import (
 )
 from walrus.scripts import TWINS
 
-__all__ = ["VedisContext", "VedisDatabase"]
+__all__ = ["VedisContext", "VedisDatabase", "open_core"]
 
 INSTALL_HINT = (
     "the Vedis backend needs the 'vedis' package: echo 'cython<3' > bc.txt; "
     "PIP_CONSTRAINT=bc.txt PIP_BUILD_CONSTRAINT=bc.txt pip install 'walrus[vedis]'"
 )
 MEMORY_PATHS = (None, "", ":memory:", ":mem:")
-
-
-# Vedis allows one writer per file, so the databases a process opens on one
-# file share one engine: absolute path -> (core, number of open databases).
-_SHARED: dict[str, tuple[EmbeddedCore, int]] = {}
-_SHARED_LOCK = threading.Lock()
 
 
 def _open_vedis(path: str | None, commit_interval: float) -> VedisStore:
@@ -74,34 +72,128 @@ def _open_vedis(path: str | None, commit_interval: float) -> VedisStore:
         ) from exc
 
 
-def _open_core(path: str | None, commit_interval: float) -> EmbeddedCore:
-    store = _open_vedis(path, commit_interval)
+def _claim(path: str) -> int:
+    """Open the file at ``path`` for this process alone, creating it empty if
+    it does not exist (Vedis takes an empty file as a new database).
+
+    Vedis allows one process per file: a second one used to make the first
+    one's writes fail or vanish, or crash it. So the file is locked
+    (``flock``, released when the process closes it or dies) and a second
+    process gets :class:`DatabaseOpenError`. Also refused with the reason: a
+    missing directory, a directory, a device file, a read-only directory
+    (Vedis writes its journal beside the file) or file.
+    """
+    shown = repr(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise DatabaseOpenError(f"cannot open Vedis database {shown}: a directory")
+    if not os.path.isdir(directory):
+        raise DatabaseOpenError(f"cannot open Vedis database {shown}: no directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise DatabaseOpenError(
+            f"cannot open Vedis database {shown}: its directory is read-only "
+            "(Vedis writes a journal beside the file)"
+        )
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        reason = "permission denied" if denied else (exc.strerror or str(exc))
+        raise DatabaseOpenError(
+            f"cannot open Vedis database {shown}: {reason}"
+        ) from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DatabaseOpenError(
+                f"cannot open Vedis database {shown}: not a regular file"
+            )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseOpenError(
+                f"cannot open Vedis database {shown}: another process has it open "
+                "(Vedis allows one process per file)"
+            ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_core(path: str | None, commit_interval: float) -> EmbeddedCore:
+    """An engine on a Vedis file (or in memory for None/":memory:")."""
+    owner = None if path in MEMORY_PATHS else _claim(os.fspath(path or ""))
+    try:
+        store = _open_vedis(path, commit_interval)
+    except BaseException:
+        if owner is not None:
+            os.close(owner)
+        raise
     capabilities = IN_PROCESS_CAPABILITIES | {Capability.STREAMS}
     if path not in MEMORY_PATHS:
         capabilities = capabilities | {Capability.PERSISTENT}
     name = "vedis-memory" if path in MEMORY_PATHS else "vedis-file"
-    core = EmbeddedCore(VedisEngine(store, name, capabilities), TWINS)
+    core = EmbeddedCore(VedisEngine(store, name, capabilities, owner), TWINS)
     store.lock = core.lock
     return core
 
 
-def _release(path: str | None, core: EmbeddedCore) -> bool:
-    """One database lets go of ``core``; True if others still use it."""
-    with _SHARED_LOCK:
-        shared = _SHARED.get(path or "")
-        if shared is not None and shared[0] is core:
-            if shared[1] > 1:
-                _SHARED[path or ""] = (core, shared[1] - 1)
-                return True
-            del _SHARED[path or ""]
-        core.close()
-        return False
-
-
 class VedisEngine(EmulationEngine):
-    """The emulation engine on a Vedis store; Vedis failures become EngineError."""
+    """The emulation engine on a Vedis store; Vedis failures become EngineError.
+
+    Every operation (a command, a pipeline, a named operation, a script, a
+    custom command) is one unit: its writes reach the file in one Vedis
+    commit when it ends (when ``commit_interval`` says so), so a crash never
+    leaves an operation half written. ``owner``: the locked file descriptor
+    that keeps other processes out (:func:`_claim`), closed with the engine.
+    """
 
     store: VedisStore
+
+    def __init__(
+        self,
+        store: VedisStore,
+        name: str,
+        capabilities: frozenset[Capability],
+        owner: int | None = None,
+    ) -> None:
+        super().__init__(store, name, capabilities)
+        self._owner = owner
+        self._pid = os.getpid()
+        self._depth = 0
+
+    def execute(self, args: list[bytes]) -> Any:
+        return self.run(args) if self._depth else super().execute(args)
+
+    def execute_many(self, commands: list[list[bytes]], atomic: bool) -> list[Any]:
+        if self._depth:
+            return [self.run(args) for args in commands]
+        return super().execute_many(commands, atomic)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:  # type: ignore[override]
+        """One unit: commit (per ``commit_interval``) only when it ends."""
+        if os.getpid() != self._pid:
+            raise EngineError(
+                "this Vedis database was opened before fork(), in the parent "
+                "process: open databases after fork()"
+            )
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth:
+                self.store.flush()
+
+    def close(self) -> None:
+        """Commit what is pending and close; raises if the commit fails."""
+        try:
+            super().close()
+        finally:
+            if self._owner is not None:
+                os.close(self._owner)
+                self._owner = None
 
     def run(self, args: list[bytes]) -> Any:
         try:
@@ -179,7 +271,12 @@ class VedisDatabase(EmbeddedDatabase):
     """A walrus database on Vedis: ``VedisDatabase(':memory:')`` or a file path.
 
     ``commit_interval`` (seconds) bounds how long a write may stay
-    uncommitted; 0 commits after every writing command (about 750/s here).
+    uncommitted. With the default 1.0, a crash (``kill -9``, power loss)
+    loses the writes of the last second; ``close()`` commits them (or
+    raises). 0 commits when each operation ends (about 750 writes/s here):
+    nothing acknowledged is lost. Either way an operation (a pipeline, a
+    model save, a named operation) is committed whole or not at all. One
+    process at a time may open a file: another gets ``DatabaseOpenError``.
     """
 
     def __init__(
@@ -190,26 +287,25 @@ class VedisDatabase(EmbeddedDatabase):
         commit_interval: float = 1.0,
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
+        db: int = 0,
     ) -> None:
         raw = None if path is None else os.fspath(path)
-        self._shared_path = None if raw in MEMORY_PATHS else os.path.abspath(str(raw))
-        with _SHARED_LOCK:
-            shared = _SHARED.get(self._shared_path or "")
-            core = shared[0] if shared else _open_core(raw, commit_interval)
-            if self._shared_path is not None:
-                _SHARED[self._shared_path] = (core, shared[1] + 1 if shared else 1)
-        self._custom: dict[str, Callable[..., Any]] = {}
-        try:
-            super().__init__(
-                core,
-                decode_responses=decode_responses,
-                encoding=encoding,
-                encoding_errors=encoding_errors,
-                script_dir=script_dir,
+        if raw in MEMORY_PATHS:
+            core = open_core(raw, commit_interval)
+        else:  # one writer per file: every database of this process shares it
+            core = shared_core(
+                f"vedis:{os.path.realpath(str(raw))}",
+                lambda: open_core(raw, commit_interval),
             )
-        except BaseException:
-            _release(self._shared_path, core)
-            raise
+        self._custom: dict[str, Callable[..., Any]] = {}
+        super().__init__(
+            core,
+            db=db,
+            decode_responses=decode_responses,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
+            script_dir=script_dir,
+        )
 
     # walrus 0.9's documented decorator replaces redis-py's COMMAND method.
     def command(  # type: ignore[override]
@@ -229,7 +325,7 @@ class VedisDatabase(EmbeddedDatabase):
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(fn)
             def run(*args: Any) -> Any:
-                with self._core.lock:
+                with self._core.lock, self._core.engine.exclusive():
                     context = VedisContext(self)
                     try:
                         return fn(context, *args)
@@ -247,14 +343,8 @@ class VedisDatabase(EmbeddedDatabase):
 
         return decorator
 
-    def close(self) -> None:
-        """Close this database; the file closes with the last one open on it."""
-        core = getattr(self, "_core", None)
-        if core is None or core.closed:
-            return
-        if _release(self._shared_path, core):
-            self._core = EmbeddedCore(core.engine, core.twins)
-            self._core.closed = True  # this handle only; the file stays open
+    def _attached(self) -> None:
+        self._custom = {}
 
     def delete_command(self, name: str) -> None:
         """Forget a custom command defined with :meth:`command`."""
