@@ -152,7 +152,14 @@ SCRIPTING_COMMANDS = frozenset(
 )
 # Answered by the core itself, never by the engine.
 _CORE_COMMANDS = (
-    SCRIPTING_COMMANDS | CONNECTION_COMMANDS | {"WALRUS.OP", "PUBLISH", "PUBSUB"}
+    SCRIPTING_COMMANDS
+    | CONNECTION_COMMANDS
+    | {
+        "WALRUS.OP",
+        "PUBLISH",
+        "SPUBLISH",
+        "PUBSUB",
+    }
 )
 _OTHER_WRITES = {"SORT", "XGROUP"}  # writes whose keys _written_keys finds itself
 
@@ -221,7 +228,7 @@ class EmbeddedCore:
             return ErrorReply("ERR empty command")
         name = _name(args)
         blocking = BLOCKING.get(name)
-        if blocking is not None:
+        if blocking is not None and pending(client) is None:  # in MULTI: queued
             return self._wait_for(name, blocking, args, client)
         with self.lock, self.engine.exclusive():  # one unit on a shared file
             return self._run(name, args, client)
@@ -381,7 +388,7 @@ class EmbeddedCore:
                 self._use(client)
                 if watched is not None and self._watch_broken(watched):
                     return None
-                if not atomic or any(_name(c) in _PER_COMMAND for c in commands):
+                if not atomic or any(_per_command(_name(c)) for c in commands):
                     return [self._run_once(_name(c), c, client) for c in commands]
                 before = self._digests(commands)
                 replies = self.engine.execute_many(commands, atomic)
@@ -693,9 +700,18 @@ def _time(args: Command) -> Reply:
 # Commands answered the same on every engine, without the engine.
 _LOCAL_COMMANDS: dict[str, Callable[[Command], Reply]] = {"TIME": _time}
 
+
 # Commands a transaction runs one by one through the core, not in the engine's
 # own MULTI: the core answers them, or they block.
-_PER_COMMAND = _CORE_COMMANDS | set(BLOCKING)
+def _per_command(name: str) -> bool:
+    """Whether a transaction runs this command through the core, not in the
+    engine's own MULTI: the core answers it, or it blocks elsewhere."""
+    return (
+        name in _CORE_COMMANDS
+        or name in _LOCAL_COMMANDS
+        or name in BLOCKING
+        or name == "CONFIG"
+    )
 
 
 def _monitor_line(args: Command) -> bytes:

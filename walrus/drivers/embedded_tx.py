@@ -38,6 +38,12 @@ __all__ = [
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 TRANSACTION_COMMANDS = frozenset({"MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"})
+# Subscriptions belong to pubsub() objects, never to a transaction.
+SUBSCRIBING = frozenset(
+    (  # noqa: SIM905
+        "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE"
+    ).split()
+)
 # Never available on an embedded engine, so refused while queueing too.
 NEVER = frozenset(("DEBUG", "SHUTDOWN", "SYNC", "PSYNC", "MONITOR"))
 
@@ -77,7 +83,7 @@ def queue_error(args: Command) -> ErrorReply | None:
     arity, flags = info[0], info[1].split()
     if (arity > 0 and len(args) != arity) or len(args) < -arity:
         return ErrorReply(f"ERR wrong number of arguments for '{shown}' command")
-    if "no_multi" in flags or "pubsub" in flags:
+    if "no_multi" in flags or name in SUBSCRIBING:
         return ErrorReply(f"ERR Command '{shown}' not allowed inside a transaction")
     if name in NEVER:
         return ErrorReply(f"ERR {name} is not available on an embedded database")
