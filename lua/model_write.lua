@@ -55,6 +55,13 @@ for i = checks, checks + 2 * nchecks - 1, 2 do
     return 'conflict'
   end
 end
+-- the range entries first: a score an engine refuses stops the write here,
+-- before anything else changed (ZADD replaces a score: no ZREM needed there)
+local added = {}
+for i = zadd, zadd + 2 * nzadd - 1, 2 do
+  redis.call('ZADD', sub(ARGV[i]), sub(ARGV[i + 1]), row)
+  added[sub(ARGV[i])] = true
+end
 for i = unindex, unindex + nunindex - 1 do
   local stored = redis.call('HGET', key, ARGV[i])
   if stored then
@@ -62,7 +69,9 @@ for i = unindex, unindex + nunindex - 1 do
   end
 end
 for i = zrem, zrem + nzrem - 1 do
-  redis.call('ZREM', ARGV[i], row)
+  if not added[ARGV[i]] then
+    redis.call('ZREM', ARGV[i], row)
+  end
 end
 redis.call('DEL', key)
 if nfields > 0 then
@@ -77,9 +86,6 @@ else
 end
 for i = sadd, sadd + nsadd - 1 do
   redis.call('SADD', sub(ARGV[i]), row)
-end
-for i = zadd, zadd + 2 * nzadd - 1, 2 do
-  redis.call('ZADD', sub(ARGV[i]), sub(ARGV[i + 1]), row)
 end
 for i = del, del + ndel - 1 do
   redis.call('DEL', ARGV[i])

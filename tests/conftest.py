@@ -31,8 +31,9 @@ from support import (
 pytest_plugins = ["matrix_plugin"]
 
 settings.register_profile(
-    "ci",
+    "ci",  # the same examples on every run: a CI result does not depend on luck
     max_examples=25,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -41,6 +42,12 @@ settings.register_profile(
     max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(  # the fuzzers' long run (tests/fuzz, docs/testing.md)
+    "fuzz-long",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -34,7 +34,7 @@ TOUR_LINES = [
     ">>> db.atomic_results()\n[True, 120]",
     "discarded: changed my mind\n>>> db.get('tour:balance')\nb'120'",
     ">>> replies\n[True, 2, b'2']",
-    ">>> received\n[b'walrus says hello']",
+    ">>> news.get_message(timeout=5)['data']\nb'walrus says hello'",
     "args=['draft', 'published'])\n1",
     "The tour is over.",
 ]

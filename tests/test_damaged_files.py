@@ -236,7 +236,7 @@ def test_read_only_places_get_clear_reasons(shared_dir: Path) -> None:
     assert "read-only" in lines[1]
     assert "permission denied" in lines[2] and "read_only=True" in lines[2]
     assert "read-only" in lines[3] and "permission denied" in lines[4]
-    assert lines[5:] == ["read b'v' ReadOnlyError b'v'"] * 2
+    assert lines[5:] == ["read b'v' ReadOnlyDatabase b'v'"] * 2
     assert sorted(p.name for p in shared_dir.rglob("*")) == before  # nothing written
 
 

@@ -29,6 +29,8 @@ import pytest
 from conftest import BACKEND_FACTORIES
 from support import ServerProcess
 
+from walrus.scripts import TWINS
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 _BLOCK = re.compile(
     r"(<!-- docs-test: skip \((?P<why>[^)]+)\) -->\s*)?```python\n(?P<code>.*?)```",
@@ -92,6 +94,7 @@ def test_examples_run(
     opener = BACKEND_FACTORIES[backend](servers, tmp_path)
     monkeypatch.chdir(tmp_path)  # files an example writes land here
     monkeypatch.syspath_prepend(str(DOCS.parent))  # benchmarks/ (not installed)
+    twins = dict(TWINS)  # an example may register a twin: forget it afterwards
     db = opener.open(decode_responses=page.decode)
     try:
         db.flushdb()
@@ -99,6 +102,8 @@ def test_examples_run(
         for number, code in enumerate(page.blocks, 1):
             run_block(code, namespace, f"{page.path.name}, example {number}")
     finally:
+        TWINS.clear()
+        TWINS.update(twins)
         db.flushdb()
         db.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from differential_cases import SHAPES
 from emulation_support import ENGINES, open_engine, raw, run
 from emulation_support import oracle as oracle  # a fixture
 
@@ -33,6 +34,9 @@ OBJECT_HELP = [
     "HELP",
     "    Prints this help.",
 ]
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+ARITY = "wrong number of arguments for '{}' command"
 
 CASES: dict[str, list[str]] = {
     "lmpop": [
@@ -407,11 +411,32 @@ CASES: dict[str, list[str]] = {
         "SCAN 0 MATCH *a* COUNT 1000",
         "SCAN 0 MATCH [ab] COUNT 1000",
     ],
+    "subnormal-scores": [  # rlite cannot store them (tests/test_rlite.py)
+        "ZADD z 4.9e-324 tiny 1.7976931348623157e308 huge",
+        "ZRANGE z 0 -1 WITHSCORES",
+        "ZINCRBY z -4.9e-324 tiny",
+    ],
+    **SHAPES,
 }
 
 # Where walrus answers as Redis 7.0 and Valkey 9 otherwise: commands in order,
-# each with Redis 7.0's reply (checked on a Redis 7.0.15 server).
+# each with Redis 7.0's reply (checked on a Redis 7.0.15 server, or read in
+# Redis 7.0's source: ZRANK's arity, SCAN's TYPE filter, BITCOUNT's and
+# BITPOS's key lookup before the range).
 REDIS_70: list[tuple[str, Any]] = [
+    ("ZADD zr 1 a", 1),
+    (
+        "ZRANK zr a WITHSCORE",
+        ("error", "wrong number of arguments for 'zrank' command"),
+    ),
+    ("SCAN 0 TYPE nosuch", [b"0", []]),
+    ("SCAN 0 TYPE \xff", [b"0", []]),
+    ("HSET bh f v", 1),
+    ("BITCOUNT nokey x 1", 0),
+    ("BITCOUNT bh x 1", ("error", WRONGTYPE)),
+    ("BITPOS nokey 1 x", -1),
+    ("BITPOS nokey 0 1 x", 0),
+    ("BITPOS bh 1 x", ("error", WRONGTYPE)),
     ("GEOADD g 13.361389 38.115556 Palermo", 1),
     (
         "GEOSEARCH g FROMMEMBER nope BYRADIUS 200 km",

@@ -5,6 +5,8 @@ glob matching, DUMP/RESTORE between backends, blocking multi-key pops."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -284,3 +286,57 @@ def test_blmpop_and_bzmpop_wake_on_a_write(tmp_path: Path, name: str) -> None:
         adder.join()
     finally:
         db.close()
+
+
+# -- hangs: each trigger runs in a child process, which must answer in time ---------
+HANG_TRIGGERS = {
+    # Python's LCS table: about a second per 4 million cells; Redis refuses
+    # beyond 2**27 cells, the embedded engines beyond LCS_MAX_CELLS.
+    "lcs-of-long-strings": """
+db.set('a', 'ab' * 50_000); db.set('b', 'ba' * 50_000)
+for options in ([], ['LEN'], ['IDX']):
+    try:
+        db.execute_command('LCS', 'a', 'b', *options)
+    except redis.ResponseError as exc:
+        assert 'LCS refused' in str(exc), exc
+    else:
+        raise AssertionError('answered')
+db.set('a', 'x' * 1000 + 'common'); db.set('b', 'common' + 'y' * 1000)
+assert db.execute_command('LCS', 'a', 'b') == b'common'
+""",
+    "random-picks-beyond-any-reply": """
+db.sadd('s', 'a'); db.zadd('z', {'a': 1}); db.hset('h', 'a', 1)
+for command in (['SRANDMEMBER', 's', -(2**63 - 1)],
+                ['ZRANDMEMBER', 'z', -(2**62), 'WITHSCORES'],
+                ['HRANDFIELD', 'h', -(2**40)]):
+    try:
+        db.execute_command(*command)
+    except redis.ResponseError as exc:
+        assert 'out of range' in str(exc), exc
+    else:
+        raise AssertionError('answered')
+""",
+}
+
+_HANG_CHILD = """
+import sys, redis
+from walrus.drivers.memory import MemoryDatabase
+from walrus.tusks.rlite import WalrusLite
+for db in (MemoryDatabase(), WalrusLite(':memory:')):
+    exec(sys.argv[1])
+print('ok')
+"""
+
+
+@pytest.mark.parametrize("trigger", sorted(HANG_TRIGGERS))
+def test_hang_triggers_answer_in_a_child(trigger: str) -> None:
+    started = time.monotonic()
+    child = subprocess.run(
+        [sys.executable, "-c", _HANG_CHILD, HANG_TRIGGERS[trigger]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == "ok"
+    assert time.monotonic() - started < 60  # answered, not computed for hours

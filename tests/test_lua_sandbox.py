@@ -134,6 +134,8 @@ CRASH_TRIGGERS = [
     " coroutine.resume(co) end return 1",
     "return redis.call('SET', 'k', string.rep('x', 10))",
     "return redis.call('SRANDMEMBER', 's', -10000000)",
+    "redis.call('ZADD', 'hz', 1, 'a', 2, 'b')"
+    " return redis.call('ZRANDMEMBER', 'hz', -10000000, 'WITHSCORES')",
     "return debug and debug.getupvalue(redis.call, 1)",
 ]
 
@@ -163,6 +165,22 @@ def test_no_script_kills_the_interpreter(script: str) -> None:
     )
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     assert "survived" in child.stdout
+
+
+def test_a_script_receives_a_bounded_reply(engine: Any) -> None:
+    """lupa converts a reply in C, where the time limit cannot stop it: a
+    reply of more than MAX_CALL_REPLY items is an error for the script."""
+    engine.zadd("z", {"a": 1, "b": 2})
+    script = "return redis.pcall('ZRANDMEMBER', 'z', -%d, 'WITHSCORES')"
+    assert len(engine.eval(script % 1000, 0)) == 2000
+    caught = engine.eval(
+        "local r = " + (script % 600_000)[len("return ") :] + " return r.err", 0
+    )
+    message = caught.decode() if isinstance(caught, bytes) else caught
+    assert message == (
+        "ERR the reply is too large for a script on an embedded engine (more than "
+        "1000000 items)"
+    )
 
 
 # -- the time limit ------------------------------------------------------------

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from differential_cases import SHAPES
+from emulation_support import oracle as oracle  # a fixture
+from emulation_support import raw, run
 
 import walrus
-from walrus import DatabaseOpenError
+from walrus import DatabaseOpenError, UnsupportedOperation
 from walrus.tusks.rlite import WalrusLite
 
 FUZZ = Path(__file__).with_name("rlite_fuzz.py")
@@ -251,6 +256,37 @@ try:
 except walrus.WalrusError:
     pass
 """,
+    "numeric-sort-of-an-empty-string": """
+db.rpush('l', '', '1'); db.sadd('s', '', '2')
+for key in ('l', 's'):
+    try:
+        db.sort(key)
+    except redis.ResponseError as exc:
+        assert "can't be converted into double" in str(exc)
+    else:
+        raise AssertionError('sorted')
+assert db.sort('l', alpha=True) == [b'', b'1']
+""",
+    "setrange-at-512-mb": """
+assert db.setrange('k', 536870912, '') == 0 and not db.exists('k')
+try:
+    db.setrange('k', 536870912, 'x')
+except redis.ResponseError as exc:
+    assert 'maximum allowed size' in str(exc)
+assert not db.exists('k')
+""",
+    "bit-offsets-of-2-to-the-32": """
+db.set('k', 'v')
+for call in (lambda: db.getbit('k', 2**32), lambda: db.setbit('k', 2**32, 1),
+             lambda: db.setbit('k', 2**63 - 1, 1)):
+    try:
+        call()
+    except redis.ResponseError as exc:
+        assert 'bit offset' in str(exc)
+    else:
+        raise AssertionError('accepted')
+assert db.get('k') == b'v'
+""",
     "debug-segfault-in-a-transaction": """
 pipe = db.pipeline()
 pipe.set('k', 'v'); pipe.execute_command('DEBUG', 'SEGFAULT')
@@ -303,3 +339,38 @@ def test_crash_triggers_run_in_a_child(
     )
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("case", sorted(SHAPES))
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_same_replies_as_valkey(
+    oracle: Any, where: str, case: str, tmp_path: Path
+) -> None:
+    """The routing sends each shape rlite would answer wrongly to the
+    emulation (or through a guard): replies as Valkey's, step by step."""
+    db = raw(WalrusLite(":memory:" if where == "memory" else str(tmp_path / "s.rld")))
+    try:
+        oracle.flushall()
+        for number, line in enumerate(SHAPES[case]):
+            command = shlex.split(line)
+            assert run(db, command) == run(oracle, command), f"{case} {number} {line}"
+    finally:
+        db.close()
+
+
+def test_subnormal_scores_are_refused_before_anything_is_written() -> None:
+    """rlite stores a subnormal double as garbage (5e-324 read back as
+    -1.6e+293): refused as unsupported, whichever command computes it."""
+    db = WalrusLite()
+    db.zadd("z", {"a": 1})
+    for call in (
+        lambda: db.zadd("z", {"tiny": 4.9e-324, "b": 2}),
+        lambda: db.zincrby("z", -4.9e-324, "x"),
+        lambda: db.execute_command("ZADD", "z", "LT", "1e-320", "a"),
+        lambda: db.zunionstore("u", {"z": 1e-310}),
+    ):
+        with pytest.raises(UnsupportedOperation, match="subnormal"):
+            call()
+    assert db.zrange("z", 0, -1, withscores=True) == [(b"a", 1.0)]
+    assert not db.exists("u")
+    db.close()

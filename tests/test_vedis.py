@@ -214,7 +214,7 @@ def test_missing_vedis_package_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "vedis", None)
-    with pytest.raises(ImportError, match=r"cython<3.*walrus\[vedis\]"):
+    with pytest.raises(ImportError, match=r"python -m walrus install vedis"):
         WalrusVedis()
 
 
@@ -256,3 +256,85 @@ def test_a_failed_open_leaves_the_file_closed(tmp_path: Path) -> None:
         WalrusVedis(path, script_dir=str(tmp_path / "missing"))
     assert not any(path in name for name in embedded._SHARED)
     WalrusVedis(path).close()  # the file is free
+
+
+# -- Vedis's own bugs, which the store avoids ------------------------------------
+# Each runs the raw ``vedis`` package (no walrus) in a child with a time limit.
+# They are strict xfails: the day a Vedis release fixes a bug, its test passes
+# and fails the run, so the workaround in walrus can be reconsidered.
+NATIVE_HASHES = """
+import sys, vedis
+path, variant = sys.argv[1], sys.argv[2]
+db = vedis.Vedis(path)
+db.execute("HMSET a " + " ".join(f"f{i} {i}" for i in range(11)))  # entries 0-10
+db.execute("HSET a1 x y")  # entry 0 of 'a1' is record 'vt'+'a1'+'1'+'0', as 'a' 10
+if variant == "delete":
+    db.execute("HDEL a1 x")
+db.commit()
+db.close()
+db = vedis.Vedis(path)
+print(sorted(db.hgetall("a").items()) == [(b"f%d" % i, b"%d" % i) for i in range(11)])
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Vedis's bug, not walrus's: a native hash field's record is named "
+    "'vt' + hash + type + entry id without a separator, so hash 'a' entry 10 "
+    "and hash 'a1' entry 0 share a record; format 2 uses no native hash",
+)
+@pytest.mark.parametrize("variant", ["overwrite", "delete"])
+def test_vedis_native_hashes_keep_their_fields(tmp_path: Path, variant: str) -> None:
+    """``overwrite``: 'a' reads 'a1''s field back; ``delete``: HGETALL of
+    'a' loops forever (its header counts a record that is gone)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", NATIVE_HASHES, str(tmp_path / "h.vdb"), variant],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("HGETALL hangs on the reopened file")
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
+
+
+PAGER = """
+import random, sys, vedis
+path = sys.argv[1]
+rng = random.Random(1)
+db = vedis.Vedis(path)
+kept = {}
+for i in range(2000):  # one transaction: no commit
+    key = b"k%d" % rng.randrange(50)
+    value = bytes([97 + i % 26]) * rng.randint(1, 40000)
+    db.store(key, value)
+    kept[key] = value
+    if db.fetch(key) != value:
+        print(f"write {i}: stored {len(value)} bytes, read {len(db.fetch(key))}")
+        sys.exit()
+db.close()
+db = vedis.Vedis(path)
+print(all(db.fetch(key) == value for key, value in kept.items()))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Vedis's bug, not walrus's: past 127 hot pages the pager writes out "
+    "and frees them, also those referenced again since, and goes on writing "
+    "into freed memory; walrus commits before a transaction gets there",
+)
+def test_vedis_keeps_records_in_a_large_transaction(tmp_path: Path) -> None:
+    """Overwriting records of 1-40 KB (overflow pages) 2,000 times in one
+    transaction: a record comes back cut after two pages (8,163 bytes)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", PAGER, str(tmp_path / "p.vdb")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("Vedis hangs")
+    assert done.stdout.strip() == "True", done.stdout + done.stderr[-2000:]

@@ -8,9 +8,10 @@ Usage (from the repository root)::
 The run is ``python -m pytest tests/conformance -q -p no:randomly`` with
 ``WALRUS_MATRIX`` set, so ``tests/matrix_plugin.py`` records each test's
 (feature, backend, outcome) and the UnsupportedOperation cells tests
-recorded. A cell says ``yes`` (every test passed), ``unsupported: <reason>``
-(the backend raised UnsupportedOperation there, as allowed), ``FAIL`` (a test
-failed) or ``not run`` (no test ran there, e.g. ledis without a server).
+recorded. A cell says ``yes`` (every test passed), ``yes, except <operation>:
+<reason>`` (the tests passed; the backend raised UnsupportedOperation for the
+operations named, as allowed), ``FAIL`` (a test failed) or ``not run`` (no
+test ran there, e.g. ledis without a server).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def cell(data: dict[str, Any], feature: str, column: str) -> str:
             if u["feature"] == feature and covers(u["backend"], column)
         }
     )
-    unsupported = "unsupported: " + "; ".join(reasons) if reasons else ""
+    unsupported = "yes, except " + "; ".join(reasons) if reasons else ""
     if not outcomes or all(o == "skipped" for o in outcomes):
         return "not run"
     if "failed" in outcomes:
@@ -86,7 +87,8 @@ def render(data: dict[str, Any], generated: str) -> str:
         f"on {generated}; do not edit by hand.",
         "",
         "`yes`: every test of the feature passed on the backend;",
-        "`unsupported: ...`: the backend raised `UnsupportedOperation` (reason given);",
+        "`yes, except ...`: the tests passed, and the backend raised",
+        "`UnsupportedOperation` for the operations named (with the reason);",
         "`FAIL`: a test failed; `not run`: no test ran there; `oracle`: the",
         "differential tests compare every other backend with the Redis server.",
         "",

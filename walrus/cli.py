@@ -1,8 +1,10 @@
-"""The ``walrus`` command: ``walrus tour`` and ``walrus shell`` (see ``--help``).
+"""The ``walrus`` command: ``tour``, ``shell``, ``install`` and ``--version``.
 
 Embedded backends are a registry, :data:`BACKENDS`: a backend is offered
-when its database class imports, so a new driver adds one
-:func:`register_backend` line here and ``walrus tour --backend`` runs on it.
+when its database class imports and its engine's package is installed, so a
+new driver adds one :func:`register_backend` line here and
+``walrus tour --backend`` runs on it. ``walrus install rlite vedis`` builds
+the engines' packages on any supported Python (:mod:`walrus.install`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import argparse
 import code
 import contextlib
 import importlib
+import importlib.metadata
+import platform
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -22,6 +27,8 @@ from typing import Any
 import redis
 
 import walrus
+from walrus.exceptions import EngineNotInstalled
+from walrus.install import ENGINES, engine_installed, install_engines, require_engine
 from walrus.tour import run_tour
 
 __all__ = ["BACKENDS", "EmbeddedBackend", "main", "register_backend"]
@@ -35,21 +42,25 @@ class EmbeddedBackend:
 
     ``target`` is ``"module:Class"``; the class is called with ``path``:
     ``":memory:"``, a file name (created in a temporary directory), or
-    nothing when ``path`` is None.
+    nothing when ``path`` is None. ``engine`` names the package it needs
+    (a key of :data:`walrus.install.ENGINES`), if any.
     """
 
     name: str
     target: str
     path: str | None
     description: str
+    engine: str | None = None
 
     def load(self) -> Any:
         """The database class; ImportError when the backend is not installed."""
+        if self.engine is not None:
+            require_engine(self.engine)
         module, _, attribute = self.target.partition(":")
         return getattr(importlib.import_module(module), attribute)
 
     def available(self) -> bool:
-        """Whether the database class imports."""
+        """Whether the engine's package is installed and the class imports."""
         try:
             self.load()
         except ImportError:
@@ -73,12 +84,20 @@ def register_backend(backend: EmbeddedBackend) -> None:
 
 register_backend(
     EmbeddedBackend(
-        "rlite", "walrus.tusks.rlite:WalrusLite", "tour.rld", "a temporary rlite file"
+        "rlite",
+        "walrus.tusks.rlite:WalrusLite",
+        "tour.rld",
+        "a temporary rlite file",
+        engine="rlite",
     )
 )
 register_backend(
     EmbeddedBackend(
-        "rlite-memory", "walrus.tusks.rlite:WalrusLite", MEMORY, "rlite in memory"
+        "rlite-memory",
+        "walrus.tusks.rlite:WalrusLite",
+        MEMORY,
+        "rlite in memory",
+        engine="rlite",
     )
 )
 register_backend(
@@ -92,6 +111,7 @@ register_backend(
         "walrus.tusks.vedisdb:WalrusVedis",
         "tour.vdb",
         "a temporary Vedis file",
+        engine="vedis",
     )
 )
 
@@ -124,8 +144,8 @@ def _open_tour_database(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
             db = backend.open(Path(scratch))
         except ImportError as exc:
             raise SystemExit(
-                f"walrus tour: the {backend.name} backend is not installed ({exc}); "
-                f"installed: {', '.join(_available())}"
+                f"walrus tour: {exc}\nBackends installed here: "
+                f"{', '.join(_available())} (walrus tour --backend NAME)"
             ) from None
         try:
             yield db, _describe(db, backend.description)
@@ -154,6 +174,29 @@ def tour(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def install(args: argparse.Namespace) -> int:
+    """Build and install the named engines' packages (see walrus.install)."""
+    install_engines(args.engines, dry_run=args.dry_run)
+    return 0
+
+
+def version_text() -> str:
+    """walrus's version, Python's, and each embedded engine's package."""
+    engines = []
+    for name, engine in ENGINES.items():
+        found = "not installed"
+        if engine_installed(name):
+            try:
+                found = f"{engine.module} {importlib.metadata.version(engine.module)}"
+            except importlib.metadata.PackageNotFoundError:  # importable, no metadata
+                found = engine.module
+        engines.append(f"{name}: {found}")
+    return (
+        f"walrus {walrus.__version__} on Python {platform.python_version()} "
+        f"({'; '.join(engines)})"
+    )
+
+
 def shell(args: argparse.Namespace) -> int:
     """An interactive Python prompt with ``db`` bound."""
     if args.url:
@@ -178,7 +221,15 @@ def shell(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="walrus", description="Pythonic objects over Redis and Redis-like engines."
+        prog="walrus",
+        description="Pythonic objects over Redis and Redis-like engines.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version unwrapped
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version_text(),
+        help="show walrus's version (and Python's, and the engines') and exit",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -217,6 +268,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target.add_argument("--file", help="an rlite database file (created if missing)")
     shell_parser.set_defaults(run=shell)
+
+    install_parser = commands.add_parser(
+        "install",
+        help="build and install the embedded engines (rlite, vedis) for this Python",
+        description="Install the package of each named embedded engine into this "
+        "Python's environment with pip, building it the way this Python needs: "
+        "hirlite (rlite) needs the removed `imp` module on 3.12+, and vedis needs "
+        "Cython 0.29 (3.11, 3.12) or a one-line directive for Cython 3 (3.13+).",
+    )
+    install_parser.add_argument("engines", nargs="+", choices=list(ENGINES))
+    install_parser.add_argument(
+        "--dry-run", action="store_true", help="print the steps, run nothing"
+    )
+    install_parser.set_defaults(run=install)
     return parser
 
 
@@ -225,7 +290,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result: int = args.run(args)
-    except (redis.ConnectionError, OSError) as exc:  # no server, unusable file
-        print(f"walrus {args.command}: {exc}", file=sys.stderr)
+    except (redis.ConnectionError, OSError, EngineNotInstalled) as exc:
+        print(f"walrus {args.command}: {exc}", file=sys.stderr)  # one line, no trace
+        return 1
+    except subprocess.CalledProcessError as exc:  # walrus install: a pip step
+        command = " ".join(map(str, exc.cmd))
+        print(
+            f"walrus {args.command}: failed ({exc.returncode}): {command}",
+            file=sys.stderr,
+        )
         return 1
     return result

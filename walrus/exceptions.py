@@ -2,7 +2,10 @@
 
 Every walrus exception derives from :class:`WalrusError`; where a builtin or a
 redis-py exception fits, it is a second parent, so existing ``except`` clauses
-keep working::
+keep working. An error reply to a command is the same class on every backend
+(a server's through walrus's reply parser, an embedded engine's through
+:func:`command_error`): a walrus class that is also the redis-py class
+redis-py would raise (``docs/database.md`` has the table)::
 
     WalrusError
     ├── InvalidValue (ValueError)         an argument walrus cannot accept
@@ -13,11 +16,28 @@ keep working::
     ├── MissingKey (KeyError)             get_key() on a key that does not exist
     ├── DatabaseOpenError (OSError)       an embedded database cannot be opened
     │   └── CorruptDatabase               its file is damaged or not the engine's
+    ├── EngineNotInstalled (ImportError)  an embedded engine's package is missing
     ├── EngineError (redis ConnectionError)  an embedded engine is closed or broke
     ├── OutcomeUnknown (redis ConnectionError)  a write's reply was lost: not resent
-    ├── CommandError (redis ResponseError)   the engine refused a command
-    │   ├── WrongType (TypeError, ValueError)  a key holds another Redis type
-    │   └── UnknownGroup (LookupError)    a stream has no consumer group by that name
+    ├── ServerRefused (redis ConnectionError)   ERR max number of clients reached
+    │   ├── AuthenticationFailed (redis AuthenticationError)  WRONGPASS, NOAUTH ...
+    │   ├── ExternalAuthFailed (redis ExternalAuthProviderError)  ERR ... LDAP ...
+    │   └── DatasetLoading (redis BusyLoadingError)  LOADING
+    ├── CommandError (redis ResponseError)   the engine refused a command (ERR ...)
+    │   ├── WrongType (TypeError, ValueError)  WRONGTYPE: a key of another type
+    │   ├── UnknownGroup (LookupError)    NOGROUP: no consumer group by that name
+    │   ├── ScriptNotFound (redis NoScriptError)       NOSCRIPT
+    │   ├── ScriptBusy                    BUSY: a script or function is running
+    │   ├── TransactionDiscarded (redis ExecAbortError)  EXECABORT
+    │   ├── ReadOnlyDatabase (redis ReadOnlyError)     READONLY
+    │   ├── PermissionDenied (redis NoPermissionError) NOPERM
+    │   ├── OutOfMemory (redis OutOfMemoryError)       OOM
+    │   ├── AuthenticationArity (redis AuthenticationWrongNumberOfArgsError)
+    │   ├── ModuleFailed (redis ModuleError)           ERR (module load/unload)
+    │   ├── UnknownFieldset (redis NoSuchFieldsetError)  ERR no such fieldset
+    │   └── cluster replies: Moved (redis MovedError), Ask (AskError), TryAgain
+    │       (TryAgainError), CrossSlot (ClusterCrossSlotError), ClusterDown
+    │       (ClusterDownError) and its MasterDown (MasterDownError)
     ├── NotPending (LookupError)          acking ids the group does not have pending
     ├── LockNotHeld (RuntimeError)        releasing or extending a lock you do not hold
     ├── RateLimitException (RuntimeError) a rate-limited call was refused
@@ -34,33 +54,52 @@ keep working::
 
 from __future__ import annotations
 
-from typing import Any
-
-from redis._parsers.base import BaseParser as _RESP_PARSER
+from redis import exceptions as redis_errors
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 __all__ = [
+    "REPLY_ERRORS",
+    "Ask",
+    "AuthenticationArity",
+    "AuthenticationFailed",
+    "ClusterDown",
     "CommandError",
     "CommandNameError",
     "CorruptDatabase",
+    "CrossSlot",
     "DatabaseOpenError",
+    "DatasetLoading",
     "DuplicateKey",
     "EngineError",
+    "EngineNotInstalled",
+    "ExternalAuthFailed",
     "InvalidCacheKey",
     "InvalidType",
     "InvalidValue",
     "LockNotHeld",
+    "MasterDown",
     "MissingKey",
     "ModelNotBound",
+    "ModuleFailed",
+    "Moved",
     "NotPending",
+    "OutOfMemory",
     "OutcomeUnknown",
+    "PermissionDenied",
     "QueryError",
     "RateLimitException",
+    "ReadOnlyDatabase",
+    "ScriptBusy",
+    "ScriptNotFound",
     "SerializationError",
+    "ServerRefused",
     "SettingsMismatch",
     "TamperedValue",
+    "TransactionDiscarded",
+    "TryAgain",
     "UnindexedField",
+    "UnknownFieldset",
     "UnknownGroup",
     "UnknownScript",
     "UnsupportedOperation",
@@ -119,6 +158,10 @@ class CorruptDatabase(DatabaseOpenError):
     """An embedded database file is damaged (truncated, torn) or not the engine's."""
 
 
+class EngineNotInstalled(WalrusError, ImportError):
+    """An embedded engine's package is not installed; the message says how."""
+
+
 class EngineError(WalrusError, RedisConnectionError):
     """An embedded engine was closed, or failed in a way that is not a reply."""
 
@@ -139,6 +182,23 @@ class CommandError(WalrusError, ResponseError):
     """The engine answered a command with an error reply."""
 
 
+class ServerRefused(WalrusError, RedisConnectionError):
+    """A server refused the connection with an error reply (``ERR max number of
+    clients reached``); redis-py treats these replies as connection failures."""
+
+
+class AuthenticationFailed(ServerRefused, redis_errors.AuthenticationError):
+    """WRONGPASS, NOAUTH, or AUTH refused (``invalid password``, no password set)."""
+
+
+class ExternalAuthFailed(ServerRefused, redis_errors.ExternalAuthProviderError):
+    """The server's external authentication provider failed (LDAP)."""
+
+
+class DatasetLoading(ServerRefused, redis_errors.BusyLoadingError):
+    """LOADING: the server is still loading its dataset into memory."""
+
+
 class WrongType(CommandError, TypeError, ValueError):
     """The key holds a value of another Redis type than the operation needs.
 
@@ -156,6 +216,68 @@ class WrongType(CommandError, TypeError, ValueError):
 
 class UnknownGroup(CommandError, LookupError):
     """A stream (or its key) has no consumer group by that name (NOGROUP)."""
+
+
+class ScriptNotFound(CommandError, redis_errors.NoScriptError):
+    """NOSCRIPT: no script with that SHA1 is loaded (EVALSHA)."""
+
+
+class ScriptBusy(CommandError):
+    """BUSY: a script or function is running; only SCRIPT/FUNCTION KILL answer."""
+
+
+class TransactionDiscarded(CommandError, redis_errors.ExecAbortError):
+    """EXECABORT: a command was refused while queued, so EXEC ran nothing."""
+
+
+class ReadOnlyDatabase(CommandError, redis_errors.ReadOnlyError):
+    """READONLY: a write to a replica or a database opened read-only."""
+
+
+class PermissionDenied(CommandError, redis_errors.NoPermissionError):
+    """NOPERM: the user's ACL does not allow this command or key."""
+
+
+class OutOfMemory(CommandError, redis_errors.OutOfMemoryError):
+    """OOM: the server is at ``maxmemory`` and refuses writes."""
+
+
+class AuthenticationArity(
+    CommandError, redis_errors.AuthenticationWrongNumberOfArgsError
+):
+    """AUTH with a user name on a server that only takes a password (< 6.0)."""
+
+
+class ModuleFailed(CommandError, redis_errors.ModuleError):
+    """A server module could not be loaded or unloaded."""
+
+
+class UnknownFieldset(CommandError, redis_errors.NoSuchFieldsetError):
+    """HIMPORT on a fieldset this connection has not prepared."""
+
+
+class Moved(CommandError, redis_errors.MovedError):
+    """MOVED: a cluster node says the key's slot lives on another node."""
+
+
+class Ask(CommandError, redis_errors.AskError):
+    """ASK: a cluster slot is migrating; ask the named node this once."""
+
+
+class TryAgain(CommandError, redis_errors.TryAgainError):
+    """TRYAGAIN: a multi-key command during a cluster slot migration."""
+
+
+class CrossSlot(CommandError, redis_errors.ClusterCrossSlotError):
+    """CROSSSLOT: keys of one command in different cluster slots."""
+
+
+class ClusterDown(CommandError, redis_errors.ClusterDownError):
+    """CLUSTERDOWN: the cluster cannot serve the slot."""
+
+
+class MasterDown(ClusterDown, redis_errors.MasterDownError):
+    """MASTERDOWN: a replica lost its primary and does not serve stale data."""
 
 
 class NotPending(WalrusError, LookupError):
@@ -218,20 +340,66 @@ class WriteConflict(WalrusError, RuntimeError):
     """A model row kept changing under a save or delete; nothing was written."""
 
 
-def command_error(message: str, key: str | None = None) -> ResponseError:
-    """The exception for an error reply, as a server's would be parsed.
+# Error codes redis-py's parser knows, with walrus's class for each (for ERR, by
+# the rest of the message). Like redis-py, the message loses these codes.
+REPLY_ERRORS: dict[str, type[RedisError] | dict[str, type[RedisError]]] = {
+    "ERR": {
+        "max number of clients reached": ServerRefused,
+        "invalid password": AuthenticationFailed,
+        "wrong number of arguments for 'auth' command": AuthenticationArity,
+        "wrong number of arguments for 'AUTH' command": AuthenticationArity,
+        "AUTH <password> called without any password configured for the default "
+        "user. Are you sure your configuration is correct?": AuthenticationFailed,
+        "Client sent AUTH, but no password is set": AuthenticationFailed,
+        "problem with LDAP service": ExternalAuthFailed,
+        "no such fieldset": UnknownFieldset,
+        "Error loading the extension. Please check the server logs.": ModuleFailed,
+        "Error unloading module: no such module with that name": ModuleFailed,
+        "Error unloading module: operation not possible.": ModuleFailed,
+        "Error unloading module: the module exports one or more module-side "
+        "data types, can't unload": ModuleFailed,
+    },
+    "OOM": OutOfMemory,
+    "WRONGPASS": AuthenticationFailed,
+    "EXECABORT": TransactionDiscarded,
+    "LOADING": DatasetLoading,
+    "NOSCRIPT": ScriptNotFound,
+    "READONLY": ReadOnlyDatabase,
+    "NOAUTH": AuthenticationFailed,
+    "NOPERM": PermissionDenied,
+    "ASK": Ask,
+    "TRYAGAIN": TryAgain,
+    "MOVED": Moved,
+    "CLUSTERDOWN": ClusterDown,
+    "CROSSSLOT": CrossSlot,
+    "MASTERDOWN": MasterDown,
+}
 
-    ``WRONGTYPE`` becomes :class:`WrongType`, ``ERR`` a :class:`CommandError`
-    (with redis-py's ``ERR `` prefix stripping); other codes (EXECABORT,
-    NOSCRIPT ...) get redis-py's own exception classes.
+# Codes redis-py leaves to ResponseError, message and all.
+_KEPT_CODES: dict[str, type[CommandError]] = {
+    "NOGROUP": UnknownGroup,
+    "BUSY": ScriptBusy,
+}
+
+
+def command_error(message: str, key: str | None = None) -> RedisError:
+    """The exception for an error reply, on every backend.
+
+    The class comes from the reply's code (its first word): see the module
+    docstring; an unknown code gives :class:`CommandError`. The message is
+    what redis-py would give: without the code for the codes redis-py knows
+    (``ERR``, ``NOSCRIPT`` ...), whole for the others (``WRONGTYPE ...``).
+    ``key`` (embedded engines know it) is added to a WRONGTYPE message.
     """
     code, _, rest = message.partition(" ")
+    status = code if code.isupper() else None
+    known = REPLY_ERRORS.get(code)
+    if known is not None:
+        if isinstance(known, dict):
+            known = known.get(rest, CommandError)
+        return known(rest, status_code=status)
     if code == "WRONGTYPE":
-        if key is not None:
-            message = f"{message} (key {key!r})"
-        return WrongType(message, key)
-    if code == "ERR":
-        return CommandError(rest)
-    parse: Any = _RESP_PARSER.parse_error
-    error: ResponseError = parse(message)
-    return error
+        error = WrongType(message if key is None else f"{message} (key {key!r})", key)
+        error.status_code = status
+        return error
+    return _KEPT_CODES.get(code, CommandError)(message, status_code=status)

@@ -13,8 +13,9 @@ afterwards). The backend is the in-memory engine unless chosen with the
 ``--walrus-backend`` option or the ``WALRUS_TEST_BACKEND`` variable:
 ``memory``, ``rlite`` (a file in the test's ``tmp_path``), ``vedis`` (idem),
 or a ``redis://`` URL, whose database is **flushed** before and after each
-test: give tests a server or a database number of their own.
-:func:`open_test_database` does the same outside pytest.
+test: give tests a server or a database number of their own. An unknown
+backend, or one whose engine is not installed, stops the run once, as a
+usage error. :func:`open_test_database` does the same outside pytest.
 """
 
 from __future__ import annotations
@@ -29,6 +30,25 @@ import pytest
 __all__ = ["open_test_database", "walrus_db", "walrus_db_factory"]
 
 DEFAULT_BACKEND = "memory"
+BACKENDS = ("memory", "rlite", "vedis")
+SERVER_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`~walrus.exceptions.InvalidValue` (or
+    :class:`~walrus.exceptions.EngineNotInstalled`) unless ``backend`` opens."""
+    if backend.startswith(SERVER_SCHEMES) or backend == "memory":
+        return
+    if backend not in BACKENDS:
+        from walrus.exceptions import InvalidValue
+
+        raise InvalidValue(
+            f"unknown walrus test backend {backend!r}: "
+            "use memory, rlite, vedis or a redis:// URL"
+        )
+    from walrus.install import require_engine
+
+    require_engine(backend)
 
 
 def open_test_database(
@@ -41,7 +61,8 @@ def open_test_database(
     ``rlite`` and ``vedis`` use a file in ``directory`` when given, else
     memory. A server's database is flushed: it must be one for tests only.
     """
-    if backend.startswith(("redis://", "rediss://", "unix://")):
+    check_backend(backend)
+    if backend.startswith(SERVER_SCHEMES):
         from walrus import Database
 
         db = Database.from_url(backend, decode_responses=decode_responses)
@@ -51,22 +72,17 @@ def open_test_database(
         from walrus.drivers.memory import MemoryDatabase
 
         return MemoryDatabase(decode_responses=decode_responses)
-    if backend in ("rlite", "vedis"):
-        path = ":memory:"
-        if directory is not None:
-            suffix = ".rld" if backend == "rlite" else ".vdb"
-            path = str(Path(directory, f"walrus-test-{os.urandom(4).hex()}{suffix}"))
-        if backend == "rlite":
-            from walrus.tusks.rlite import WalrusLite
+    path = ":memory:"
+    if directory is not None:
+        suffix = ".rld" if backend == "rlite" else ".vdb"
+        path = str(Path(directory, f"walrus-test-{os.urandom(4).hex()}{suffix}"))
+    if backend == "rlite":
+        from walrus.tusks.rlite import WalrusLite
 
-            return WalrusLite(path, decode_responses=decode_responses)
-        from walrus.tusks.vedisdb import WalrusVedis
+        return WalrusLite(path, decode_responses=decode_responses)
+    from walrus.tusks.vedisdb import WalrusVedis
 
-        return WalrusVedis(path, decode_responses=decode_responses)
-    raise ValueError(
-        f"unknown walrus test backend {backend!r}: "
-        "use memory, rlite, vedis or a redis:// URL"
-    )
+    return WalrusVedis(path, decode_responses=decode_responses)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,16 +95,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _chosen_backend(config: pytest.Config) -> str:
+    chosen: str | None = config.getoption("--walrus-backend")
+    return chosen or os.environ.get("WALRUS_TEST_BACKEND") or DEFAULT_BACKEND
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the chosen backend once: a bad one is a usage error, not a failure
+    of every test that uses ``walrus_db``."""
+    from walrus.exceptions import WalrusError
+
+    try:
+        check_backend(_chosen_backend(config))
+    except (WalrusError, ImportError) as exc:
+        raise pytest.UsageError(f"--walrus-backend: {exc}") from None
+
+
 @pytest.fixture
 def walrus_db_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., Any]]:
     """``open(decode_responses=False)``: empty databases, closed after the test."""
-    backend = (
-        request.config.getoption("--walrus-backend")
-        or os.environ.get("WALRUS_TEST_BACKEND")
-        or DEFAULT_BACKEND
-    )
+    backend = _chosen_backend(request.config)
     opened: list[Any] = []
 
     def open_database(decode_responses: bool = False) -> Any:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
-from walrus.exceptions import UnknownScript, WrongType, command_error
+from walrus.exceptions import UnknownScript, WalrusError, WrongType, command_error
 
 if TYPE_CHECKING:
     from walrus.database import DatabaseAPI
@@ -91,9 +91,11 @@ class Scripts:
         try:
             return self._db.run_named_operation(name, list(keys), list(args), client)
         except ResponseError as exc:
-            error = command_error(str(exc))
+            error = exc if isinstance(exc, WalrusError) else command_error(str(exc))
             if isinstance(error, WrongType):
                 raise WrongType(f"{exc} (keys {list(keys)!r})", key=str(keys)) from exc
+            if error is exc:
+                raise
             raise error from exc
 
     def cas(self, key: Any, expected: Any, new: Any, exact: bool = False) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import inspect
+import pprint
 import reprlib
 import sys
 import textwrap
@@ -39,6 +40,7 @@ from walrus.exceptions import UnsupportedOperation
 __all__ = ["SECTIONS", "Section", "Transcript", "run_tour", "tour_section"]
 
 KEY_PREFIX = "tour:"
+WIDTH = 88  # a value printed wider than this is pretty-printed over several lines
 
 # ``db`` is any walrus database: ``walrus.Database`` or an embedded one.
 SectionFunction = Callable[[Any, "Transcript"], None]
@@ -94,8 +96,15 @@ class Transcript:
             with contextlib.redirect_stdout(self.out):  # the snippet's print()s
                 value = self._run(statement)
             if value is not None:
-                print(self._repr.repr(value), file=self.out)
+                print(self._show(value), file=self.out)
         return value
+
+    def _show(self, value: Any) -> str:
+        """The value's short repr; a long one (not cut short) wrapped to WIDTH."""
+        text = self._repr.repr(value)
+        if len(text) <= WIDTH or "..." in text:
+            return text
+        return pprint.pformat(value, width=WIDTH, compact=True)
 
     def _run(self, statement: ast.stmt) -> Any:
         if isinstance(statement, ast.Expr):
@@ -240,33 +249,18 @@ def _pipelines(db: Any, show: Transcript) -> None:
     show("replies")
 
 
-@tour_section("Pub/sub: a listener thread", needs=[Capability.PUBSUB])
-def _listener(db: Any, show: Transcript) -> None:
-    """listener() turns a function into a subscriber; is_async=True runs it in a
-    thread. Raising StopIteration in the handler stops listening."""
-    show(
-        """
-        received = []
-
-        @db.listener(channels=['tour:news'], is_async=True)
-        def on_message(**message):
-            received.append(message['data'])
-            raise StopIteration
-        """
-    )
-    show("thread = on_message()")
-    show.note("publish until the listener has subscribed (PUBLISH returns receivers)")
-    show(
-        """
-        import time
-        for attempt in range(500):
-            if db.publish('tour:news', 'walrus says hello'):
-                break
-            time.sleep(0.01)
-        """
-    )
-    show("thread.join(timeout=5)")
-    show("received")
+@tour_section("Pub/sub", needs=[Capability.PUBSUB])
+def _pubsub(db: Any, show: Transcript) -> None:
+    """PUBLISH sends a message to every subscriber of a channel and returns how
+    many got it. db.listener() runs a function for each message (in a thread
+    with is_async=True); here a pubsub object reads them one at a time."""
+    show("news = db.pubsub()")
+    show("news.subscribe('tour:news')")
+    show.note("the subscription is confirmed: from now on, messages arrive")
+    show("news.get_message(timeout=5)['type']")
+    show("db.publish('tour:news', 'walrus says hello')")
+    show("news.get_message(timeout=5)['data']")
+    show("news.close()")
 
 
 @tour_section("Scripts")

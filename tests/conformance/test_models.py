@@ -33,6 +33,7 @@ from walrus import (
     SetField,
     TextField,
     UnindexedField,
+    UnsupportedOperation,
     UUIDField,
     ZSetField,
 )
@@ -241,11 +242,17 @@ ROUND_TRIPS = {
 
 
 @pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
-def test_every_field_type_round_trips(db: Any, name: str) -> None:
+def test_every_field_type_round_trips(db: Any, backend: Backend, name: str) -> None:
     Everything.__database__ = db
     try:
         created: dict[int, Any] = {}
         for value in ROUND_TRIPS[name]:
+            if value == 5e-324 and str(backend).startswith("rlite"):
+                # rlite cannot store a subnormal score: refused, nothing written
+                with pytest.raises(UnsupportedOperation, match="subnormal"):
+                    Everything.create(**{name: value})
+                assert Everything.count() == len(created)
+                continue
             row = Everything.create(**{name: value})
             created[row._id] = value
             loaded = Everything.load(row._id)
@@ -655,7 +662,9 @@ def test_budgets(db: Any, backend: Backend) -> None:
         __database__ = db
         body = TextField(fts=True)
 
-    Doc.create(rank=0, kind="warm", born=datetime.date(2000, 1, 1)).delete()
+    warm = Doc.create(rank=0, kind="warm", born=datetime.date(2000, 1, 1))
+    warm.incr(Doc.rank, 1)
+    warm.delete()
     Text.create(body="warm up")  # scripts loaded
     with round_trips(db) as sent:
         doc = Doc.create(rank=1, kind="a", born=datetime.date(2001, 1, 1))

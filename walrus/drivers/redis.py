@@ -10,6 +10,11 @@ A write is never sent twice: redis-py's retry policy still applies to reads
 and to failures while connecting, but a write whose connection fails after
 it was sent raises :class:`~walrus.exceptions.OutcomeUnknown` (see
 :mod:`walrus.drivers.resend`).
+
+Error replies are walrus's exceptions, as on the embedded engines: the
+connections parse them with :func:`walrus.exceptions.command_error` (whose
+classes are also redis-py's: ``except redis.ResponseError`` still works),
+whichever parser redis-py would use (hiredis, or its Python RESP2/RESP3 one).
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
+from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
+from redis.exceptions import RedisError
+from redis.utils import HIREDIS_AVAILABLE, check_protocol_version
 
 from walrus.database import DatabaseAPI
 from walrus.drivers.protocol import Capability
 from walrus.drivers.resend import GuardedPipeline, ResendGuard, guard_retries
 from walrus.drivers.urls import EMBEDDED_SCHEMES, open_url
+from walrus.exceptions import REPLY_ERRORS, command_error
 
-__all__ = ["Database", "Walrus"]
+__all__ = ["Database", "Walrus", "parse_errors_as_walrus"]
 
 _SERVER_CAPABILITIES = frozenset(
     {
@@ -45,6 +54,56 @@ _SERVER_CAPABILITIES = frozenset(
 )
 
 
+class _WalrusErrors:
+    """Mixed into redis-py's parsers: error replies become walrus exceptions."""
+
+    EXCEPTION_CLASSES: Any = REPLY_ERRORS
+
+    @classmethod
+    def parse_error(cls, response: str) -> RedisError:
+        return command_error(response)
+
+
+class HiredisParser(_WalrusErrors, _HiredisParser):
+    """redis-py's hiredis parser (RESP2 and RESP3), with walrus's errors."""
+
+
+class RESP2Parser(_WalrusErrors, _RESP2Parser):
+    """redis-py's Python RESP2 parser, with walrus's errors."""
+
+
+class RESP3Parser(_WalrusErrors, _RESP3Parser):
+    """redis-py's Python RESP3 parser, with walrus's errors."""
+
+
+_OURS: dict[type[Any], type[Any]] = {
+    _HiredisParser: HiredisParser,
+    _RESP2Parser: RESP2Parser,
+    _RESP3Parser: RESP3Parser,
+}
+
+
+def parse_errors_as_walrus(client: redis.Redis) -> None:
+    """Make ``client``'s connections parse error replies as walrus's exceptions.
+
+    The pool gets the walrus twin of the parser redis-py would pick (or was
+    given): hiredis when installed, else the Python parser of the protocol. A
+    parser class of the user's own is kept. A connection made already (a
+    ``single_connection_client``) is switched and reconnects on next use.
+    """
+    kwargs = client.connection_pool.connection_kwargs
+    default = _HiredisParser if HIREDIS_AVAILABLE else _RESP2Parser
+    chosen = kwargs.get("parser_class", default)
+    if chosen is _RESP2Parser and check_protocol_version(kwargs.get("protocol"), 3):
+        chosen = _RESP3Parser  # as redis-py's connection does (RESP3 by default)
+    ours = _OURS.get(chosen, chosen)
+    kwargs["parser_class"] = ours
+    connection: Any = getattr(client, "connection", None)
+    if connection is not None and not isinstance(connection._parser, ours):
+        connection.disconnect()
+        connection.set_parser(ours)
+
+
 class Database(DatabaseAPI, ResendGuard, redis.Redis):
     """A redis-py client for a Redis or Valkey server, with walrus's extras.
 
@@ -58,6 +117,7 @@ class Database(DatabaseAPI, ResendGuard, redis.Redis):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        parse_errors_as_walrus(self)
         guard_retries(self)
         self._init_walrus(script_dir)
 

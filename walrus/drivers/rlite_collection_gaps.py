@@ -1,10 +1,10 @@
 """rlite gaps for the containers' commands: set and sorted-set algebra, counts
-on missing keys, SORT, BITFIELD (see :mod:`walrus.drivers.rlite_gaps`).
+on missing keys (see :mod:`walrus.drivers.rlite_gaps`).
 
 Each was found by the containers' conformance tests: rlite frees memory
 twice on an empty SINTER (a crash), fails on empty *STORE results, reads
-AGGREGATE only in lower case, answers "unknown retval" on missing keys, and
-has no BITFIELD. Importing this module registers the gaps.
+AGGREGATE only in lower case, answers "unknown retval" on missing keys.
+Importing this module registers the gaps.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from walrus.drivers.embedded import Command, ErrorReply, Reply
-from walrus.drivers.emulation.bits import apply_bitfield
-from walrus.drivers.emulation.engine import Refused
 from walrus.drivers.rlite_gaps import (
     GAPS,
     SYNTAX,
@@ -63,56 +61,6 @@ def send_missing(engine: RawEngine, args: Command, missing: Reply) -> Reply:
 GAPS[b"ZCARD"] = lambda engine, args: send_missing(engine, args, 0)
 
 
-@gap("SORT")
-def _sort(engine: RawEngine, args: Command) -> Reply:
-    """SORT of a missing key: rlite answers "unknown retval"; Redis sorts nothing."""
-    upper = [a.upper() for a in args]
-    if len(args) < 2 or engine.raw([b"EXISTS", args[1]]) == 1:
-        gets = [i + 1 for i, a in enumerate(upper[:-1]) if a == b"GET" and i > 1]
-        if b"STORE" not in upper and any(b"->" in args[i] for i in gets):
-            return _sort_get_fields(engine, args, gets)
-        return run_guarded(engine, args)
-    if b"STORE" in upper[2:-1]:
-        engine.raw([b"DEL", args[upper.index(b"STORE", 2) + 1]])
-        return 0
-    return []
-
-
-def _sort_get_fields(engine: RawEngine, args: Command, gets: list[int]) -> Reply:
-    """SORT ... GET *->field: rlite gives "" for a missing hash field where
-    Redis gives nil (found by the models' tests), so sort, then read."""
-    kept = [a for i, a in enumerate(args) if i not in gets and i + 1 not in gets]
-    elements = run_guarded(engine, kept)
-    if not isinstance(elements, list):
-        return elements
-    patterns = [args[at] for at in gets]
-    reply: list[Reply] = []
-    for element in elements:
-        found: dict[int, Reply] = {}
-        fields: dict[bytes, list[tuple[int, bytes]]] = {}  # key -> (slot, field)
-        for slot, pattern in enumerate(patterns):
-            if pattern == b"#":
-                found[slot] = element
-            elif b"*" not in pattern:
-                found[slot] = None
-            else:
-                key, arrow, field = pattern.partition(b"->")
-                key = key.replace(b"*", element, 1)
-                if arrow and field:
-                    fields.setdefault(key, []).append((slot, field))
-                else:
-                    value = engine.raw([b"GET", key])
-                    found[slot] = None if isinstance(value, ErrorReply) else value
-        for key, wanted in fields.items():
-            values = engine.raw([b"HMGET", key, *(f for _, f in wanted)])
-            if not isinstance(values, list):
-                values = [None] * len(wanted)
-            for (slot, _), value in zip(wanted, values, strict=True):
-                found[slot] = value
-        reply.extend(found[slot] for slot in range(len(patterns)))
-    return reply
-
-
 def _set_store(read: bytes) -> Gap:
     """SINTERSTORE/SUNIONSTORE/SDIFFSTORE: rlite fails on an empty result and
     empties the destination when it is also a source; read (type-checked),
@@ -135,65 +83,6 @@ def _set_store(read: bytes) -> Gap:
 GAPS[b"SINTERSTORE"] = _set_store(b"SINTER")
 GAPS[b"SUNIONSTORE"] = _set_store(b"SUNION")
 GAPS[b"SDIFFSTORE"] = _set_store(b"SDIFF")
-
-
-@gap("ZRANGESTORE")
-def _zrangestore(engine: RawEngine, args: Command) -> Reply:
-    """ZRANGESTORE (Redis 6.2; rlite has none): read the range with its
-    scores, then replace the destination."""
-    if len(args) < 5:
-        return arity_error("zrangestore")
-    dest, source, low, high = args[1:5]
-    by, reverse, limit = b"", False, []
-    i = 5
-    while i < len(args):
-        word = args[i].upper()
-        if word in (b"BYSCORE", b"BYLEX"):
-            by = word
-        elif word == b"REV":
-            reverse = True
-        elif word == b"LIMIT" and i + 2 < len(args):
-            limit = [b"LIMIT", args[i + 1], args[i + 2]]
-            i += 2
-        else:
-            return SYNTAX
-        i += 1
-    if limit and not by:
-        return ErrorReply(
-            "ERR syntax error, LIMIT is only supported in combination with "
-            "either BYSCORE or BYLEX"
-        )
-    kind = engine.raw([b"TYPE", source])
-    if kind not in (b"none", b"zset"):
-        return WRONGTYPE
-    pairs: list[bytes] = []
-    if kind == b"zset":
-        if by == b"BYLEX":
-            read = b"ZREVRANGEBYLEX" if reverse else b"ZRANGEBYLEX"
-            members = engine.raw([read, source, low, high, *limit])
-            if isinstance(members, ErrorReply):
-                return 0 if emptied(members) else members
-            for member in members:
-                pairs += [engine.raw([b"ZSCORE", source, member]), member]
-        elif by == b"BYSCORE":
-            items = _by_score(engine, source, low, high, reverse, limit)
-            if isinstance(items, ErrorReply):
-                return items
-            for member, score in zip(items[::2], items[1::2], strict=True):
-                pairs += [score, member]
-        else:
-            read = b"ZREVRANGE" if reverse else b"ZRANGE"
-            items = engine.raw([read, source, low, high, b"WITHSCORES", *limit])
-            if isinstance(items, ErrorReply):
-                if not emptied(items):
-                    return items
-                items = []
-            for member, score in zip(items[::2], items[1::2], strict=True):
-                pairs += [score, member]
-    engine.raw([b"DEL", dest])
-    if pairs:
-        engine.raw([b"ZADD", dest, *pairs])
-    return len(pairs) // 2
 
 
 def _score_bound(text: bytes) -> tuple[float, bool] | None:
@@ -295,20 +184,3 @@ def _score_range(engine: RawEngine, args: Command) -> Reply:
     if name == b"ZCOUNT":
         return len(items) // 2
     return items if withscores else items[::2]
-
-
-@gap("BITFIELD", "BITFIELD_RO")
-def _bitfield(engine: RawEngine, args: Command) -> Reply:
-    """BITFIELD (rlite has none): read the string, compute, write it back."""
-    if len(args) < 2:
-        return arity_error(args[0].decode().lower())
-    current = engine.raw([b"GET", args[1]])  # WRONGTYPE for another type
-    if isinstance(current, ErrorReply):
-        return current
-    try:
-        reply, data = apply_bitfield(args, current)
-    except Refused as refused:
-        return ErrorReply(refused.message)
-    if data is not None:  # SETRANGE keeps the TTL; the string only grows
-        engine.raw([b"SETRANGE", args[1], b"0", data])
-    return reply

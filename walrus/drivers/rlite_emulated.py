@@ -24,15 +24,24 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from walrus.drivers import rlite_key_gaps as _key_gaps  # noqa: F401 (registers)
 from walrus.drivers.embedded import STREAM_COMMANDS
-from walrus.drivers.embedded_types import Command, Reply
+from walrus.drivers.embedded_types import Command, ErrorReply, Reply
 from walrus.drivers.emulation import EmulationEngine
-from walrus.drivers.emulation.engine import now_ms
+from walrus.drivers.emulation.engine import Refused, format_float, now_ms
 from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.store import Entry
 from walrus.drivers.protocol import Capability
-from walrus.drivers.rlite_gaps import GAPS, KEEPS_TTL, send
-from walrus.drivers.rlite_streams import RliteStreamStore, is_stream
+from walrus.drivers.rlite_gaps import (
+    GAPS,
+    KEEPS_TTL,
+    MAGIC,
+    WRONGTYPE,
+    is_stream,
+    send,
+)
+from walrus.drivers.rlite_shapes import CONDITIONS, SMALLEST_NORMAL
+from walrus.drivers.rlite_streams import RliteStreamStore
 
 __all__ = ["RliteStore", "emulated"]
 
@@ -40,9 +49,20 @@ CHUNK = 512  # members per native write when a whole value is written
 
 
 def _score(value: float) -> bytes:
-    """A score as rlite parses it back exactly (shortest round-trip digits)."""
+    """A score as rlite parses it back exactly (shortest round-trip digits).
+
+    rlite stores a subnormal double as garbage (5e-324 reads back as
+    -1.6e+293): refused, before anything is written, as an unsupported
+    operation. (A -0 score reads back as 0.)
+    """
     if math.isinf(value):
         return b"inf" if value > 0 else b"-inf"
+    if 0 < abs(value) < SMALLEST_NORMAL:
+        raise Refused(
+            f"UNSUPPORTED subnormal-score rlite cannot store the score {value!r} "
+            f"(a subnormal double: nonzero and smaller than {SMALLEST_NORMAL!r} "
+            "in magnitude)"
+        )
     return repr(value).encode()
 
 
@@ -95,17 +115,19 @@ class RliteStore(RliteStreamStore):
             super().put(key, entry)
             return
         raw = self.engine.raw
+        writes = self._writes(key, entry)  # refuses what rlite cannot store
         raw([b"DEL", key])
         self._cache.pop(key, None)
-        self._write_all(key, entry)
+        for command in writes:
+            raw(command)
         self._expire(key, entry)
         self._loaded[key] = (entry, list(entry.value) if entry.kind == "list" else None)
 
-    def _write_all(self, key: bytes, entry: Entry) -> None:
-        raw, value = self.engine.raw, entry.value
+    def _writes(self, key: bytes, entry: Entry) -> list[Command]:
+        """The rlite commands that write the whole value of ``entry``."""
+        value = entry.value
         if entry.kind == "string":
-            raw([b"SET", key, value])
-            return
+            return [[b"SET", key, value]]
         if entry.kind == "hash":
             items: list[bytes] = [part for pair in value.items() for part in pair]
             step, command = 2 * CHUNK, b"HMSET"
@@ -116,8 +138,9 @@ class RliteStore(RliteStreamStore):
         else:  # zset
             items = [p for score, member in value for p in (_score(score), member)]
             step, command = 2 * CHUNK, b"ZADD"
-        for at in range(0, len(items), step):
-            raw([command, key, *items[at : at + step]])
+        return [
+            [command, key, *items[at : at + step]] for at in range(0, len(items), step)
+        ]
 
     def changed(self, key: bytes, entry: Entry, members: Iterable[Any]) -> None:
         if entry.kind == "stream":
@@ -159,7 +182,8 @@ class RliteStore(RliteStreamStore):
         new = list(entry.value)
         if old is None:
             raw([b"DEL", key])
-            self._write_all(key, entry)
+            for command in self._writes(key, entry):
+                raw(command)
         elif len(new) < len(old) and _find(old, new) is not None:
             start = _find(old, new)
             assert start is not None
@@ -178,7 +202,8 @@ class RliteStore(RliteStreamStore):
                     raw([b"LSET", key, str(index).encode(), after])
         else:
             raw([b"DEL", key])
-            self._write_all(key, entry)
+            for command in self._writes(key, entry):
+                raw(command)
         self._loaded[key] = (entry, new)
 
     def _expire(self, key: bytes, entry: Entry) -> None:
@@ -238,19 +263,22 @@ def emulated(engine: Any, args: Command) -> Reply:
 
 # -- routing ------------------------------------------------------------------------
 # What rlite answers natively and correctly (checked by the differential tests
-# against Valkey), some through a guard in rlite_gaps; every other command is
-# emulated. Missing from the list on purpose: SRANDMEMBER (a huge negative
-# count crashes rlite), SMOVE (a member already in the destination crashes
-# rlite: a double free), SUBSTR, BITOP and ZREMRANGEBYLEX (wrong answers on
-# edge cases), ZUNIONSTORE and ZINTERSTORE (inf + -inf and inf * 0 must
-# give 0, as in Redis), ZLEXCOUNT ("unknown retval"), INCRBYFLOAT and
-# HINCRBYFLOAT (rlite keeps 6 decimals of the value it returns), RPOPLPUSH
-# (pops and loses the element when the destination has another type), DUMP,
-# RESTORE and OBJECT (one format with the other engines), Lua (run by the core).
+# against Valkey), some through a guard in rlite_gaps, and each only in the
+# argument shapes rlite_shapes allows; every other command is emulated.
+# Missing from the list on purpose: SRANDMEMBER (a huge negative count crashes
+# rlite), SMOVE (a member already in the destination crashes rlite: a double
+# free), SORT (a numeric sort of an empty string crashes rlite; GET with STORE
+# too), SUBSTR, BITOP and ZREMRANGEBYLEX (wrong answers on edge cases),
+# ZUNIONSTORE and ZINTERSTORE (inf + -inf and inf * 0 must give 0, as in
+# Redis), ZLEXCOUNT ("unknown retval"), INCRBYFLOAT and HINCRBYFLOAT (rlite
+# keeps 6 decimals of the value it returns), RPOPLPUSH (pops and loses the
+# element when the destination has another type), GETSET (would overwrite a
+# stream), BITFIELD (rlite has none), DUMP, RESTORE and OBJECT (one format with
+# the other engines), Lua (run by the core).
 NATIVE = frozenset(
     (
         b"GET SET SETNX SETEX PSETEX APPEND STRLEN DEL EXISTS SETBIT GETBIT "
-        b"SETRANGE GETRANGE INCR DECR INCRBY DECRBY GETSET MGET MSET MSETNX "
+        b"SETRANGE GETRANGE INCR DECR INCRBY DECRBY MGET MSET MSETNX "
         b"RPUSH LPUSH RPUSHX LPUSHX LINSERT RPOP LPOP LLEN LINDEX LSET LRANGE LTRIM "
         b"LREM SADD SREM SISMEMBER SCARD SPOP SINTER SINTERSTORE SUNION "
         b"SUNIONSTORE SDIFF SDIFFSTORE SMEMBERS ZADD ZINCRBY ZREM ZREMRANGEBYSCORE "
@@ -258,100 +286,125 @@ NATIVE = frozenset(
         b"ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZCOUNT ZREVRANGE "
         b"ZCARD ZSCORE ZRANK ZREVRANK HSET HSETNX HGET HMSET HMGET HINCRBY HDEL HLEN "
         b"HKEYS HVALS HGETALL HEXISTS RANDOMKEY MOVE RENAME RENAMENX EXPIRE EXPIREAT "
-        b"PEXPIRE PEXPIREAT KEYS DBSIZE TYPE FLUSHDB FLUSHALL SORT TTL "
+        b"PEXPIRE PEXPIREAT KEYS DBSIZE TYPE FLUSHDB FLUSHALL TTL "
         b"PTTL PERSIST BITCOUNT BITPOS PFADD PFCOUNT PFMERGE"
     ).split()
 )
 
-_ZADD_FLAGS = frozenset(b"NX XX GT LT CH INCR".split())
-_UNITS = frozenset((b"BIT", b"BYTE"))
-_MAX_TTL_MS = 2**62  # a TTL beyond this overflows Redis's millisecond deadline
+# String commands whose native reply would read (or whose write would damage)
+# a stream's encoding: one rlite read first checks the key is no stream.
+_STREAM_CHECKED = frozenset(
+    b"APPEND SETRANGE STRLEN GETRANGE SETBIT GETBIT BITCOUNT BITPOS".split()
+)
 
 
-def _positive(raw: bytes, scale: int) -> bool:
-    """Whether a TTL argument is one rlite and Redis accept alike."""
-    return raw.isdigit() and 0 < int(raw) * scale < _MAX_TTL_MS
+def _not_stream(engine: Any, reply: Reply) -> Reply:
+    """GET's reply: a stream's encoding is WRONGTYPE."""
+    if isinstance(reply, bytes) and reply.endswith(MAGIC):
+        return WRONGTYPE
+    return reply
 
 
-def _set_needs(args: Command) -> bool:
-    """SET with an EX/PX rlite would take where Redis refuses it."""
-    words = [a.upper() for a in args[3:]]
-    for word, scale in ((b"EX", 1000), (b"PX", 1)):
-        if word in words:
-            at = words.index(word) + 1
-            if at >= len(words) or not _positive(args[3 + at], scale):
-                return True
-    return False
+def _mget(engine: Any, args: Command, reply: Reply) -> Reply:
+    """MGET: a stream is nil, as any value of another type."""
+    if not isinstance(reply, list):
+        return reply
+    return [None if isinstance(v, bytes) and v.endswith(MAGIC) else v for v in reply]
 
 
-def _lex_bound(raw: bytes) -> bool:
-    return raw in (b"-", b"+") or raw[:1] in (b"[", b"(")
+def _hyperloglog(engine: Any, args: Command, reply: Reply) -> Reply:
+    """PF*: rlite's WRONGTYPE for a stream is the one for a string that is no
+    HyperLogLog; Redis gives the plain WRONGTYPE for another type."""
+    if (
+        isinstance(reply, ErrorReply)
+        and "HyperLogLog" in reply.message
+        and any(is_stream(engine, key) for key in args[1:])
+    ):
+        return WRONGTYPE
+    return reply
 
 
-def _lex_needs(args: Command) -> bool:
-    """A lex range rlite answers wrongly: LIMIT, a malformed bound, or an
-    inverted infinite bound (``+`` as the minimum)."""
-    if len(args) != 4:
-        return True
-    low, high = (args[2], args[3])
-    if args[0].upper().startswith(b"ZREV"):
-        low, high = high, low
-    return not (_lex_bound(low) and _lex_bound(high)) or low == b"+" or high == b"-"
+def _scores(pairs: bool) -> Callable[[Any, Command, Reply], Reply]:
+    """rlite prints scores with 17 digits (``0.10000000000000001``); the
+    other engines, Valkey and Redis 7.2+ print the shortest exact form."""
+
+    def rescore(engine: Any, args: Command, reply: Reply) -> Reply:
+        name = args[0].upper()
+        if isinstance(reply, bytes):
+            return format_float(float(reply))
+        if not pairs or not isinstance(reply, list):
+            return reply
+        if name == b"ZSCAN" and len(reply) == 2:
+            return [reply[0], rescore(engine, [b"ZPOPMIN"], reply[1])]
+        ranged = name.startswith((b"ZRANGE", b"ZREVRANGE"))
+        if ranged and not any(a.upper() == b"WITHSCORES" for a in args[4:]):
+            return reply
+        out = list(reply)
+        out[1::2] = [format_float(float(s)) for s in out[1::2]]
+        return out
+
+    return rescore
 
 
-# Uses of native commands that need the emulation: an option rlite lacks, or
-# a value rlite takes (or answers wrongly) where Redis refuses it.
-_CONDITIONS: dict[bytes, Callable[[Command], bool]] = {
-    b"ZADD": lambda args: len(args) > 2 and args[2].upper() in _ZADD_FLAGS,
-    b"BITCOUNT": lambda args: any(a.upper() in _UNITS for a in args[2:]),
-    b"BITPOS": lambda args: any(a.upper() in _UNITS for a in args[2:]),
-    b"SETEX": lambda args: len(args) != 4 or not _positive(args[2], 1000),
-    b"PSETEX": lambda args: len(args) != 4 or not _positive(args[2], 1),
-    b"SET": _set_needs,
-    b"ZRANGE": lambda args: (
-        len(args) > 5 or (len(args) == 5 and args[4].upper() != b"WITHSCORES")
-    ),
-    b"ZRANGEBYLEX": _lex_needs,
-    b"ZREVRANGEBYLEX": _lex_needs,
-    b"ZRANGESTORE": lambda args: any(a.upper() == b"BYLEX" for a in args),
-    b"LPOP": lambda args: len(args) != 2,  # a count
-    b"RPOP": lambda args: len(args) != 2,
-    b"SPOP": lambda args: len(args) != 2,
-    b"SORT": lambda args: any(a.upper() in (b"BY", b"GET") for a in args[2:]),
+# Native replies fixed up after the fact (free: from the reply itself).
+_REPLIES: dict[bytes, Callable[[Any, Command, Reply], Reply]] = {
+    b"GET": lambda engine, args, reply: _not_stream(engine, reply),
+    b"MGET": _mget,
+    b"PFADD": _hyperloglog,
+    b"PFCOUNT": _hyperloglog,
+    b"PFMERGE": _hyperloglog,
+    b"ZSCORE": _scores(pairs=False),
+    b"ZINCRBY": _scores(pairs=False),
+    **{
+        name: _scores(pairs=True)
+        for name in (
+            b"ZRANGE",
+            b"ZREVRANGE",
+            b"ZRANGEBYSCORE",
+            b"ZREVRANGEBYSCORE",
+            b"ZPOPMIN",
+            b"ZPOPMAX",
+            b"ZSCAN",
+        )
+    },
 }
-for _name in (b"EXPIRE", b"PEXPIRE", b"EXPIREAT", b"PEXPIREAT"):
-    _CONDITIONS[_name] = lambda args: len(args) != 3 or not _plain_time(args[2])
-
-
-def _plain_time(raw: bytes) -> bool:
-    """A TTL or deadline rlite handles as Redis does (no overflow, no float)."""
-    return raw.lstrip(b"-").isdigit() and abs(int(raw)) < 2**40
 
 
 def needs_emulation(name: bytes, args: Command) -> bool:
     """Whether this use of a command needs the emulation (see NATIVE)."""
     if name not in NATIVE and name not in GAPS:
         return True
-    condition = _CONDITIONS.get(name)
+    condition = CONDITIONS.get(name)
     return condition is not None and condition(args)
 
 
 def route(engine: Any, args: Command) -> Reply:
     """Run one command on rlite: natively (through its guard or gap, keeping
-    TTLs), or emulated."""
+    TTLs, its reply fixed up), or emulated."""
     name = args[0].upper()
     if needs_emulation(name, args):
         return emulated(engine, args)
-    if name in GAPS or name in KEEPS_TTL:
+    fix = _REPLIES.get(name)
+    if name in GAPS or name in KEEPS_TTL or name in _STREAM_CHECKED:
         with engine.exclusive():
-            return send(engine, args)
-    return send(engine, args)
+            if name in _STREAM_CHECKED and len(args) > 1 and is_stream(engine, args[1]):
+                return WRONGTYPE
+            reply = send(engine, args)
+            return reply if fix is None else fix(engine, args, reply)
+    reply = send(engine, args)
+    return reply if fix is None else fix(engine, args, reply)
 
 
 def native_in_multi(args: Command) -> bool:
     """Whether rlite's own MULTI/EXEC can run this command as Redis would."""
     name = args[0].upper()
-    return not (name in GAPS or name in KEEPS_TTL or needs_emulation(name, args))
+    return not (
+        name in GAPS
+        or name in KEEPS_TTL
+        or name in _STREAM_CHECKED
+        or name in _REPLIES
+        or needs_emulation(name, args)
+    )
 
 
 for _stream_command in STREAM_COMMANDS:  # emulated, in rlite_streams' encoding

@@ -4,22 +4,37 @@ rlite answers most Redis commands natively (engines.md §2.3). This module
 holds, per command name, a *gap*: a Python function that produces Redis's
 reply from commands rlite does have (SCAN from KEYS plus a cursor snapshot,
 multi-key EXISTS, multi-pair HSET, ZPOPMIN ...), and :func:`run_guarded`,
-which keeps the few native crash triggers (engines.md §2.2: SORT with GET and
-STORE, SCRIPT FLUSH before any EVAL, Lua) away from the engine. Gaps run with
+which keeps raw Lua (a native crash trigger, engines.md §2.2) away from the
+engine. SORT, another (a numeric sort of an empty string, GET with STORE), is
+emulated (:mod:`walrus.drivers.rlite_emulated`). Gaps run with
 the database lock held, so each is atomic among the process's threads.
 """
 
 from __future__ import annotations
 
-import os
-import time
+import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from walrus.drivers.embedded import Command, ErrorReply, Reply
+from walrus.drivers.emulation.engine import INT64_MAX, INT64_MIN, NOT_INT
 from walrus.drivers.glob import glob_match
 
-__all__ = ["GAPS", "CursorTable", "run_guarded"]
+__all__ = ["GAPS", "MAGIC", "CursorTable", "is_stream", "run_guarded"]
+
+# The end of every stream's value (walrus.drivers.rlite_streams keeps streams
+# in rlite strings): string commands on a stream key answer WRONGTYPE.
+MAGIC = b"\x00walrus-stream\x00"
+_INT = re.compile(rb"0|-?[1-9][0-9]{0,18}")
+
+
+def stored_int(raw: bytes) -> int | None:
+    """A stored value as Redis reads an integer (no sign on 0, no leading 0,
+    64 bits), or None."""
+    if _INT.fullmatch(raw) is None:
+        return None
+    value = int(raw)
+    return value if INT64_MIN <= value <= INT64_MAX else None
 
 
 class CursorTable:
@@ -340,10 +355,74 @@ for _name in (
 
 @gap("INCR", "DECR", "INCRBY", "DECRBY")
 def _incr(engine: RawEngine, args: Command) -> Reply:
-    """INCR/DECR family: rlite crashes natively on an empty string value."""
-    if len(args) >= 2 and engine.raw([b"GET", args[1]]) == b"":
-        return ErrorReply("ERR value is not an integer or out of range")
+    """INCR/DECR family: rlite crashes natively on an empty string, reads a
+    value with a NUL byte (or a stream's encoding) as a number and does not
+    check overflow; so the value is checked first, as Redis checks it (the
+    increment's shape was checked by the routing)."""
+    name = args[0].upper()
+    if len(args) != (2 if name in (b"INCR", b"DECR") else 3):
+        return arity_error(name.decode())
+    current = engine.raw([b"GET", args[1]])
+    if isinstance(current, ErrorReply):
+        return current
+    value = 0 if current is None else stored_int(current)
+    if value is None:
+        return WRONGTYPE if current.endswith(MAGIC) else ErrorReply(NOT_INT)
+    step = 1 if len(args) == 2 else int(args[2])
+    total = value - step if name.startswith(b"DECR") else value + step
+    if not INT64_MIN <= total <= INT64_MAX:
+        return ErrorReply("ERR increment or decrement would overflow")
     return run_guarded(engine, args)
+
+
+@gap("HINCRBY")
+def _hincrby(engine: RawEngine, args: Command) -> Reply:
+    """rlite reads a field holding ``01``, ``-0``, ``''`` or a NUL byte as a
+    number; Redis refuses it (the increment's shape was checked by the
+    routing; rlite checks overflow itself)."""
+    if len(args) != 4:
+        return arity_error("hincrby")
+    current = engine.raw([b"HGET", args[1], args[2]])
+    if isinstance(current, ErrorReply):
+        return current
+    if current is not None and stored_int(current) is None:
+        return ErrorReply("ERR hash value is not an integer")
+    return run_guarded(engine, args)
+
+
+def is_stream(engine: RawEngine, key: bytes) -> bool:
+    """Whether the string at ``key`` holds a stream (reads its last bytes)."""
+    tail = engine.raw([b"GETRANGE", key, str(-len(MAGIC)).encode(), b"-1"])
+    return bool(tail == MAGIC)
+
+
+@gap("RENAME", "RENAMENX")
+def _rename(engine: RawEngine, args: Command) -> Reply:
+    """rlite answers "unknown retval 3" for a missing source and for a key
+    renamed to itself; Redis: "no such key", and OK (RENAMENX: 0)."""
+    if len(args) != 3:
+        return arity_error(args[0].decode())
+    if engine.raw([b"EXISTS", args[1]]) != 1:
+        return ErrorReply("ERR no such key")
+    if args[1] == args[2]:
+        return 0 if args[0].upper() == b"RENAMENX" else b"OK"
+    return run_guarded(engine, args)
+
+
+@gap("LSET")
+def _lset(engine: RawEngine, args: Command) -> Reply:
+    """rlite capitalizes "No such key"."""
+    reply = run_guarded(engine, args)
+    if isinstance(reply, ErrorReply) and reply.message == "ERR No such key":
+        return ErrorReply("ERR no such key")
+    return reply
+
+
+@gap("GETRANGE")
+def _getrange(engine: RawEngine, args: Command) -> Reply:
+    """rlite answers nil for a missing key; Redis an empty string."""
+    reply = run_guarded(engine, args)
+    return b"" if reply is None else reply
 
 
 @gap("ZINCRBY")
@@ -404,15 +483,18 @@ def _getdel(engine: RawEngine, args: Command) -> Reply:
         return arity_error("getdel")
     value = engine.raw([b"GET", args[1]])
     if value is not None and not isinstance(value, ErrorReply):
+        if value.endswith(MAGIC):
+            return WRONGTYPE
         engine.raw([b"DEL", args[1]])
     return value
 
 
 @gap("SET")
 def _set(engine: RawEngine, args: Command) -> Reply:
-    """SET with the options rlite lacks: GET, KEEPTTL, EXAT, PXAT."""
+    """SET with the options rlite lacks, GET and KEEPTTL (EXAT and PXAT are
+    emulated); GET of a stream is WRONGTYPE, as in Redis."""
     words = [a.upper() for a in args[3:]]
-    if not {b"GET", b"KEEPTTL", b"EXAT", b"PXAT"} & set(words):
+    if b"GET" not in words and b"KEEPTTL" not in words:
         return engine.raw(args)
     key, plain = args[1], [args[0], args[1], args[2]]
     keep_ttl, want_old, i = False, False, 3
@@ -422,14 +504,6 @@ def _set(engine: RawEngine, args: Command) -> Reply:
             want_old = True
         elif word == b"KEEPTTL":
             keep_ttl = True
-        elif word in (b"EXAT", b"PXAT") and i + 1 < len(args):
-            try:
-                at = int(args[i + 1])
-            except ValueError:
-                return ErrorReply("ERR value is not an integer or out of range")
-            ms = at * 1000 if word == b"EXAT" else at
-            plain += [b"PX", str(max(1, ms - int(time.time() * 1000))).encode()]
-            i += 1
         else:
             plain.append(args[i])
             if word in (b"EX", b"PX") and i + 1 < len(args):
@@ -441,6 +515,8 @@ def _set(engine: RawEngine, args: Command) -> Reply:
         old = engine.raw([b"GET", key])
         if isinstance(old, ErrorReply):
             return old
+        if old is not None and old.endswith(MAGIC):
+            return WRONGTYPE
     ttl = engine.raw([b"PTTL", key]) if keep_ttl else -1
     reply = engine.raw(plain)
     if isinstance(reply, ErrorReply):
@@ -450,57 +526,16 @@ def _set(engine: RawEngine, args: Command) -> Reply:
     return old if want_old else reply
 
 
-def _pop_many(single: bytes) -> Gap:
-    """LPOP/RPOP/SPOP with a count: repeated single pops."""
-
-    def pop(engine: RawEngine, args: Command) -> Reply:
-        if len(args) == 2:
-            return engine.raw(args)
-        if len(args) != 3:
-            return arity_error(single.decode())
-        try:
-            count = int(args[2])
-        except ValueError:
-            return ErrorReply("ERR value is out of range, must be positive")
-        if count < 0:
-            return ErrorReply("ERR value is out of range, must be positive")
-        exists = engine.raw([b"EXISTS", args[1]])
-        out: list[Reply] = []
-        for _ in range(count):
-            value = engine.raw([single, args[1]])
-            if isinstance(value, ErrorReply):
-                return value
-            if value is None:
-                break
-            out.append(value)
-        if not out and single != b"SPOP":
-            return None if exists == 0 else out
-        return out
-
-    return pop
-
-
-GAPS[b"LPOP"] = _pop_many(b"LPOP")
-GAPS[b"RPOP"] = _pop_many(b"RPOP")
-GAPS[b"SPOP"] = _pop_many(b"SPOP")
-
-
 def _zpop(reverse: bool) -> Gap:
+    """ZPOPMIN/ZPOPMAX without a count (a count is emulated): rlite has none."""
+
     def zpop(engine: RawEngine, args: Command) -> Reply:
-        if len(args) not in (2, 3):
+        if len(args) != 2:
             return arity_error("zpopmax" if reverse else "zpopmin")
-        try:
-            count = int(args[2]) if len(args) == 3 else 1
-        except ValueError:
-            return ErrorReply("ERR value is not an integer or out of range")
-        if count <= 0:
-            return []
         if engine.raw([b"TYPE", args[1]]) not in (b"none", b"zset"):
             return WRONGTYPE
         read = b"ZREVRANGE" if reverse else b"ZRANGE"
-        items = engine.raw(
-            [read, args[1], b"0", str(count - 1).encode(), b"WITHSCORES"]
-        )
+        items = engine.raw([read, args[1], b"0", b"0", b"WITHSCORES"])
         if isinstance(items, ErrorReply) or not items:
             return items
         engine.raw([b"ZREM", args[1], *items[::2]])
@@ -511,103 +546,6 @@ def _zpop(reverse: bool) -> Gap:
 
 GAPS[b"ZPOPMIN"] = _zpop(reverse=False)
 GAPS[b"ZPOPMAX"] = _zpop(reverse=True)
-
-
-@gap("TTL")
-def _ttl(engine: RawEngine, args: Command) -> Reply:
-    """TTL rounded to the nearest second, as Redis does (rlite truncates)."""
-    if len(args) != 2:
-        return arity_error("ttl")
-    ms = engine.raw([b"PTTL", args[1]])
-    if not isinstance(ms, int) or ms < 0:
-        return ms
-    return (ms + 500) // 1000
-
-
-def _db_index(raw: bytes) -> int | ErrorReply:
-    if not raw.lstrip(b"-").isdigit():
-        return ErrorReply("ERR value is not an integer or out of range")
-    index = int(raw)
-    return index if 0 <= index < 16 else ErrorReply("ERR DB index is out of range")
-
-
-def _in_db(engine: RawEngine, db: int, args: Command) -> Reply:
-    """Run one raw command in database ``db``, then come back."""
-    current = engine.selected
-    engine.raw([b"SELECT", str(db).encode()])
-    try:
-        return engine.raw(args)
-    finally:
-        engine.raw([b"SELECT", str(current).encode()])
-
-
-@gap("COPY")
-def _copy(engine: RawEngine, args: Command) -> Reply:
-    """COPY source destination [DB n] [REPLACE] (rlite has none): DUMP and
-    RESTORE, keeping the TTL (rlite's RESTORE ignores it). Any type, streams too."""
-    if len(args) < 3:
-        return arity_error("copy")
-    options = [a.upper() for a in args[3:]]
-    target: int | ErrorReply = engine.selected
-    if options.count(b"DB") == 1:
-        at = options.index(b"DB")
-        if at + 1 >= len(options):
-            return SYNTAX
-        target = _db_index(args[3 + at + 1])
-        del options[at : at + 2]
-    if [o for o in options if o != b"REPLACE"]:
-        return SYNTAX
-    if isinstance(target, ErrorReply):
-        return target
-    if args[1] == args[2] and target == engine.selected:
-        return ErrorReply("ERR source and destination objects are the same")
-    if engine.raw([b"EXISTS", args[1]]) != 1:
-        return 0
-    replace = b"REPLACE" in options
-    if not replace and _in_db(engine, target, [b"EXISTS", args[2]]) == 1:
-        return 0
-    dumped = engine.raw([b"DUMP", args[1]])
-    ttl = engine.raw([b"PTTL", args[1]])
-    if not isinstance(dumped, bytes):
-        return dumped
-    _in_db(engine, target, [b"DEL", args[2]])
-    _in_db(engine, target, [b"RESTORE", args[2], b"0", dumped])
-    if isinstance(ttl, int) and ttl > 0:
-        _in_db(engine, target, [b"PEXPIRE", args[2], str(ttl).encode()])
-    return 1
-
-
-@gap("SWAPDB")
-def _swapdb(engine: RawEngine, args: Command) -> Reply:
-    """SWAPDB a b (rlite has none): every key of each moves to the other.
-    O(keys of both); atomic for other processes (the file lock is held)."""
-    if len(args) != 3:
-        return arity_error("swapdb")
-    first, second = _db_index(args[1]), _db_index(args[2])
-    for index, which in ((first, "first"), (second, "second")):
-        if isinstance(index, ErrorReply):
-            if "integer" in index.message:
-                return ErrorReply(f"ERR invalid {which} DB index")
-            return index
-    assert isinstance(first, int) and isinstance(second, int)  # checked above
-    if first == second:
-        return b"OK"
-    mark = b"\x00walrus-swap\x00" + os.urandom(8).hex().encode()
-    keys = _in_db(engine, first, [b"KEYS", b"*"])
-    for key in keys:  # park the first database's keys in the second, marked
-        _in_db(engine, first, [b"RENAME", key, mark + key])
-        _in_db(engine, first, [b"MOVE", mark + key, str(second).encode()])
-    for key in _in_db(engine, second, [b"KEYS", b"*"]):
-        if not key.startswith(mark):
-            _in_db(engine, second, [b"MOVE", key, str(first).encode()])
-    for key in keys:
-        _in_db(engine, second, [b"RENAME", mark + key, key])
-    return b"OK"
-
-
-@gap("INFO")
-def _info(engine: RawEngine, args: Command) -> Reply:
-    return b"# Server\r\nredis_version:rlite\r\nwalrus_engine:rlite\r\n"
 
 
 # -- guards against native crashes -------------------------------------------------
@@ -647,25 +585,7 @@ def send(engine: RawEngine, args: Command) -> Reply:
 def run_guarded(engine: RawEngine, args: Command) -> Reply:
     """Send a command rlite has, unless it is one that crashes rlite natively."""
     name = args[0].upper()
-    if name == b"SORT":
-        upper = [a.upper() for a in args]
-        if b"STORE" in upper and b"GET" in upper:
-            return _sort_store(engine, args, upper.index(b"STORE"))
-    elif name in (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"SCRIPT"):
+    if name in (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"SCRIPT"):
         # raw Lua can crash rlite: scripts run on walrus.drivers.lua_scripting
         return ErrorReply(f"ERR {name.decode()} cannot run here (inside MULTI)")
     return engine.raw(args)
-
-
-def _sort_store(engine: RawEngine, args: Command, at: int) -> Reply:
-    """SORT ... GET ... STORE dest without rlite's crash: sort, then store."""
-    if at + 1 >= len(args):
-        return SYNTAX
-    dest = args[at + 1]
-    items = engine.raw(args[:at] + args[at + 2 :])
-    if isinstance(items, ErrorReply):
-        return items
-    engine.raw([b"DEL", dest])
-    if items:
-        engine.raw([b"RPUSH", dest, *[b"" if i is None else i for i in items]])
-    return len(items)

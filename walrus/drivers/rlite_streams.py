@@ -22,8 +22,8 @@ write APPENDs the changed records (O(changed)); when the appended lines
 outnumber those of the last full write (plus ``SLACK``), the value is
 rewritten compactly with a new generation: amortized O(1) per record. A
 write by another process makes the next command here reread the value
-(O(N)). String commands (GET, APPEND, ...) on a stream key see this encoding
-where Redis would answer WRONGTYPE.
+(O(N)). String commands on a stream key answer WRONGTYPE, as in Redis (the
+routing checks, :mod:`walrus.drivers.rlite_emulated`).
 
 Importing this module registers the gaps.
 """
@@ -41,23 +41,16 @@ from walrus.drivers.emulation.store import Entry
 from walrus.drivers.emulation.streamlog import StreamValue, Token, decode, field_name
 from walrus.drivers.emulation.streamlog import record as record_of
 from walrus.drivers.emulation.streamlog import records as tokens_of
-from walrus.drivers.rlite_gaps import GAPS, RawEngine, arity_error
+from walrus.drivers.rlite_gaps import GAPS, MAGIC, RawEngine, arity_error, is_stream
 
 __all__ = ["MAGIC", "RliteStreamStore", "is_stream"]
 
-MAGIC = b"\x00walrus-stream\x00"
 HEAD = b"walrus-stream 1\n"  # the format's name and version, first in the value
 GENERATION = 16  # hex digits naming one full write of the value
 TRAILER = 1 + GENERATION + len(MAGIC)  # b"#" + generation + MAGIC, last in the value
 DELETED = "!"  # the value of a record line that deletes the record
 CACHED_STREAMS = 64  # decoded streams kept per database (least recent dropped)
 SLACK = 64  # appended lines allowed beyond the compacted size before a rewrite
-
-
-def is_stream(engine: RawEngine, key: bytes) -> bool:
-    """Whether the string at ``key`` holds a stream (reads its last bytes)."""
-    tail = engine.raw([b"GETRANGE", key, str(-len(MAGIC)).encode(), b"-1"])
-    return bool(tail == MAGIC)
 
 
 def _line(stream: StreamValue, token: Token) -> bytes:

@@ -67,6 +67,8 @@ def _open_vedis(path: str | None, commit_interval: float) -> VedisStore:
         return VedisStore(handle, commit_interval, persistent=not in_memory)
     except Exception as exc:
         handle.close()
+        if isinstance(exc, DatabaseOpenError):  # a damaged or unknown walrus file
+            raise
         raise DatabaseOpenError(
             f"{target!r} cannot be used as a Vedis database: {vedis_reason(exc)}"
         ) from exc

@@ -287,13 +287,14 @@ def _tour(db: Any, show: Transcript) -> None:
     show("graph = db.graph('tour:people')")
     show("graph.store('charlie', 'friends', 'huey')")
     show(
-        "graph.store_many([('charlie', 'friends', 'zaizee'), "
-        "('charlie', 'friends', 'nuggie'), ('huey', 'lives', 'Kansas'), "
-        "('zaizee', 'lives', 'Missouri'), ('nuggie', 'lives', 'Kansas')])"
+        "graph.store_many([\n"
+        "    ('charlie', 'friends', 'zaizee'), ('charlie', 'friends', 'nuggie'),\n"
+        "    ('huey', 'lives', 'Kansas'), ('zaizee', 'lives', 'Missouri'),\n"
+        "    ('nuggie', 'lives', 'Kansas'),\n"
+        "])"
     )
     show("[t.o for t in graph.query(s='charlie', p='friends')]")
     show("X = graph.v.X")
-    show(
-        "sorted(graph.search({'s': 'charlie', 'p': 'friends', 'o': X}, "
-        "{'s': X, 'p': 'lives', 'o': 'Kansas'})['X'])"
-    )
+    show("friends = {'s': 'charlie', 'p': 'friends', 'o': X}")
+    show("in_kansas = {'s': X, 'p': 'lives', 'o': 'Kansas'}")
+    show("sorted(graph.search(friends, in_kansas)['X'])")

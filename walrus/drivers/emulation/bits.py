@@ -89,12 +89,19 @@ def redis_range(start: int, end: int, size: int) -> tuple[int, int] | None:
 
 
 def _bit_span(args: Args, first: int, length: int) -> tuple[int, int] | None:
-    """BITCOUNT/BITPOS ``start [end [BYTE|BIT]]`` as a bit range ``[lo, hi)``."""
-    unit = args[first + 2].upper() if len(args) > first + 2 else b"BYTE"
-    if unit not in (b"BIT", b"BYTE") or len(args) > first + 3:
+    """BITCOUNT/BITPOS ``start [end [BYTE|BIT]]`` as a bit range ``[lo, hi)``,
+    parsed in Redis 7.0's order (BITCOUNT: start, end, unit; BITPOS: start,
+    unit, end)."""
+    if len(args) > first + 3:
         raise Refused(SYNTAX)
     start = to_int(args[first])
-    end = to_int(args[first + 1]) if len(args) > first + 1 else -1
+    if args[0].upper() == b"BITCOUNT":
+        end = to_int(args[first + 1])
+    unit = args[first + 2].upper() if len(args) > first + 2 else b"BYTE"
+    if unit not in (b"BIT", b"BYTE"):
+        raise Refused(SYNTAX)
+    if args[0].upper() != b"BITCOUNT":
+        end = to_int(args[first + 1]) if len(args) > first + 1 else -1
     scale = 1 if unit == b"BIT" else 8
     span = redis_range(start, end, length * 8 // scale)
     return None if span is None else (span[0] * scale, span[1] * scale)
@@ -113,7 +120,11 @@ def count_bits(data: bytes, lo: int, hi: int) -> int:
 
 @command("BITCOUNT", -2)
 def bitcount(db: EmulationEngine, args: Args) -> Reply:
-    data = get_string(db, args[1]) or b""
+    """Redis 7.0's order: a missing key counts 0 and a key of another type is
+    WRONGTYPE before the range is parsed (Redis 7.2 parses it first)."""
+    data = get_string(db, args[1])
+    if data is None:
+        return 0
     if len(args) == 3:
         raise Refused(SYNTAX)
     span = (0, len(data) * 8) if len(args) == 2 else _bit_span(args, 2, len(data))
@@ -122,14 +133,14 @@ def bitcount(db: EmulationEngine, args: Args) -> Reply:
 
 @command("BITPOS", -3)
 def bitpos(db: EmulationEngine, args: Args) -> Reply:
-    """The first bit set to 0 or 1 in a range. O(bytes)."""
-    if args[2] not in (b"0", b"1"):
+    """The first bit set to 0 or 1 in a range. O(bytes). Redis 7.0's order:
+    the bit, then the key (missing: an endless run of 0 bits, before the
+    range is parsed), then the range."""
+    if to_int(args[2]) not in (0, 1):
         raise Refused("ERR The bit argument must be 1 or 0.")
     bit = int(args[2])
     data = get_string(db, args[1])
     if data is None:
-        if len(args) > 3:
-            _bit_span(args, 3, 0)
         return -1 if bit else 0
     span = (0, len(data) * 8) if len(args) == 3 else _bit_span(args, 3, len(data))
     if span is None or not data:  # an empty string has no bit to find
@@ -150,12 +161,14 @@ def bitpos(db: EmulationEngine, args: Args) -> Reply:
 @command("BITOP", -4)
 def bitop(db: EmulationEngine, args: Args) -> Reply:
     operation = args[1].upper()
+    if operation not in (b"AND", b"OR", b"XOR", b"NOT"):
+        raise Refused(SYNTAX)
+    if operation == b"NOT" and len(args) != 4:
+        raise Refused("ERR BITOP NOT must be called with a single source key.")
     sources = [get_string(db, key) or b"" for key in args[3:]]
     if operation == b"NOT":
-        if len(sources) != 1:
-            raise Refused("ERR BITOP NOT must be called with a single source key.")
         result = bytes(~b & 0xFF for b in sources[0])
-    elif operation in (b"AND", b"OR", b"XOR"):
+    else:
         width = max(map(len, sources))
         numbers = [int.from_bytes(s.ljust(width, b"\0"), "big") for s in sources]
         total = numbers[0]
@@ -167,8 +180,6 @@ def bitop(db: EmulationEngine, args: Args) -> Reply:
             else:
                 total ^= number
         result = total.to_bytes(width, "big")
-    else:
-        raise Refused(SYNTAX)
     if result:
         db.replace(args[2], "string", result)
     else:
@@ -252,20 +263,18 @@ def _signed(raw: int, signed: bool, width: int) -> int:
     return raw - (1 << width) if signed and raw >> (width - 1) else raw
 
 
-def apply_bitfield(args: Args, current: bytes | None) -> tuple[Reply, bytes | None]:
-    """Run ``BITFIELD key ...`` on the string ``current`` (None: no key).
+Operation = tuple[bytes, bool, int, int, int, bytes]
 
-    Returns the reply and the new string, or None when nothing was written;
-    a bad argument raises :class:`Refused`. Pure: no engine involved, so the
-    rlite driver runs BITFIELD with it too.
-    """
-    read_only = args[0].upper() == b"BITFIELD_RO"
-    operations: list[tuple[bytes, bool, int, int, int, bytes]] = []
+
+def parse_bitfield(args: Args) -> list[Operation]:
+    """BITFIELD's subcommands, every argument checked in Redis's order
+    (before the key is read)."""
+    operations: list[Operation] = []
     overflow = b"WRAP"
     i = 2
     while i < len(args):
         op = args[i].upper()
-        if op == b"OVERFLOW" and i + 1 < len(args) and not read_only:
+        if op == b"OVERFLOW" and i + 1 < len(args):
             overflow = args[i + 1].upper()
             if overflow not in (b"WRAP", b"SAT", b"FAIL"):
                 raise Refused("ERR Invalid OVERFLOW type specified")
@@ -274,13 +283,23 @@ def apply_bitfield(args: Args, current: bytes | None) -> tuple[Reply, bytes | No
         arity = 3 if op == b"GET" else 4
         if op not in (b"GET", b"SET", b"INCRBY") or i + arity > len(args):
             raise Refused(SYNTAX)
-        if read_only and op != b"GET":
-            raise Refused("ERR BITFIELD_RO only supports the GET subcommand")
         signed, width = _field_type(args[i + 1])
         offset = _field_offset(args[i + 2], width)
         number = to_int(args[i + 3]) if arity == 4 else 0
         operations.append((op, signed, width, offset, number, overflow))
         i += arity
+    if args[0].upper() == b"BITFIELD_RO" and any(o[0] != b"GET" for o in operations):
+        raise Refused("ERR BITFIELD_RO only supports the GET subcommand")
+    return operations
+
+
+def apply_bitfield(
+    operations: list[Operation], current: bytes | None
+) -> tuple[Reply, bytes | None]:
+    """Run parsed BITFIELD subcommands on the string ``current`` (None: no key).
+
+    Returns the reply and the new string, or None when nothing was written.
+    """
     data = bytearray(current or b"")
     writes = [
         (offset + width + 7) // 8
@@ -311,7 +330,8 @@ def apply_bitfield(args: Args, current: bytes | None) -> tuple[Reply, bytes | No
 @command("BITFIELD_RO", -2)
 def bitfield(db: EmulationEngine, args: Args) -> Reply:
     """GET/SET/INCRBY on integer fields with OVERFLOW WRAP|SAT|FAIL."""
-    replies, data = apply_bitfield(args, get_string(db, args[1]))
+    operations = parse_bitfield(args)
+    replies, data = apply_bitfield(operations, get_string(db, args[1]))
     if data is not None:
         _store(db, args[1], data)
     return replies

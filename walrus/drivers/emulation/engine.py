@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 import re
 import time
 from collections import OrderedDict
@@ -35,8 +36,12 @@ __all__ = [
     "format_float",
     "glob_matcher",
     "now_ms",
+    "pick",
+    "random_count",
+    "to_bound",
     "to_float",
     "to_int",
+    "to_range",
 ]
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -46,10 +51,13 @@ SYNTAX = "ERR syntax error"
 NOT_POSITIVE = "ERR value is out of range, must be positive"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 LONG_DOUBLE_MAX = Fraction(2) ** 16384
+LONG_DOUBLE_DIGITS = 4933  # decimal exponents a long double reaches (either way)
+MAX_LONG_DOUBLE_CHARS = 5 * 1024  # Redis refuses longer numbers
 OPEN_SCANS = 64  # scan snapshots kept at once (each holds references to its keys)
 SCAN_BUDGET = 1_000_000  # items all kept snapshots may hold (8 MB of references)
 DATABASES = 16  # numbered databases, as a default Redis server has
 CONFIG = {"stream-node-max-entries": 100, "stream-node-max-bytes": 4096}
+MAX_PICKS = 2**25  # repeated random picks one reply may hold (SRANDMEMBER k -N)
 MODIFIED_LIMIT = 10_000  # modified keys remembered between take_modified calls
 
 T = TypeVar("T")
@@ -100,12 +108,35 @@ def to_int(raw: bytes, message: str = NOT_INT) -> int:
 
 
 def to_float(raw: bytes, message: str = NOT_FLOAT) -> float:
-    """Parse a double as Redis does (``inf`` allowed, NaN refused)."""
+    """Parse a double as Redis parses a value (a score, a weight, a
+    coordinate): ``inf`` allowed; NaN, and a number too large or too small
+    for a double (``1e309``, ``1e-400``), refused."""
+    if _FLOAT.fullmatch(raw):
+        value = float(raw)
+        if math.isinf(value) or (value == 0 and raw.lstrip(b"+-.0")[:1].isdigit()):
+            raise Refused(message)
+        return value
+    infinity = _INFINITIES.get(raw.lower())
+    if infinity is None:
+        raise Refused(message)
+    return infinity
+
+
+def to_bound(raw: bytes, message: str) -> float:
+    """Parse a score range bound as Redis does: an empty bound is 0, and a
+    number beyond a double's range is infinite."""
+    if not raw:
+        return 0.0
     if _FLOAT.fullmatch(raw):
         return float(raw)
-    value = _INFINITIES.get(raw.lower())
-    if value is None:
-        raise Refused(message)
+    return to_float(raw, message)
+
+
+def to_range(raw: bytes, low: int, high: int) -> int:
+    """An integer argument Redis bounds (LREM's count, random-pick counts)."""
+    value = to_int(raw)
+    if not low <= value <= high:
+        raise Refused(f"ERR value is out of range, value must between {low} and {high}")
     return value
 
 
@@ -115,6 +146,34 @@ def to_count(raw: bytes) -> int:
     if value < 0:
         raise Refused(NOT_POSITIVE)
     return value
+
+
+def random_count(args: list[bytes], word: bytes) -> int:
+    """The count of SRANDMEMBER, HRANDFIELD or ZRANDMEMBER (``args[2]``),
+    checked before the key as Redis checks it, with the optional ``word``
+    (WITHVALUES, WITHSCORES) after it, which halves the range. A negative
+    count beyond ``MAX_PICKS`` is refused (a reply too large to build)."""
+    count = to_range(args[2], -INT64_MAX, INT64_MAX)
+    if len(args) > 4 or (len(args) == 4 and args[3].upper() != word):
+        raise Refused(SYNTAX)
+    if len(args) == 4 and not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
+        raise Refused("ERR value is out of range")
+    if count < -MAX_PICKS:
+        raise Refused(
+            f"ERR count is out of range for an embedded engine (at most {MAX_PICKS} "
+            "repeated picks in one reply)"
+        )
+    return count
+
+
+def pick(items: list[T], count: int) -> list[T]:
+    """``count`` distinct random items (all of them at most), or ``-count``
+    picks that may repeat. O(|count|)."""
+    if not items:
+        return []
+    if count >= 0:
+        return random.sample(items, min(count, len(items)))
+    return random.choices(items, k=-count)
 
 
 def format_float(value: float) -> bytes:
@@ -128,6 +187,8 @@ def format_float(value: float) -> bytes:
     """
     if math.isinf(value):
         return b"inf" if value > 0 else b"-inf"
+    if value == 0:
+        return b"-0" if math.copysign(1.0, value) < 0 else b"0"
     if value.is_integer() and abs(value) <= 2**62:
         return str(int(value)).encode()
     sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
@@ -160,22 +221,40 @@ def _long_double(value: Fraction) -> Fraction:
     return round(value / unit) * unit
 
 
+def to_long_double(raw: bytes, message: str) -> Fraction | float:
+    """Parse a long double as Redis does (INCRBYFLOAT, HINCRBYFLOAT): exact,
+    rounded to 64 bits of mantissa; ``inf`` comes back as a float infinity;
+    NaN, a text of 5 KB or more, or a number beyond a long double's range is
+    refused with ``message``."""
+    if len(raw) < MAX_LONG_DOUBLE_CHARS and _FLOAT.fullmatch(raw):
+        number = Decimal(raw.decode())
+        if number == 0:
+            return Fraction(0)
+        if -LONG_DOUBLE_DIGITS < number.adjusted() < LONG_DOUBLE_DIGITS:
+            value = _long_double(Fraction(number))
+            if abs(value) < LONG_DOUBLE_MAX:
+                return value
+        raise Refused(message)
+    infinity = _INFINITIES.get(raw.lower())
+    if infinity is None:
+        raise Refused(message)
+    return infinity
+
+
 def add_floats(current: bytes, increment: bytes, message: str) -> bytes:
     """INCRBYFLOAT's sum, in long double, printed as Redis does (``%.17Lf``).
 
-    O(1); Python has no long double, so it is computed exactly in fractions.
+    ``message`` refuses a current value that is not a number. O(digits);
+    Python has no long double, so it is computed exactly in fractions.
     """
-    values = [to_float(current, message), to_float(increment)]
-    if not all(math.isfinite(v) for v in values):
+    base, step = to_long_double(current, message), to_long_double(increment, NOT_FLOAT)
+    if isinstance(base, float) or isinstance(step, float):
         raise Refused("ERR increment would produce NaN or Infinity")
-    parsed = [
-        _long_double(Fraction(Decimal(raw.decode()))) for raw in (current, increment)
-    ]
-    total = _long_double(parsed[0] + parsed[1])
+    total = _long_double(base + step)
     if abs(total) >= LONG_DOUBLE_MAX:
         raise Refused("ERR increment would produce NaN or Infinity")
     scaled = round(total * 10**17)
-    digits = str(abs(scaled)).rjust(18, "0")
+    digits = str(Decimal(abs(scaled))).rjust(18, "0")  # Decimal: no digit limit
     text = f"{digits[:-17]}.{digits[-17:]}".rstrip("0").rstrip(".")
     return (("-" if scaled < 0 else "") + text).encode()
 

@@ -8,13 +8,15 @@ from walrus.drivers.embedded import Reply
 from walrus.drivers.emulation.engine import (
     INT64_MAX,
     INT64_MIN,
-    SYNTAX,
+    NOT_FLOAT,
     EmulationEngine,
     Refused,
     add_floats,
     command,
-    to_float,
+    pick,
+    random_count,
     to_int,
+    to_long_double,
     wrong_args,
 )
 
@@ -123,7 +125,8 @@ def hincrby(db: EmulationEngine, args: Args) -> Reply:
 
 @command("HINCRBYFLOAT", 4)
 def hincrbyfloat(db: EmulationEngine, args: Args) -> Reply:
-    to_float(args[3])
+    if isinstance(to_long_double(args[3], NOT_FLOAT), float):  # before the type
+        raise Refused("ERR value is NaN or Infinity")
     current = get_hash(db, args[1]).get(args[2], b"0")
     total = add_floats(current, args[3], "ERR hash value is not a float")
     entry = db.container(args[1], "hash", dict)
@@ -134,22 +137,15 @@ def hincrbyfloat(db: EmulationEngine, args: Args) -> Reply:
 
 @command("HRANDFIELD", -2)
 def hrandfield(db: EmulationEngine, args: Args) -> Reply:
-    """Random fields: a positive count gives distinct ones, a negative repeats."""
-    values = get_hash(db, args[1])
+    """Random fields: a positive count gives distinct ones, a negative repeats
+    (O(count))."""
     if len(args) == 2:
+        values = get_hash(db, args[1])
         return random.choice(list(values)) if values else None
-    count = to_int(args[2])
-    with_values = len(args) == 4 and args[3].upper() == b"WITHVALUES"
-    if len(args) > 4 or (len(args) == 4 and not with_values):
-        raise Refused(SYNTAX)
-    fields = list(values)
-    if not fields:
-        return []
-    if count >= 0:
-        chosen = random.sample(fields, min(count, len(fields)))
-    else:
-        chosen = random.choices(fields, k=-count)
-    if with_values:
+    count = random_count(args, b"WITHVALUES")
+    values = get_hash(db, args[1])
+    chosen = pick(list(values), count)
+    if len(args) == 4:
         return [part for f in chosen for part in (f, values[f])]
     return chosen
 

@@ -205,15 +205,18 @@ def keys(db: EmulationEngine, args: Args) -> Reply:
 
 @command("SCAN", -2)
 def scan(db: EmulationEngine, args: Args) -> Reply:
+    """An unknown TYPE name finds nothing, as in Redis 7.0 (7.2 refuses it)."""
+    cursor, step, match = db.scan(args, lambda: list(db.store))  # checks options
     kind = None
-    upper = [a.upper() for a in args]
-    if b"TYPE" in upper[2:]:
-        kind = args[upper.index(b"TYPE", 2) + 1].decode().lower()
-    cursor, step, match = db.scan(args, lambda: list(db.store))
+    for at in range(2, len(args) - 1, 2):
+        if args[at].upper() == b"TYPE":
+            kind = args[at + 1].lower()
     found = []
     for key in step:
         entry = db.entry(key)
-        if entry is None or (match and not match(key)) or (kind and entry.kind != kind):
+        if entry is None or (match and not match(key)):
+            continue
+        if kind is not None and entry.kind.encode() != kind:
             continue
         found.append(key)
     return [str(cursor).encode(), found]

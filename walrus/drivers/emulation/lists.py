@@ -14,12 +14,15 @@ from itertools import islice
 
 from walrus.drivers.embedded import Reply
 from walrus.drivers.emulation.engine import (
+    INT64_MAX,
     SYNTAX,
     EmulationEngine,
     Refused,
     command,
     to_count,
     to_int,
+    to_range,
+    wrong_args,
 )
 from walrus.drivers.emulation.store import Entry
 
@@ -86,7 +89,7 @@ def lpushx(db: EmulationEngine, args: Args) -> Reply:
 def lpop(db: EmulationEngine, args: Args) -> Reply:
     left = args[0].upper() == b"LPOP"
     if len(args) > 3:
-        raise Refused(SYNTAX)
+        raise wrong_args(args[0])
     if len(args) == 2:
         taken = pop(db, args[1], 1, left)
         return taken[0] if taken else None
@@ -102,9 +105,12 @@ def _index(items: deque[bytes], raw: bytes) -> int | None:
 
 @command("LINDEX", 3)
 def lindex(db: EmulationEngine, args: Args) -> Reply:
-    items = get_list(db, args[1])
-    index = _index(items, args[2])
-    return None if index is None else items[index]
+    """A missing key is nil before the index is parsed, as in Redis."""
+    entry = db.typed(args[1], "list")
+    if entry is None:
+        return None
+    index = _index(entry.value, args[2])
+    return None if index is None else entry.value[index]
 
 
 @command("LSET", 4)
@@ -137,8 +143,9 @@ def clamp_range(start: int, stop: int, length: int) -> tuple[int, int]:
 @command("LRANGE", 4)
 def lrange(db: EmulationEngine, args: Args) -> Reply:
     """O(S + N) for S skipped and N returned."""
+    first, last = to_int(args[2]), to_int(args[3])
     items = get_list(db, args[1])
-    start, stop = clamp_range(to_int(args[2]), to_int(args[3]), len(items))
+    start, stop = clamp_range(first, last, len(items))
     return list(islice(items, start, stop))
 
 
@@ -162,7 +169,7 @@ def ltrim(db: EmulationEngine, args: Args) -> Reply:
 @command("LREM", 4)
 def lrem(db: EmulationEngine, args: Args) -> Reply:
     """Remove up to ``count`` matches (from the tail if negative; all if 0)."""
-    count = to_int(args[2])
+    count = to_range(args[2], -INT64_MAX, INT64_MAX)
     entry = db.typed(args[1], "list")
     if entry is None:
         return 0
@@ -200,31 +207,33 @@ def linsert(db: EmulationEngine, args: Args) -> Reply:
 
 @command("LPOS", -3)
 def lpos(db: EmulationEngine, args: Args) -> Reply:
-    """LPOS with RANK, COUNT and MAXLEN. O(N)."""
+    """LPOS with RANK, COUNT and MAXLEN, parsed in order before the key (a bad
+    COUNT or MAXLEN of any kind gets its one message, as in Redis). O(N)."""
     rank, count, maxlen = 1, None, 0
-    options = args[3:]
-    if len(options) % 2:
-        raise Refused(SYNTAX)
-    for option, raw in zip(options[::2], options[1::2], strict=True):
-        name = option.upper()
+    i = 3
+    while i < len(args):
+        name = args[i].upper()
+        if i + 1 >= len(args) or name not in (b"RANK", b"COUNT", b"MAXLEN"):
+            raise Refused(SYNTAX)
+        raw = args[i + 1]
         if name == b"RANK":
-            rank = to_int(raw)
-            if rank == 0 or rank == -(2**63):
+            rank = to_range(raw, -INT64_MAX, INT64_MAX)
+            if rank == 0:
                 raise Refused(
                     "ERR RANK can't be zero: use 1 to start from the first match, "
                     "2 from the second ... or use negative to start from the end of "
                     "the list"
                 )
-        elif name == b"COUNT":
-            count = to_int(raw)
-            if count < 0:
-                raise Refused("ERR COUNT can't be negative")
-        elif name == b"MAXLEN":
-            maxlen = to_int(raw)
-            if maxlen < 0:
-                raise Refused("ERR MAXLEN can't be negative")
         else:
-            raise Refused(SYNTAX)
+            message = f"ERR {name.decode()} can't be negative"
+            value = to_int(raw, message)
+            if value < 0:
+                raise Refused(message)
+            if name == b"COUNT":
+                count = value
+            else:
+                maxlen = value
+        i += 2
     items = get_list(db, args[1])
     indexes = range(len(items)) if rank > 0 else range(len(items) - 1, -1, -1)
     if maxlen:

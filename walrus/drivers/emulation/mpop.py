@@ -87,7 +87,13 @@ def _blocking(
 ) -> Callable[[Command], tuple[Attempt, float] | ErrorReply]:
     """BLMPOP/BZMPOP ``timeout numkeys ...``: the non-blocking pop, retried."""
 
+    ends = (b"LEFT", b"RIGHT") if pop_command == b"LMPOP" else (b"MIN", b"MAX")
+
     def parse(args: Command) -> tuple[Attempt, float] | ErrorReply:
+        try:  # the keys and options first, then the timeout, as Redis checks
+            _parse(args[1:], ends)
+        except Refused as refused:
+            return ErrorReply(refused.message)
         timeout = parse_timeout(args[1])
         if isinstance(timeout, ErrorReply):
             return timeout

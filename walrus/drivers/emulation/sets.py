@@ -11,6 +11,8 @@ from walrus.drivers.emulation.engine import (
     EmulationEngine,
     Refused,
     command,
+    pick,
+    random_count,
     to_count,
     to_int,
 )
@@ -89,18 +91,15 @@ def spop(db: EmulationEngine, args: Args) -> Reply:
 
 @command("SRANDMEMBER", -2)
 def srandmember(db: EmulationEngine, args: Args) -> Reply:
-    """Random members: a positive count gives distinct ones, a negative repeats."""
+    """Random members: a positive count gives distinct ones, a negative repeats
+    (O(count))."""
     if len(args) > 3:
         raise Refused(SYNTAX)
-    members = list(get_set(db, args[1]))
     if len(args) == 2:
+        members = list(get_set(db, args[1]))
         return random.choice(members) if members else None
-    count = to_int(args[2])
-    if not members:
-        return []
-    if count >= 0:
-        return random.sample(members, min(count, len(members)))
-    return random.choices(members, k=-count)
+    count = random_count(args, b"")
+    return pick(list(get_set(db, args[1])), count)
 
 
 @command("SMOVE", 4)

@@ -32,7 +32,9 @@ class ZSet:
         return len(self.scores)
 
     def add(self, member: bytes, score: float) -> None:
-        """Insert or re-score ``member``. O(log N + LOAD)."""
+        """Insert or re-score ``member``. O(log N + LOAD). A score of -0 is
+        kept as 0, as Redis keeps it (a reply that computed it shows -0)."""
+        score += 0.0  # -0.0 + 0.0 is 0.0
         old = self.scores.get(member)
         if old is not None:
             if old == score:

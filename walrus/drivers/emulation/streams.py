@@ -387,10 +387,10 @@ def xrevrange(db: EmulationEngine, args: Args) -> Reply:
 @command("XDEL", -3)
 def xdel(db: EmulationEngine, args: Args) -> Reply:
     """Delete entries by id; the key stays, even empty. O(log N) per id."""
-    ids = [parse_id(raw) for raw in args[2:]]
     entry = db.typed(args[1], "stream")
     if entry is None:
-        return 0
+        return 0  # before any id is parsed, as in Redis
+    ids = [parse_id(raw) for raw in args[2:]]
     stream: StreamValue = entry.value
     tokens: list[Token] = []
     first = stream.entries.first()

@@ -20,6 +20,7 @@ from walrus.drivers.emulation.engine import (
 
 Args = list[bytes]
 MAX_STRING = 512 * 1024 * 1024
+LCS_MAX_CELLS = 4_000_000  # (len(a) + 1) * (len(b) + 1): LCS's table in Python
 
 
 def get_string(db: EmulationEngine, key: bytes) -> bytes | None:
@@ -126,8 +127,10 @@ def getex(db: EmulationEngine, args: Args) -> Reply:
         raise Refused(SYNTAX)
     value = get_string(db, key)
     entry = db.entry(key)
-    dropped = persist and entry is not None and entry.expire_at is not None
-    if entry is not None and (deadline is not None or dropped):
+    if entry is None:
+        return None
+    dropped = persist and entry.expire_at is not None
+    if deadline is not None or dropped:
         db.set_expire(key, entry, deadline)
     return value
 
@@ -224,7 +227,8 @@ def lcs(db: EmulationEngine, args: Args) -> Reply:
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest
     common subsequence of two strings (a missing key is empty), its length,
     or its matching ranges (last first, as Redis lists them). O(N * M) time
-    and memory, as in Redis."""
+    and memory, as in Redis; refused beyond ``LCS_MAX_CELLS`` (about a second
+    of Python here), where Redis refuses beyond 2**27 cells."""
     values = [db.entry(key) for key in args[1:3]]
     if any(e is not None and e.kind != "string" for e in values):
         raise Refused("ERR The specified keys must contain string values")
@@ -249,6 +253,13 @@ def lcs(db: EmulationEngine, args: Args) -> Reply:
     if want_idx and want_len:
         raise Refused(
             "ERR If you want both the length and indexes, please just use IDX."
+        )
+    cells = (len(a) + 1) * (len(b) + 1)
+    if cells > LCS_MAX_CELLS:
+        raise Refused(
+            f"ERR LCS refused: its table would have {cells} cells, more than the "
+            f"embedded engines' limit of {LCS_MAX_CELLS} (about 2,000 by 2,000 "
+            "bytes; Redis's own limit is 134,217,728)"
         )
     table = _lcs_table(a, b)
     length = table[len(a)][len(b)]

@@ -1,41 +1,47 @@
 """A :class:`~walrus.drivers.emulation.store.Store` over a Vedis database.
 
-Encoding (format 1), all names ASCII:
+Encoding (format 2), every name ASCII, every object a Vedis key/value record
+(``store``/``fetch``/``delete``; Vedis's native hashes are not used: they
+lose fields once a file is reopened, see :mod:`.vedisbuckets`):
 
-* ``walrus:format`` (a Vedis key/value record): ``b"1"``.
-* ``walrus:next-id`` (record): the next internal id, decimal.
-* ``walrus:keys`` (a native Vedis hash), the directory of database 0: one
-  field per walrus key, ``"~" + base64(key)`` -> ``"<type> <id> <expire ms
-  or -> <list base>"``. Database ``n`` (1-15, Redis's numbered databases)
-  has its own directory ``walrus:keys:<n>``, same layout; ids are unique
-  across databases, so values are named by id alone.
-* ``walrus:v:<id>`` (record, binary-safe ``store``/``fetch``): a string's value.
-* ``walrus:m:<id>`` (a native Vedis hash): a container's members,
-  ``~base64(field) -> base64(value)`` for a hash, ``~base64(member) -> "1"``
-  for a set, ``~base64(member) -> repr(score)`` for a sorted set and
-  ``"<absolute position>" -> base64(element)`` for a list.
+* ``walrus:format``: ``b"2"``; ``walrus:next-id``: the next internal id.
+* ``walrus:d:<n>`` (a map, below): the key directory of database ``n``
+  (0-15, Redis's numbered databases): ``"~" + base64(key)`` -> ``"<type>
+  <id> <expire ms or -> <list base>"`` (the base as written; a list's first
+  element's position is read from its members). Ids are unique across
+  databases, so values are named by id alone; ``walrus:next-id`` moves
+  ``ID_BLOCK`` ids at a time.
+* ``walrus:v:<id>``: a string's value (binary-safe).
+* ``walrus:b:<id>`` (a map): a container's members, ``~base64(field) ->
+  base64(value)`` for a hash, ``~base64(member) -> "1"`` for a set,
+  ``~base64(member) -> repr(score)`` for a sorted set, ``"<absolute
+  position>" -> base64(element)`` for a list, and a stream's records
+  (:mod:`.streamlog`).
 
-A file written before numbered databases existed is database 0 of this
-format, unchanged. SWAPDB rewrites the two directories (O(keys), values
-untouched); MOVE rewrites the key's value under a new id (O(members)).
+A map is a set of bucket records that split as it grows
+(:mod:`.vedisbuckets`). Base64 keeps the lines of a bucket free of spaces
+and newlines whatever the bytes. A value written anew gets a fresh id, is
+written before the directory points to it, and the old value's records go
+last (a small string over a small string is overwritten in place). Every
+write goes through :mod:`.vedisrecords`, which commits before a transaction
+grows large enough for Vedis's pager to damage it. A format-1 file (native
+hashes) is rewritten as format 2 when opened (:mod:`.vedisformat1`).
 
-Base64 keeps every byte intact through Vedis's command parser (which cuts
-replies at NUL and rewrites quotes); the ``~`` keeps field names non-empty,
-as Vedis does not keep an empty one. A key created again gets a fresh id;
-deleting a container deletes its member fields (O(members), as DEL is in
-Redis); the emptied Vedis hash itself cannot be dropped (Vedis has no way).
-
-Cost: the directory is read once when the database opens (O(keys)); a
-container's members are read on its first use (O(members), once) and kept
-in memory while the file is open (Vedis allows one writer process, so the
-cache cannot go stale); afterwards a one-member write writes one field and
-at most one directory entry: O(1) whatever the container's size.
+Cost: a database's directory is read when the database is first used
+(O(keys)); a container's members are read on its first use (O(members),
+once) and kept in memory while the file is open (Vedis allows one writer
+process, so the cache cannot go stale); afterwards a one-member write
+rewrites one bucket of the container (about 32 members) and at most one of
+the directory: O(1) whatever the container's size. Deleting a container
+deletes its buckets (O(members / 32)); SWAPDB rewrites the two directories
+(O(keys)); MOVE rewrites the key's value under a new id (O(members)).
 
 Durability: Vedis writes a file only on commit. A writing command is
 committed at once when ``commit_interval`` is 0; otherwise at the first
 write after ``commit_interval`` seconds, by a timer that many seconds after
 an uncommitted write, on SAVE and on close (like Redis's ``appendfsync
-everysec``). A commit costs about 1.3 ms here (750 commits/s).
+everysec``), and when an operation leaves the transaction crowded
+(:mod:`.vedisrecords`). A commit costs about 1.3-2.5 ms here.
 """
 
 from __future__ import annotations
@@ -52,14 +58,16 @@ from typing import Any, NamedTuple
 from walrus.drivers.emulation import streamlog
 from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.store import Entry
-from walrus.exceptions import EngineError
+from walrus.drivers.emulation.vedisbuckets import Buckets
+from walrus.drivers.emulation.vedisformat1 import finish_migration, migrate
+from walrus.drivers.emulation.vedisrecords import BIG, Records, pages
+from walrus.exceptions import DatabaseOpenError, EngineError
 
-__all__ = ["CODECS", "Codec", "VedisStore", "vedis_reason"]
+__all__ = ["CODECS", "FORMAT", "Codec", "VedisStore", "vedis_reason"]
 
-DIRECTORY = "walrus:keys"
-FORMAT_KEY, FORMAT = b"walrus:format", b"1"
+FORMAT_KEY, FORMAT = b"walrus:format", b"2"
 NEXT_ID = b"walrus:next-id"
-CHUNK = 256  # fields per HMSET/HDEL when a whole container is written
+ID_BLOCK = 64  # ids reserved at a time
 
 
 def _b64(raw: bytes) -> str:
@@ -75,16 +83,16 @@ def vedis_reason(exc: Exception) -> str:
 
 
 def _name(raw: bytes) -> str:
-    """A field name for ``raw``: never empty (Vedis drops empty field names)."""
+    """A field name for ``raw``: never empty, no space, no newline."""
     return "~" + b64encode(raw).decode("ascii")
 
 
-def _unname(field: bytes) -> bytes:
+def _unname(field: str) -> bytes:
     return b64decode(field[1:])
 
 
 class Codec(NamedTuple):
-    """How one kind of container maps onto the fields of a Vedis hash.
+    """How one kind of container maps onto the fields of a map (ASCII text).
 
     A later kind (streams) adds its own codec to :data:`CODECS`.
     """
@@ -92,7 +100,7 @@ class Codec(NamedTuple):
     members: Callable[[Entry], Iterable[Any]]  # every member, for a full write
     field: Callable[[Entry, Any], str]  # the field name of a member
     value: Callable[[Entry, Any], str | None]  # its field value; None once gone
-    decode: Callable[[list[bytes], list[bytes]], Any]  # fields, values -> value
+    decode: Callable[[list[str], list[str]], Any]  # fields, values -> value
 
 
 def _member_field(entry: Entry, member: bytes) -> str:
@@ -118,14 +126,14 @@ def _list_value(entry: Entry, position: int) -> str | None:
     return _b64(entry.value[index]) if 0 <= index < len(entry.value) else None
 
 
-def _decode_zset(fields: list[bytes], values: list[bytes]) -> ZSet:
+def _decode_zset(fields: list[str], values: list[str]) -> ZSet:
     zset = ZSet()
     for field, score in zip(fields, values, strict=True):
         zset.add(_unname(field), float(score))
     return zset
 
 
-def _decode_list(fields: list[bytes], values: list[bytes]) -> deque[bytes]:
+def _decode_list(fields: list[str], values: list[str]) -> deque[bytes]:
     ordered = sorted(zip(map(int, fields), values, strict=True))
     return deque(b64decode(v) for _, v in ordered)
 
@@ -151,15 +159,13 @@ CODECS: dict[str, Codec] = {
         lambda e: streamlog.records(e.value),
         lambda e, token: streamlog.field_name(token),
         lambda e, token: streamlog.record(e.value, token),
-        lambda f, v: streamlog.decode(
-            [a.decode("ascii") for a in f], [b.decode("ascii") for b in v]
-        ),
+        streamlog.decode,
     ),
 }
 
 
 class _File:
-    """What every database of one Vedis handle shares: ids and commits."""
+    """What every database of one Vedis handle shares: ids, records, commits."""
 
     def __init__(self, handle: Any, commit_interval: float, persistent: bool) -> None:
         self.db = handle
@@ -170,25 +176,39 @@ class _File:
         self.timer: threading.Timer | None = None
         self.lock: threading.RLock | None = None  # held by the timer's commit
         self.stores: dict[int, VedisStore] = {}
-        if self.db.exists(FORMAT_KEY):
-            if self.db.fetch(FORMAT_KEY) != FORMAT:
-                raise EngineError("this Vedis file uses an unknown walrus format")
-        else:
-            self.db.store(FORMAT_KEY, FORMAT)
-            self.db.store(NEXT_ID, b"1")
+        self.records = Records(handle, persistent, self.save, self.new_id)
+        self.buckets = Buckets(self.records)
+        found = self.records.fetch(FORMAT_KEY)
+        if found is None:
+            self.records.store(NEXT_ID, b"1")
+            self.records.store(FORMAT_KEY, FORMAT)
             self.save()
-        self.next_id = int(self.db.fetch(NEXT_ID))
+        elif found not in (b"1", FORMAT):
+            raise DatabaseOpenError(
+                f"this Vedis file uses walrus format {found[:20]!r}, which this "
+                f"version of walrus does not know (it reads formats 1 and 2)"
+            )
+        self.next_id = self.reserved = int(self.db.fetch(NEXT_ID))
+        if found == b"1":
+            migrate(self.buckets, FORMAT_KEY, NEXT_ID)
+        finish_migration(self.records, NEXT_ID)
 
     def new_id(self) -> int:
+        """A fresh id; ``walrus:next-id`` is moved ``ID_BLOCK`` ids at a time
+        (the ids a crash leaves unused are skipped)."""
+        if self.next_id >= self.reserved:
+            old = len(b"%d" % self.reserved)
+            self.reserved = self.next_id + ID_BLOCK
+            self.records.store(NEXT_ID, b"%d" % self.reserved, old)
         ident = self.next_id
         self.next_id += 1
-        self.db.store(NEXT_ID, str(self.next_id).encode())
         return ident
 
     def flush(self) -> None:
+        """An operation ended: commit if due, or if many pages are hot."""
         if not self.dirty or not self.persistent:
             return
-        if time.monotonic() - self.last_commit >= self.interval:
+        if time.monotonic() - self.last_commit >= self.interval or self.records.crowded:
             self.save()
         elif self.timer is None:
             self.timer = threading.Timer(self.interval, self._timed_save)
@@ -211,6 +231,7 @@ class _File:
                 self.db.commit()
             except Exception as exc:
                 raise EngineError(f"Vedis cannot commit: {vedis_reason(exc)}") from exc
+        self.records.committed()
         self.dirty = False
         self.last_commit = time.monotonic()
 
@@ -224,6 +245,19 @@ class _File:
             self.save()
         self.db.close()
         self.db = None
+
+
+def _members(ident: int) -> bytes:
+    return b"walrus:b:%d" % ident
+
+
+def _string(ident: int) -> bytes:
+    return b"walrus:v:%d" % ident
+
+
+def _meta(entry: Entry) -> str:
+    expire = "-" if entry.expire_at is None else str(entry.expire_at)
+    return f"{entry.kind} {entry.ident} {expire} {entry.base}"
 
 
 class VedisStore:
@@ -242,8 +276,10 @@ class VedisStore:
             _File(handle, commit_interval, persistent) if shared is None else shared
         )
         self._db = handle
+        self._records = self._file.records
+        self._buckets = self._file.buckets
         self.index = index
-        self._directory = DIRECTORY if index == 0 else f"{DIRECTORY}:{index}"
+        self._directory = b"walrus:d:%d" % index
         self._entries: dict[bytes, Entry] = {}
         self._loaded: set[bytes] = set()
         self._load_directory()
@@ -269,29 +305,30 @@ class VedisStore:
     def swap(self, other: Any) -> None:
         """SWAPDB: both directories are rewritten (O(keys)); values stay put."""
         assert isinstance(other, VedisStore)
-        for store in (self, other):
-            for key in store._entries:
-                self._db.execute(f'HDEL {store._directory} "{_name(key)}"')
+        self._file.dirty = True
         self._entries, other._entries = other._entries, self._entries
         self._loaded, other._loaded = other._loaded, self._loaded
         for store in (self, other):
-            for key, entry in store._entries.items():
-                store._write_meta(key, entry)
+            self._buckets.drop(store._directory)
+        for store in (self, other):
+            pairs = ((_name(k), _meta(e)) for k, e in store._entries.items())
+            self._buckets.replace(store._directory, pairs)
 
     # -- reading -------------------------------------------------------------------
     def _load_directory(self) -> None:
         self._entries.clear()
         self._loaded.clear()
-        pairs = self._db.execute(f"HGETALL {self._directory}") or []
-        for field, meta in zip(pairs[::2], pairs[1::2], strict=True):
-            kind, ident, expire, base = meta.decode("ascii").split()
+        fields, metas = self._buckets.load(self._directory)
+        for field, meta in zip(fields, metas, strict=True):
+            kind, ident, expire, base = meta.split(" ")
             entry = Entry(kind, None, None if expire == "-" else int(expire))
             entry.ident, entry.base = int(ident), int(base)
             self._entries[_unname(field)] = entry
 
     def reload(self) -> None:
         """Forget the caches after a failed write: reread what Vedis holds."""
-        self._file.next_id = int(self._db.fetch(NEXT_ID))
+        self._file.next_id = self._file.reserved = int(self._db.fetch(NEXT_ID))
+        self._buckets.shapes.clear()
         for store in self._file.stores.values():
             store._load_directory()
 
@@ -304,68 +341,94 @@ class VedisStore:
 
     def _read_value(self, entry: Entry) -> Any:
         if entry.kind == "string":
-            return self._db.fetch(b"walrus:v:%d" % entry.ident)
-        pairs = self._db.execute(f"HGETALL walrus:m:{entry.ident}") or []
-        return CODECS[entry.kind].decode(pairs[::2], pairs[1::2])
+            return self._db.fetch(_string(entry.ident))
+        fields, values = self._buckets.load(_members(entry.ident))
+        if entry.kind == "list" and fields:  # the first element's position
+            entry.base = min(map(int, fields))
+        return CODECS[entry.kind].decode(fields, values)
 
     # -- writing -------------------------------------------------------------------
     def _write_meta(self, key: bytes, entry: Entry) -> None:
         self._file.dirty = True
-        expire = "-" if entry.expire_at is None else str(entry.expire_at)
-        meta = f"{entry.kind} {entry.ident} {expire} {entry.base}"
-        self._db.execute(f'HSET {self._directory} "{_name(key)}" "{meta}"')
+        self._buckets.update(self._directory, {_name(key): _meta(entry)})
 
     def put(self, key: bytes, entry: Entry) -> None:
+        """The new value under a fresh id, then the directory, then the old
+        value's records go: a large value is never overwritten in place, and
+        a crash in between leaves the old value whole. A small string
+        replacing a small string is overwritten in place."""
+        self._file.dirty = True
         old = self._entries.get(key)
-        if old is not None and not (old is entry and entry.kind == "string"):
-            self.remove(key)
-        if entry.ident == 0 or old is not entry:
-            entry.ident = self._file.new_id()
+        gone = None
+        if old is not None:  # the old value's size when it is in memory
+            known = key in self._loaded and old is not entry
+            gone = (old.kind, old.ident, old.value if known else None)
+            if entry.kind == old.kind == "string" and self._overwrite(key, old, entry):
+                return
+        entry.ident = self._file.new_id()
+        if entry.kind == "string":
+            self._records.store(_string(entry.ident), entry.value)
+        else:
+            codec = CODECS[entry.kind]
+            pairs = []
+            for member in codec.members(entry):
+                value = codec.value(entry, member)
+                if value is not None:
+                    pairs.append((codec.field(entry, member), value))
+            self._buckets.replace(_members(entry.ident), pairs)
+        self._entries[key] = entry
+        self._write_meta(key, entry)
+        if gone is not None:
+            self._drop_value(*gone)
+        self._loaded.add(key)
+
+    def _overwrite(self, key: bytes, old: Entry, entry: Entry) -> bool:
+        """Write a small string over a small one (same id); False if too large."""
+        name = _string(old.ident)
+        if key in self._loaded and old is not entry:
+            size = len(old.value)
+        else:
+            size = len(self._records.fetch(name) or b"")
+        if max(pages(size), pages(len(entry.value))) > BIG:
+            return False
+        before = _meta(old)
+        entry.ident = old.ident
+        self._records.store(name, entry.value, size)
         self._entries[key] = entry
         self._loaded.add(key)
-        self._write_meta(key, entry)
-        if entry.kind == "string":
-            self._db.store(b"walrus:v:%d" % entry.ident, entry.value)
-        else:
-            self._write_members(entry, CODECS[entry.kind].members(entry))
-
-    def _write_members(self, entry: Entry, members: Iterable[Any]) -> None:
-        self._file.dirty = True
-        written: list[str] = []
-        deleted: list[str] = []
-        codec = CODECS[entry.kind]
-        for member in members:
-            field, value = codec.field(entry, member), codec.value(entry, member)
-            if value is None:
-                deleted.append(f'"{field}"')
-            else:
-                written.append(f'"{field}" "{value}"')
-        name = f"walrus:m:{entry.ident}"
-        for i in range(0, len(written), CHUNK):
-            self._db.execute(f"HMSET {name} " + " ".join(written[i : i + CHUNK]))
-        for i in range(0, len(deleted), CHUNK):
-            self._db.execute(f"HDEL {name} " + " ".join(deleted[i : i + CHUNK]))
+        if _meta(entry) != before:
+            self._write_meta(key, entry)
+        return True
 
     def remove(self, key: bytes) -> None:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
-        self._file.dirty = True
-        self._db.execute(f'HDEL {self._directory} "{_name(key)}"')
-        if entry.kind == "string":
-            self._db.delete(b"walrus:v:%d" % entry.ident)
-        else:
-            name = f"walrus:m:{entry.ident}"
-            fields = self._db.execute(f"HKEYS {name}") or []
-            quoted = [f'"{f.decode("ascii")}"' for f in fields]
-            for i in range(0, len(quoted), CHUNK):
-                self._db.execute(f"HDEL {name} " + " ".join(quoted[i : i + CHUNK]))
+        self._write_meta_gone(key)
+        loaded = key in self._loaded
         self._loaded.discard(key)
+        self._drop_value(entry.kind, entry.ident, entry.value if loaded else None)
+
+    def _write_meta_gone(self, key: bytes) -> None:
+        self._file.dirty = True
+        self._buckets.update(self._directory, {_name(key): None})
+
+    def _drop_value(self, kind: str, ident: int, value: Any) -> None:
+        """Delete a value's records (``value``: None when it was not read)."""
+        if kind == "string":
+            self._records.delete(_string(ident), None if value is None else len(value))
+        else:
+            self._buckets.drop(_members(ident), loaded=value is not None)
 
     def changed(self, key: bytes, entry: Entry, members: Iterable[Any]) -> None:
-        if entry.kind == "list":
-            self._write_meta(key, entry)
-        self._write_members(entry, members)
+        """The members' bucket(s); a list's new base is not written (its first
+        element's position gives it back)."""
+        self._file.dirty = True
+        codec = CODECS[entry.kind]
+        self._buckets.update(
+            _members(entry.ident),
+            {codec.field(entry, m): codec.value(entry, m) for m in members},
+        )
 
     def meta_changed(self, key: bytes, entry: Entry) -> None:
         self._write_meta(key, entry)
@@ -380,8 +443,14 @@ class VedisStore:
         return random.choice(list(self._entries)) if self._entries else None
 
     def clear(self) -> None:
-        for key in list(self._entries):
-            self.remove(key)
+        """The directory, then every value's records. O(keys + members / 32)."""
+        self._file.dirty = True
+        self._buckets.drop(self._directory)
+        entries, self._entries = self._entries, {}
+        loaded, self._loaded = self._loaded, set()
+        for key, entry in entries.items():
+            value = entry.value if key in loaded else None
+            self._drop_value(entry.kind, entry.ident, value)
 
     # -- durability (of the whole file) ---------------------------------------------
     def flush(self) -> None:

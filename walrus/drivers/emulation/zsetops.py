@@ -52,10 +52,10 @@ _AGGREGATES: dict[bytes, Callable[[float, float], float]] = {
 
 def combine(
     db: EmulationEngine, args: Args, first: int, operation: str, store: bool
-) -> tuple[ZSet, bool]:
+) -> tuple[dict[bytes, float], bool]:
     """Parse ``numkeys key... [WEIGHTS] [AGGREGATE] [WITHSCORES]`` at ``first``.
 
-    Returns the result and whether WITHSCORES was given.
+    Returns the result's scores by member and whether WITHSCORES was given.
     """
     inputs, rest = _inputs(db, args, first)
     weights = [1.0] * len(inputs)
@@ -89,10 +89,7 @@ def combine(
         result = _union(inputs, weights, aggregate)
     else:
         result = _inter(inputs, weights, aggregate)
-    zset = ZSet()
-    for member, score in result.items():
-        zset.add(member, score)
-    return zset, scores
+    return result, scores
 
 
 def _inputs(db: EmulationEngine, args: Args, first: int) -> tuple[Inputs, Args]:
@@ -160,7 +157,10 @@ _OPERATIONS = {b"ZUNION": "union", b"ZINTER": "inter", b"ZDIFF": "diff"}
 @command("ZINTERSTORE", -4)
 @command("ZDIFFSTORE", -4)
 def zunionstore(db: EmulationEngine, args: Args) -> Reply:
-    zset, _ = combine(db, args, 2, _OPERATIONS[args[0].upper()[:-5]], store=True)
+    result, _ = combine(db, args, 2, _OPERATIONS[args[0].upper()[:-5]], store=True)
+    zset = ZSet()
+    for member, score in result.items():
+        zset.add(member, score)
     db.replace(args[1], "zset", zset)
     return len(zset)
 
@@ -169,8 +169,9 @@ def zunionstore(db: EmulationEngine, args: Args) -> Reply:
 @command("ZINTER", -3)
 @command("ZDIFF", -3)
 def zunion(db: EmulationEngine, args: Args) -> Reply:
-    zset, scores = combine(db, args, 1, _OPERATIONS[args[0].upper()], store=False)
-    return with_scores(list(zset), scores)
+    """The reply keeps a score of -0, which a stored set would keep as 0."""
+    result, scores = combine(db, args, 1, _OPERATIONS[args[0].upper()], store=False)
+    return with_scores(sorted((s, m) for m, s in result.items()), scores)
 
 
 @command("ZINTERCARD", -3)

@@ -18,6 +18,9 @@ from walrus.drivers.emulation.engine import (
     Refused,
     command,
     format_float,
+    pick,
+    random_count,
+    to_bound,
     to_count,
     to_float,
     to_int,
@@ -115,7 +118,8 @@ def zadd(db: EmulationEngine, args: Args) -> Reply:
 @command("ZINCRBY", 4)
 def zincrby(db: EmulationEngine, args: Args) -> Reply:
     amount = to_float(args[2])
-    score = get_zset(db, args[1]).scores.get(args[3], 0.0) + amount
+    current = get_zset(db, args[1]).scores.get(args[3])
+    score = amount if current is None else current + amount  # -0 stays -0
     if math.isnan(score):
         raise Refused(NAN_SCORE)
     entry = db.container(args[1], "zset", ZSet)
@@ -152,31 +156,28 @@ def zcard(db: EmulationEngine, args: Args) -> Reply:
     return len(get_zset(db, args[1]))
 
 
-@command("ZRANK", -3)
-@command("ZREVRANK", -3)
+@command("ZRANK", 3)
+@command("ZREVRANK", 3)
 def zrank(db: EmulationEngine, args: Args) -> Reply:
-    scores = len(args) == 4 and args[3].upper() == b"WITHSCORE"
-    if len(args) > 4 or (len(args) == 4 and not scores):
-        raise Refused(SYNTAX)
+    """Redis 7.0's ZRANK: no WITHSCORE (Redis 7.2 added it). O(log N)."""
     zset = get_zset(db, args[1])
     rank = zset.rank(args[2])
     if rank is None:
         return None
-    if args[0].upper() == b"ZREVRANK":
-        rank = len(zset) - 1 - rank
-    return [rank, format_float(zset.scores[args[2]])] if scores else rank
+    return len(zset) - 1 - rank if args[0].upper() == b"ZREVRANK" else rank
 
 
 # -- ranges --------------------------------------------------------------------------
 def score_bound(raw: bytes) -> tuple[float, bool]:
     """A score bound: (value, exclusive)."""
     if raw.startswith(b"("):
-        return to_float(raw[1:], BAD_SCORE_BOUND), True
-    return to_float(raw, BAD_SCORE_BOUND), False
+        return to_bound(raw[1:], BAD_SCORE_BOUND), True
+    return to_bound(raw, BAD_SCORE_BOUND), False
 
 
 def lex_bound(raw: bytes) -> tuple[bytes | None, bool]:
-    """A lex bound: (member, exclusive); ``None`` member for ``-``/``+``."""
+    """A lex bound: (member, exclusive); ``None`` member for ``-`` (marked
+    exclusive) and ``+``."""
     if raw in (b"-", b"+"):
         return None, raw == b"-"
     if raw[:1] not in (b"[", b"("):
@@ -184,23 +185,31 @@ def lex_bound(raw: bytes) -> tuple[bytes | None, bool]:
     return raw[1:], raw[:1] == b"("
 
 
-def _span(zset: ZSet, by: str, low: bytes, high: bytes) -> tuple[int, int]:
-    """Positions ``[start, stop)`` of the items between ``low`` and ``high``."""
+Bounds = tuple[Any, Any]  # parsed (low, high): ranks, score bounds or lex bounds
+
+
+def parse_bounds(by: str, low: bytes, high: bytes) -> Bounds:
+    """Parse a range's two ends (before the key is read, as Redis does)."""
+    if by == "rank":
+        return to_int(low), to_int(high)
     if by == "score":
-        (lo, lo_ex), (hi, hi_ex) = score_bound(low), score_bound(high)
+        return score_bound(low), score_bound(high)
+    return lex_bound(low), lex_bound(high)
+
+
+def _span(zset: ZSet, by: str, bounds: Bounds) -> tuple[int, int]:
+    """Positions ``[start, stop)`` of the items between parsed score or lex bounds."""
+    (lo, lo_ex), (hi, hi_ex) = bounds
+    if by == "score":
         key: Callable[[Item], Any] = _score_of
         start = zset.count_below(key, lo, inclusive=lo_ex)
         stop = zset.count_below(key, hi, inclusive=not hi_ex)
         return start, max(start, stop)
-    lo_m, lo_ex = lex_bound(low)
-    hi_m, hi_ex = lex_bound(high)
-    if high == b"-" or low == b"+":
+    if (hi is None and hi_ex) or (lo is None and not lo_ex):  # max "-" or min "+"
         return 0, 0
     key = _member_of
-    start = 0 if lo_m is None else zset.count_below(key, lo_m, inclusive=lo_ex)
-    stop = (
-        len(zset) if hi_m is None else zset.count_below(key, hi_m, inclusive=not hi_ex)
-    )
+    start = 0 if lo is None else zset.count_below(key, lo, inclusive=lo_ex)
+    stop = len(zset) if hi is None else zset.count_below(key, hi, inclusive=not hi_ex)
     return start, max(start, stop)
 
 
@@ -213,20 +222,16 @@ def _member_of(item: Item) -> bytes:
 
 
 def select(
-    zset: ZSet,
-    by: str,
-    low: bytes,
-    high: bytes,
-    rev: bool,
-    limit: tuple[int, int] | None,
+    zset: ZSet, by: str, bounds: Bounds, rev: bool, limit: tuple[int, int] | None
 ) -> list[Item]:
-    """Items of a ZRANGE-style query, in reply order."""
+    """Items of a ZRANGE-style query, in reply order (``bounds`` as given:
+    for a reversed score or lex range, the maximum first)."""
     if by == "rank":
-        start, stop = clamp_range(to_int(low), to_int(high), len(zset))
+        start, stop = clamp_range(bounds[0], bounds[1], len(zset))
         if rev:
             return zset.slice_reversed(len(zset) - stop, len(zset) - start)
         return zset.slice(start, stop)
-    start, stop = _span(zset, by, high if rev else low, low if rev else high)
+    start, stop = _span(zset, by, (bounds[1], bounds[0]) if rev else bounds)
     offset, count = limit if limit is not None else (0, -1)
     if offset < 0:
         return []
@@ -245,24 +250,26 @@ def parse_range(
     """ZRANGE-family options from ``args[start:]``: (by, rev, limit, withscores)."""
     limit = None
     scores = False
+    store = args[0].upper() == b"ZRANGESTORE"
+    generic = store or args[0].upper() == b"ZRANGE"
     i = start
     while i < len(args):
         option = args[i].upper()
-        if option == b"WITHSCORES":
+        if option == b"WITHSCORES" and not store:
             scores = True
         elif option == b"LIMIT" and i + 2 < len(args):
             limit = (to_int(args[i + 1]), to_int(args[i + 2]))
             i += 2
-        elif option == b"BYSCORE" and args[0].upper() in (b"ZRANGE", b"ZRANGESTORE"):
+        elif option == b"BYSCORE" and generic and by == "rank":
             by = "score"
-        elif option == b"BYLEX" and args[0].upper() in (b"ZRANGE", b"ZRANGESTORE"):
+        elif option == b"BYLEX" and generic and by == "rank":
             by = "lex"
-        elif option == b"REV" and args[0].upper() in (b"ZRANGE", b"ZRANGESTORE"):
+        elif option == b"REV" and generic and not rev:
             rev = True
         else:
             raise Refused(SYNTAX)
         i += 1
-    if limit is not None and by == "rank":
+    if limit is not None and limit[1] != -1 and by == "rank":
         raise Refused(
             "ERR syntax error, LIMIT is only supported in combination with either "
             "BYSCORE or BYLEX"
@@ -291,18 +298,19 @@ _RANGES = {
 @command("ZRANGEBYLEX", -4)
 @command("ZREVRANGEBYLEX", -4)
 def zrange(db: EmulationEngine, args: Args) -> Reply:
+    """Options, then bounds, then the key (Redis's order of errors)."""
     by, rev = _RANGES[args[0].upper()]
     by, rev, limit, scores = parse_range(args, by, rev, 4)
+    bounds = parse_bounds(by, args[2], args[3])
     zset = get_zset(db, args[1])
-    return with_scores(select(zset, by, args[2], args[3], rev, limit), scores)
+    return with_scores(select(zset, by, bounds, rev, limit), scores)
 
 
 @command("ZRANGESTORE", -5)
 def zrangestore(db: EmulationEngine, args: Args) -> Reply:
-    by, rev, limit, scores = parse_range(args, "rank", False, 5)
-    if scores:
-        raise Refused(SYNTAX)
-    items = select(get_zset(db, args[2]), by, args[3], args[4], rev, limit)
+    by, rev, limit, _ = parse_range(args, "rank", False, 5)
+    bounds = parse_bounds(by, args[3], args[4])
+    items = select(get_zset(db, args[2]), by, bounds, rev, limit)
     result = ZSet()
     for score, member in items:
         result.add(member, score)
@@ -312,13 +320,15 @@ def zrangestore(db: EmulationEngine, args: Args) -> Reply:
 
 @command("ZCOUNT", 4)
 def zcount(db: EmulationEngine, args: Args) -> Reply:
-    start, stop = _span(get_zset(db, args[1]), "score", args[2], args[3])
+    bounds = parse_bounds("score", args[2], args[3])
+    start, stop = _span(get_zset(db, args[1]), "score", bounds)
     return stop - start
 
 
 @command("ZLEXCOUNT", 4)
 def zlexcount(db: EmulationEngine, args: Args) -> Reply:
-    start, stop = _span(get_zset(db, args[1]), "lex", args[2], args[3])
+    bounds = parse_bounds("lex", args[2], args[3])
+    start, stop = _span(get_zset(db, args[1]), "lex", bounds)
     return stop - start
 
 
@@ -327,11 +337,11 @@ def zlexcount(db: EmulationEngine, args: Args) -> Reply:
 @command("ZREMRANGEBYLEX", 4)
 def zremrange(db: EmulationEngine, args: Args) -> Reply:
     by = args[0].upper()[len(b"ZREMRANGEBY") :].decode().lower()
+    bounds = parse_bounds(by, args[2], args[3])
     entry = db.typed(args[1], "zset")
     if entry is None:
-        select(ZSet(), by, args[2], args[3], False, None)  # bad bounds still refused
         return 0
-    items = select(entry.value, by, args[2], args[3], False, None)
+    items = select(entry.value, by, bounds, False, None)
     for _, member in items:
         entry.value.discard(member)
     db.changed(args[1], entry, [m for _, m in items])
@@ -360,21 +370,18 @@ def zpopmin(db: EmulationEngine, args: Args) -> Reply:
 
 @command("ZRANDMEMBER", -2)
 def zrandmember(db: EmulationEngine, args: Args) -> Reply:
-    zset = get_zset(db, args[1])
-    members = list(zset.scores)
+    """Random members: a positive count gives distinct ones, a negative repeats
+    (O(count))."""
     if len(args) == 2:
+        members = list(get_zset(db, args[1]).scores)
         return random.choice(members) if members else None
-    count = to_int(args[2])
-    scores = len(args) == 4 and args[3].upper() == b"WITHSCORES"
-    if len(args) > 4 or (len(args) == 4 and not scores):
-        raise Refused(SYNTAX)
-    if not members:
-        return []
-    if count >= 0:
-        chosen = random.sample(members, min(count, len(members)))
-    else:
-        chosen = random.choices(members, k=-count)
-    return with_scores([(zset.scores[m], m) for m in chosen], scores)
+    count = random_count(args, b"WITHSCORES")
+    scores = get_zset(db, args[1]).scores
+    chosen = pick(list(scores), count)
+    if len(args) == 3:
+        return chosen
+    printed = {member: format_float(scores[member]) for member in set(chosen)}
+    return [part for member in chosen for part in (member, printed[member])]
 
 
 @command("ZSCAN", -3)

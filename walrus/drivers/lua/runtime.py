@@ -35,6 +35,10 @@ DEFAULT_TIME_LIMIT = 5.0  # seconds, like Redis's busy-reply-threshold
 DEFAULT_MAX_MEMORY = 512 * 1024 * 1024  # bytes of Lua heap
 REDIS_VERSION = (7, 0, 0)  # what redis.REDIS_VERSION says (Redis 7.0's semantics)
 MAX_REPLY_DEPTH = 400  # deeper tables end with an error element (Redis: ~8000)
+# Items (nested ones included) a redis.call reply may bring into a script:
+# lupa builds the table in C, where the time limit cannot stop it (about a
+# second per million items here, and the heap cap would be reached near 20M).
+MAX_CALL_REPLY = 1_000_000
 _HOOK_COUNT = 100_000  # Lua instructions between two looks at the clock
 _FAILED, _TIMED_OUT = 1, 2
 
@@ -306,6 +310,8 @@ class ScriptRuntime:
             reply = self.core.run_from_script(command)
             if isinstance(reply, ErrorReply):
                 return _error_message(reply.message), _FAILED
+            if type(reply) is list and _too_large(reply):
+                return _TOO_LARGE, _FAILED
             if calls.writes(name):
                 self._wrote = True
             return self._to_lua(name, command, reply), None
@@ -374,6 +380,25 @@ class ScriptRuntime:
     def close(self) -> None:
         """Drop the interpreter (its memory goes with the last reference)."""
         self._lua = None
+
+
+_TOO_LARGE = (
+    f"ERR the reply is too large for a script on an embedded engine (more than "
+    f"{MAX_CALL_REPLY} items)"
+).encode()
+
+
+def _too_large(reply: list[Reply]) -> bool:
+    """Whether ``reply`` holds more than ``MAX_CALL_REPLY`` items (nested
+    ones included). O(items), stopping as soon as the limit is passed."""
+    budget = MAX_CALL_REPLY - len(reply)
+    pending = [reply]
+    while pending and budget >= 0:
+        for item in pending.pop():
+            if type(item) is list:
+                budget -= len(item)
+                pending.append(item)
+    return budget < 0
 
 
 def _pair(result: Any) -> tuple[Any, Any]:

@@ -104,7 +104,9 @@ class Container:
 
     # -- identity ------------------------------------------------------------------
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {key_text(self.key)!r}>"
+        """``<Hash 'name'>``; a bytes key shows as bytes (``<Hash b'\\xff'>``)."""
+        key = self.key if isinstance(self.key, bytes) else key_text(self.key)
+        return f"<{type(self).__name__} {key!r}>"
 
     def __eq__(self, other: object) -> bool:
         """Same class, same database object and same key (contents are not read)."""

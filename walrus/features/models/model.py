@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from redis.client import NEVER_DECODE
@@ -218,8 +217,11 @@ class Model(metaclass=ModelMeta):
         return int(cls._database().scard(cls._keys().all))
 
     @classmethod
-    def all(cls) -> Iterator[Any]:
-        """Every row, in no particular order: one SORT ... GET, one round trip."""
+    def all(cls) -> list[Any]:
+        """Every row, in no particular order: one SORT ... GET, one round trip.
+
+        A list, as :meth:`query` returns: the one reply holds every row anyway.
+        """
         keys = cls._keys()
         names = list(cls._fields)
         gets: list[bytes] = [b"GET", b"#"]
@@ -229,6 +231,7 @@ class Model(metaclass=ModelMeta):
             "SORT", keys.all, "BY", "nosort", *gets, **_raw()
         )
         width = len(names) + 1
+        rows = []
         for at in range(0, len(reply), width):
             values = reply[at + 1 : at + width]
             raw = {
@@ -237,7 +240,8 @@ class Model(metaclass=ModelMeta):
                 if v is not None
             }
             if raw:
-                yield cls._from_row(raw)
+                rows.append(cls._from_row(raw))
+        return rows
 
     @classmethod
     def query(
@@ -280,7 +284,7 @@ class Model(metaclass=ModelMeta):
         """The one row matching ``expression`` (ValueError unless exactly one)."""
         found = cls.query(expression, limit=2)
         if len(found) != 1:
-            count = "more than 1" if len(found) > 1 else "0"
+            count = "2 or more" if found else "0"
             raise InvalidValue(f"Got {count} results, expected 1.")
         return found[0]
 

@@ -27,15 +27,17 @@ def _tour(db: Any, show: Transcript) -> None:
         "    tags = SetField()\n"
     )
     show(
-        "for name, year, bio in [('Charlie', 1983, 'writes python and redis'), "
-        "('Huey', 2011, 'a cat who naps'), ('Zaizee', 2012, 'a cat who plays')]:\n"
+        "people = [\n"
+        "    ('Charlie', 1983, 'writes python and redis'),\n"
+        "    ('Huey', 2011, 'a cat who naps'),\n"
+        "    ('Zaizee', 2012, 'a cat who plays'),\n"
+        "]\n"
+        "for name, year, bio in people:\n"
         "    User.create(name=name, dob=datetime.date(year, 1, 1), bio=bio)\n"
     )
     show("User.load('Huey').dob")
-    show(
-        "[u.name for u in User.query(User.dob >= datetime.date(2000, 1, 1), "
-        "order_by=User.name)]"
-    )
+    show("born_since_2000 = User.dob >= datetime.date(2000, 1, 1)")
+    show("[u.name for u in User.query(born_since_2000, order_by=User.name)]")
     show("[u.name for u in User.query(User.bio.search('cat AND naps'))]")
     show("huey = User.get(User.name == 'Huey')")
     show("huey.incr(User.visits, 3)")

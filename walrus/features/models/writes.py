@@ -93,12 +93,19 @@ def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         stored = call(b"HGET", row, name)
         if (b"!" if stored is None else b"=" + stored) != expected:
             return b"conflict"
+    # the range entries first: a score an engine refuses stops the write
+    # here, before anything else changed (ZADD replaces a score: no ZREM there)
+    added: set[bytes] = set()
+    for key, score in zip(zadd[::2], zadd[1::2], strict=True):
+        added.add(sub(key))
+        call(b"ZADD", sub(key), sub(score), row)
     for name in unindex:
         stored = call(b"HGET", row, name)
         if stored is not None:
             call(b"SREM", prefix + name + sep + b"absolute" + sep + stored, row)
     for key in zrem:
-        call(b"ZREM", key, row)
+        if key not in added:
+            call(b"ZREM", key, row)
     call(b"DEL", row)
     if fields:
         call(b"HSET", row, *[sub(v) for v in fields])
@@ -107,8 +114,6 @@ def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         call(b"SREM", keys[1], row)
     for key in sadd:
         call(b"SADD", sub(key), row)
-    for key, score in zip(zadd[::2], zadd[1::2], strict=True):
-        call(b"ZADD", sub(key), sub(score), row)
     if delete:
         call(b"DEL", *delete)
     return new_id if new_id is not None else b"ok"
