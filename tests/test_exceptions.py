@@ -207,6 +207,8 @@ def connect(
     request: pytest.FixtureRequest, own_server: ServerProcess
 ) -> Iterator[Callable[..., walrus.Database]]:
     """``connect(**options)``: Databases on ``own_server``, through one parser."""
+    if request.param == "hiredis":
+        pytest.importorskip("hiredis")  # tox's py311 env installs it
     parser, protocol = PARSERS[request.param]
     opened: list[walrus.Database] = []
 
@@ -423,6 +425,37 @@ def test_without_hiredis_the_default_protocol_gets_the_resp3_parser(
         with pytest.raises(wex.ScriptNotFound):
             db.evalsha("0" * 40, 0)
     finally:
+        db.close()
+
+
+def test_the_python_parser_follows_the_connection_s_protocol(
+    own_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client made from a RESP3 walrus pool's arguments with ``protocol=2``
+    gets the RESP2 parser (the RESP3 one waited forever on a RESP2 nil),
+    still with walrus's errors."""
+    import walrus.drivers.redis as driver
+
+    monkeypatch.setattr(driver, "HIREDIS_AVAILABLE", False)
+    db = walrus.Database(**own_server.connection_kwargs, protocol=3)
+    kwargs = {
+        k: v
+        for k, v in db.connection_pool.connection_kwargs.items()
+        if not k.startswith("maint_notifications")
+    }
+    client = redis.Redis(
+        connection_pool=redis.ConnectionPool(
+            **{**kwargs, "protocol": 2, "socket_timeout": 5}
+        )
+    )
+    try:
+        assert client.hget("missing", "field") is None
+        assert client.set("k", "v") and client.get("k") == b"v"
+        with pytest.raises(wex.ScriptNotFound):
+            client.evalsha("0" * 40, 0)
+    finally:
+        client.delete("k")
+        client.close()
         db.close()
 
 

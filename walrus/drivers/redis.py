@@ -69,11 +69,31 @@ class HiredisParser(_WalrusErrors, _HiredisParser):
 
 
 class RESP2Parser(_WalrusErrors, _RESP2Parser):
-    """redis-py's Python RESP2 parser, with walrus's errors."""
+    """redis-py's Python RESP2 parser, with walrus's errors (RESP3's on a
+    connection that speaks RESP3, as redis-py switches its own)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if check_protocol_version(connection.protocol, 3):
+            _switch(connection, RESP3Parser)
+        else:
+            super().on_connect(connection)  # type: ignore[no-untyped-call]
 
 
 class RESP3Parser(_WalrusErrors, _RESP3Parser):
-    """redis-py's Python RESP3 parser, with walrus's errors."""
+    """redis-py's Python RESP3 parser, with walrus's errors (RESP2's on a
+    connection that speaks RESP2: connection arguments copied with another
+    ``protocol`` keep working)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if check_protocol_version(connection.protocol, 3):
+            super().on_connect(connection)  # type: ignore[no-untyped-call]
+        else:
+            _switch(connection, RESP2Parser)
+
+
+def _switch(connection: Any, parser_class: type[Any]) -> None:
+    connection.set_parser(parser_class)
+    connection._parser.on_connect(connection)
 
 
 _OURS: dict[type[Any], type[Any]] = {
