@@ -244,6 +244,28 @@ def test_blocking_commands_inside_multi_do_not_block(
     assert results[0] == results[1]
 
 
+def test_blocking_commands_in_a_hand_sent_multi_are_queued(
+    clients: Any, redis_db: Any
+) -> None:
+    """MULTI sent as a command inside a plain pipeline: a blocking command is
+    queued like any other (its arguments checked at EXEC, as the server
+    does), not run at once."""
+    results = []
+    for db, _ in both(clients, redis_db):
+        db.rpush("l", "x")
+        pipe = db.pipeline(transaction=False)
+        pipe.execute_command("MULTI")
+        pipe.execute_command("BLPOP", "empty", "l", "0.001")
+        pipe.execute_command("BRPOP", "l", "-1")  # a bad timeout: refused at EXEC
+        pipe.execute_command("BLMPOP", "0", "1", "l", "LEFT", "COUNT", "-2")
+        pipe.execute_command("EXEC")
+        replies = pipe.execute(raise_on_error=False)
+        exec_reply = as_bytes(replies[-1][0]), [str(e) for e in replies[-1][1:]]
+        results.append((as_bytes(replies[0]), exec_reply))
+    assert results[0][1][0] == [b"l", b"x"]  # popped at EXEC, not before
+    assert results[0] == results[1]
+
+
 def test_watch_breaks_on_a_write_by_another_client(clients: Any) -> None:
     first, second = clients(), clients()
     first.set("k", "1")

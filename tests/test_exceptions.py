@@ -376,7 +376,7 @@ def test_every_code_redis_py_knows_has_a_walrus_twin() -> None:
         ("TRYAGAIN Multiple keys request", wex.TryAgain, rex.TryAgainError),
         ("MASTERDOWN Link with MASTER is down", wex.MasterDown, rex.MasterDownError),
         ("LOADING Redis is loading", wex.DatasetLoading, rex.BusyLoadingError),
-        ("ERR max number of clients reached", wex.ServerRefused, rex.ConnectionError),
+        ("ERR max number of clients reached", wex.TooManyClients, rex.ConnectionError),
         (
             "ERR problem with LDAP service",
             wex.ExternalAuthFailed,

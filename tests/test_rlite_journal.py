@@ -106,7 +106,7 @@ def test_a_database_opened_before_fork_is_refused_in_the_child(
         "    try:\n"
         "        db.get('k')\n"
         "    except Exception as exc:\n"
-        "        print(type(exc).__name__, exc)\n"
+        "        print(type(exc).__name__, exc, flush=True)\n"
         "    os._exit(0)\n"
         "os.waitpid(pid, 0); print(db.get('k'))\n"
     )

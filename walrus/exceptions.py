@@ -19,7 +19,8 @@ redis-py would raise (``docs/database.md`` has the table)::
     ├── EngineNotInstalled (ImportError)  an embedded engine's package is missing
     ├── EngineError (redis ConnectionError)  an embedded engine is closed or broke
     ├── OutcomeUnknown (redis ConnectionError)  a write's reply was lost: not resent
-    ├── ServerRefused (redis ConnectionError)   ERR max number of clients reached
+    ├── ServerRefused (redis ConnectionError)   a server refused the connection
+    │   ├── TooManyClients (redis MaxClientsReachedError)  ERR max number of clients
     │   ├── AuthenticationFailed (redis AuthenticationError)  WRONGPASS, NOAUTH ...
     │   ├── ExternalAuthFailed (redis ExternalAuthProviderError)  ERR ... LDAP ...
     │   └── DatasetLoading (redis BusyLoadingError)  LOADING
@@ -96,6 +97,7 @@ __all__ = [
     "ServerRefused",
     "SettingsMismatch",
     "TamperedValue",
+    "TooManyClients",
     "TransactionDiscarded",
     "TryAgain",
     "UnindexedField",
@@ -185,6 +187,16 @@ class CommandError(WalrusError, ResponseError):
 class ServerRefused(WalrusError, RedisConnectionError):
     """A server refused the connection with an error reply (``ERR max number of
     clients reached``); redis-py treats these replies as connection failures."""
+
+
+# redis-py 8.2 added MaxClientsReachedError (a ConnectionError); 8.1 has none.
+_MAX_CLIENTS: type[RedisConnectionError] = getattr(
+    redis_errors, "MaxClientsReachedError", RedisConnectionError
+)
+
+
+class TooManyClients(ServerRefused, _MAX_CLIENTS):  # type: ignore[misc,valid-type]
+    """``ERR max number of clients reached``: the server has maxclients clients."""
 
 
 class AuthenticationFailed(ServerRefused, redis_errors.AuthenticationError):
@@ -344,7 +356,7 @@ class WriteConflict(WalrusError, RuntimeError):
 # the rest of the message). Like redis-py, the message loses these codes.
 REPLY_ERRORS: dict[str, type[RedisError] | dict[str, type[RedisError]]] = {
     "ERR": {
-        "max number of clients reached": ServerRefused,
+        "max number of clients reached": TooManyClients,
         "invalid password": AuthenticationFailed,
         "wrong number of arguments for 'auth' command": AuthenticationArity,
         "wrong number of arguments for 'AUTH' command": AuthenticationArity,

@@ -247,9 +247,10 @@ class EmbeddedCore:
         return self._run_once(_name(args), args, None)
 
     def _run_once(self, name: str, args: Command, client: Client | None) -> Reply:
-        """A command that does not block: a blocking one runs once."""
+        """A command that does not block: a blocking one runs once (or is
+        queued, in a MULTI sent by hand)."""
         blocking = BLOCKING.get(name)
-        if blocking is None:
+        if blocking is None or (client is not None and pending(client) is not None):
             return self._run(name, args, client)
         arity = _arity_error(name, args)
         parsed = arity or blocking(args)
@@ -873,7 +874,8 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
     ) -> EmbeddedPipeline:
         return EmbeddedPipeline(self, transaction)
 
-    def pubsub(self, **kwargs: Any) -> EmbeddedPubSub:
+    def pubsub(self, **kwargs: Any) -> EmbeddedPubSub:  # type: ignore[override]
+        # not a redis-py PubSub (no connection behind it): the same methods
         return EmbeddedPubSub(self, **kwargs)
 
     def run_named_operation(
