@@ -208,7 +208,7 @@ def connect(
 ) -> Iterator[Callable[..., walrus.Database]]:
     """``connect(**options)``: Databases on ``own_server``, through one parser."""
     if request.param == "hiredis":
-        pytest.importorskip("hiredis")  # tox's py311 env installs it
+        pytest.importorskip("hiredis")  # a dependency, unless removed by hand
     parser, protocol = PARSERS[request.param]
     opened: list[walrus.Database] = []
 
