@@ -393,6 +393,22 @@ CASES: dict[str, list[str]] = {
         *(f"XADD s2 {i}-1 f v" for i in range(1, 26)),
         "XTRIM s2 MAXLEN ~ 5",
     ],
+    "hex-floats": [  # INCRBYFLOAT reads C's hexadecimal floats, as strtold does
+        "SET a 0x10",
+        "INCRBYFLOAT a 2.5",
+        "INCRBYFLOAT a 0x1.8p1",
+        "INCRBYFLOAT a -0X.8",
+        "SET b 0x10",
+        "INCRBYFLOAT b inf",
+        "HSET h f 0x10",
+        "HINCRBYFLOAT h f 2.5",
+        "HINCRBYFLOAT h g 0x1p3",
+        "SET c 0x",
+        "INCRBYFLOAT c 1",
+        "INCRBYFLOAT a 0x1p-20000",
+        "INCRBYFLOAT a 0xffffffffffffffffffff",
+        "INCRBYFLOAT a 0xg",
+    ],
     "glob": [
         *(
             f"SET {shlex.quote(key)} 1"

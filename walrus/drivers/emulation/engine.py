@@ -88,6 +88,11 @@ def command(name: str, arity: int) -> Callable[[Handler], Handler]:
 # -- argument parsing and reply formatting ----------------------------------------
 _INT = re.compile(rb"0|-?[1-9][0-9]*")
 _FLOAT = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# C's hexadecimal floats, which strtold reads (INCRBYFLOAT's "0x10" is 16)
+_HEX_FLOAT = re.compile(
+    rb"([+-]?)0[xX](?=\.?[0-9a-fA-F])([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?"
+    rb"(?:[pP]([+-]?[0-9]{1,6}))?"
+)
 _INFINITIES = {
     b"inf": math.inf,
     b"+inf": math.inf,
@@ -223,7 +228,8 @@ def _long_double(value: Fraction) -> Fraction:
 
 def to_long_double(raw: bytes, message: str) -> Fraction | float:
     """Parse a long double as Redis does (INCRBYFLOAT, HINCRBYFLOAT): exact,
-    rounded to 64 bits of mantissa; ``inf`` comes back as a float infinity;
+    rounded to 64 bits of mantissa (C's hexadecimal floats, ``0x1.8p3``,
+    included, as strtold reads them); ``inf`` comes back as a float infinity;
     NaN, a text of 5 KB or more, or a number beyond a long double's range is
     refused with ``message``."""
     if len(raw) < MAX_LONG_DOUBLE_CHARS and _FLOAT.fullmatch(raw):
@@ -234,6 +240,17 @@ def to_long_double(raw: bytes, message: str) -> Fraction | float:
             value = _long_double(Fraction(number))
             if abs(value) < LONG_DOUBLE_MAX:
                 return value
+        raise Refused(message)
+    hexadecimal = len(raw) < MAX_LONG_DOUBLE_CHARS and _HEX_FLOAT.fullmatch(raw)
+    if hexadecimal:
+        sign, whole, fraction, power = hexadecimal.groups()
+        fraction = fraction or b""
+        exact = Fraction(int(whole + fraction, 16), 16 ** len(fraction))
+        exponent = int(power or 0)
+        if exact == 0 or abs(exponent) < 20_000:  # beyond: out of any range
+            value = _long_double(exact * Fraction(2) ** exponent)
+            if abs(value) < LONG_DOUBLE_MAX:
+                return -value if sign == b"-" else value
         raise Refused(message)
     infinity = _INFINITIES.get(raw.lower())
     if infinity is None:
