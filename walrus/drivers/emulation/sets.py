@@ -157,6 +157,19 @@ def sinterstore(db: EmulationEngine, args: Args) -> Reply:
     return len(result)
 
 
+def card_limit(options: Args) -> int:
+    """SINTERCARD's and ZINTERCARD's ``[LIMIT limit]`` (repeatable, the last
+    wins; 0 means no limit)."""
+    limit = 0
+    for at in range(0, len(options), 2):
+        if options[at].upper() != b"LIMIT" or at + 1 >= len(options):
+            raise Refused(SYNTAX)
+        limit = to_int(options[at + 1], "ERR LIMIT can't be negative")
+        if limit < 0:
+            raise Refused("ERR LIMIT can't be negative")
+    return limit
+
+
 @command("SINTERCARD", -3)
 def sintercard(db: EmulationEngine, args: Args) -> Reply:
     numkeys = to_int(args[1], "ERR numkeys should be greater than 0")
@@ -165,15 +178,7 @@ def sintercard(db: EmulationEngine, args: Args) -> Reply:
     if numkeys > len(args) - 2:
         raise Refused("ERR Number of keys can't be greater than number of args")
     rest = args[2 + numkeys :]
-    limit = 0
-    i = 0
-    while i < len(rest):
-        if rest[i].upper() != b"LIMIT" or i + 1 >= len(rest):
-            raise Refused(SYNTAX)
-        limit = to_int(rest[i + 1], "ERR LIMIT can't be negative")
-        if limit < 0:
-            raise Refused("ERR LIMIT can't be negative")
-        i += 2
+    limit = card_limit(rest)
     size = len(combine(db, args[2 : 2 + numkeys], "inter"))
     return min(size, limit) if limit else size
 

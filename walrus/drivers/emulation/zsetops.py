@@ -19,6 +19,7 @@ from walrus.drivers.emulation.engine import (
     to_float,
     to_int,
 )
+from walrus.drivers.emulation.sets import card_limit
 from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.zsets import with_scores
 
@@ -179,15 +180,7 @@ def zintercard(db: EmulationEngine, args: Args) -> Reply:
     """ZINTERCARD numkeys key... [LIMIT limit]: the size of the intersection,
     counting stops at ``limit`` (0: no limit). O(N * keys) for the smallest N."""
     inputs, rest = _inputs(db, args, 1)
-    limit = 0
-    i = 0
-    while i < len(rest):
-        if rest[i].upper() != b"LIMIT" or i + 1 >= len(rest):
-            raise Refused(SYNTAX)
-        limit = to_int(rest[i + 1], "ERR LIMIT can't be negative")
-        if limit < 0:
-            raise Refused("ERR LIMIT can't be negative")
-        i += 2
+    limit = card_limit(rest)
     inputs.sort(key=len)
     found = 0
     for member in inputs[0]:
