@@ -25,7 +25,7 @@ from support import ServerProcess, free_port
 
 import walrus
 from walrus import exceptions as wex
-from walrus.drivers.redis import parse_errors_as_walrus
+from walrus.drivers.server.database import parse_errors_as_walrus
 
 Raise = Callable[[Any], object]
 
@@ -231,7 +231,7 @@ def test_each_parser_is_walrus_s_twin(connect: Callable[..., walrus.Database]) -
     db = connect()
     db.ping()
     parser = db.connection_pool.get_connection()._parser
-    assert type(parser).__module__ == "walrus.drivers.redis"
+    assert type(parser).__module__ == "walrus.drivers.server.database"
     with pytest.raises(wex.WrongType):
         db.set("walrus:s", "v") and db.lpush("walrus:s", "x")
 
@@ -414,7 +414,7 @@ def test_without_hiredis_the_default_protocol_gets_the_resp3_parser(
     own_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """redis-py speaks RESP3 unless told otherwise: its Python RESP3 parser."""
-    import walrus.drivers.redis as driver
+    import walrus.drivers.server.database as driver
 
     monkeypatch.setattr(driver, "HIREDIS_AVAILABLE", False)
     db = walrus.Database(**own_server.connection_kwargs)
@@ -434,7 +434,7 @@ def test_the_python_parser_follows_the_connection_s_protocol(
     """A client made from a RESP3 walrus pool's arguments with ``protocol=2``
     gets the RESP2 parser (the RESP3 one waited forever on a RESP2 nil),
     still with walrus's errors."""
-    import walrus.drivers.redis as driver
+    import walrus.drivers.server.database as driver
 
     monkeypatch.setattr(driver, "HIREDIS_AVAILABLE", False)
     db = walrus.Database(**own_server.connection_kwargs, protocol=3)

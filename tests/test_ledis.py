@@ -21,10 +21,10 @@ from redis.exceptions import ResponseError
 from support import EXTERNAL_URL
 
 from walrus import UnsupportedOperation
-from walrus.drivers.ledis import LedisDatabase
-from walrus.drivers.ledis_commands import PASS_THROUGH, translate
-from walrus.drivers.ledis_commands import UNSUPPORTED as UNSUPPORTED_NAMES
-from walrus.drivers.ledis_plan import (
+from walrus.drivers.ledis.commands import PASS_THROUGH, translate
+from walrus.drivers.ledis.commands import UNSUPPORTED as UNSUPPORTED_NAMES
+from walrus.drivers.ledis.database import LedisDatabase
+from walrus.drivers.ledis.plan import (
     Context,
     Kind,
     decode_cursor,
@@ -801,7 +801,7 @@ def test_member_scans_drop_a_repeated_cursor_pair() -> None:
 
 
 def test_every_mapped_command_has_a_table_case() -> None:
-    from walrus.drivers.ledis_commands import BUILDERS
+    from walrus.drivers.ledis.commands import BUILDERS
 
     tabled = {c.split(" ")[0] for c, *_ in TABLE} | {"WALRUS.OP"}
     assert set(BUILDERS) - tabled == set()

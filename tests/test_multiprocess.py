@@ -19,7 +19,7 @@ import pytest
 
 import walrus
 from walrus import DatabaseOpenError
-from walrus.drivers.rlite_journal import SUFFIX
+from walrus.drivers.rlite.journal import SUFFIX
 from walrus.tusks.rlite import WalrusLite
 from walrus.tusks.vedisdb import WalrusVedis
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from walrus import QueryError, WalrusError
-from walrus.features.query import And, Node, Or, Phrase, Word, parse_query
+from walrus.features.text.query import And, Node, Or, Phrase, Word, parse_query
 
 a, b, c, d = Word("a"), Word("b"), Word("c"), Word("d")
 

@@ -15,8 +15,8 @@ from redis.exceptions import ReadOnlyError
 
 import walrus
 from walrus import EngineError
-from walrus.drivers import rlite_journal
-from walrus.drivers.rlite_journal import SUFFIX
+from walrus.drivers.rlite import journal as rlite_journal
+from walrus.drivers.rlite.journal import SUFFIX
 from walrus.tusks.rlite import WalrusLite
 
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}

@@ -35,7 +35,7 @@ from redis.retry import Retry
 
 import walrus
 from walrus import AutoIncrementField, IntegerField, Model, OutcomeUnknown
-from walrus.drivers.resend import GuardedPipeline, NoResendRetry, resend_safe
+from walrus.drivers.server.resend import GuardedPipeline, NoResendRetry, resend_safe
 
 pytestmark = pytest.mark.skipif(
     bool(__import__("os").environ.get("WALRUS_TEST_URL")),

@@ -594,7 +594,7 @@ def test_blocked_readers_do_not_hold_the_lock(edb: Any) -> None:
 
 
 def test_rlite_file_reader_sees_another_handle(tmp_path: Path) -> None:
-    from walrus.drivers.rlite import RliteDatabase
+    from walrus.drivers.rlite.database import RliteDatabase
 
     path = str(tmp_path / "shared.rld")
     reader, writer = RliteDatabase(path), RliteDatabase(path)
@@ -660,8 +660,8 @@ def _state(db: Any) -> list[Any]:
 
 @pytest.mark.parametrize("kind", ["vedis", "rlite"])
 def test_reopened_file_has_the_same_stream(tmp_path: Path, kind: str) -> None:
-    from walrus.drivers.rlite import RliteDatabase
-    from walrus.drivers.vedis import VedisDatabase
+    from walrus.drivers.rlite.database import RliteDatabase
+    from walrus.drivers.vedis.database import VedisDatabase
 
     opener: Any = VedisDatabase if kind == "vedis" else RliteDatabase
     path = str(tmp_path / f"db.{kind}")
@@ -682,7 +682,7 @@ def test_reopened_file_has_the_same_stream(tmp_path: Path, kind: str) -> None:
 
 def test_vedis_writes_a_constant_number_of_records(tmp_path: Path) -> None:
     """A one-entry command writes O(1) records, whatever the stream's length."""
-    from walrus.drivers.vedis import VedisDatabase
+    from walrus.drivers.vedis.database import VedisDatabase
 
     db = VedisDatabase(str(tmp_path / "count.vdb"))
     try:
@@ -718,7 +718,7 @@ def test_vedis_writes_a_constant_number_of_records(tmp_path: Path) -> None:
 
 # -- rlite: a stream is an rlite key -----------------------------------------------
 def test_rlite_stream_is_a_key(tmp_path: Path) -> None:
-    from walrus.drivers.rlite import RliteDatabase
+    from walrus.drivers.rlite.database import RliteDatabase
 
     db = RliteDatabase(str(tmp_path / "keys.rld"), decode_responses=True)
     try:
@@ -863,7 +863,7 @@ NAMES = [
 )
 def test_malformed_commands_get_error_replies(commands: list[Any]) -> None:
     """Any argument list gets a reply or an error reply, never an exception."""
-    from walrus.drivers.embedded import ErrorReply
+    from walrus.drivers.embedded.core import ErrorReply
     from walrus.drivers.emulation import EmulationEngine, MemoryStore
 
     engine = EmulationEngine(MemoryStore(), "memory", frozenset())
@@ -886,8 +886,8 @@ def test_group_changes_break_a_watch(edb: Any) -> None:
 
 
 def test_rlite_damaged_stream_is_an_error_reply(tmp_path: Path) -> None:
-    from walrus.drivers.rlite import RliteDatabase
-    from walrus.drivers.rlite_streams import MAGIC
+    from walrus.drivers.rlite.database import RliteDatabase
+    from walrus.drivers.rlite.streams import MAGIC
 
     db = RliteDatabase(str(tmp_path / "bad.rld"))
     try:
@@ -922,8 +922,8 @@ def test_generated_sequences_survive_a_reopen(
 ) -> None:
     """Every record a command changes is written: a reopened file shows the
     same streams, groups, consumers and pending entries (times included)."""
-    from walrus.drivers.rlite import RliteDatabase
-    from walrus.drivers.vedis import VedisDatabase
+    from walrus.drivers.rlite.database import RliteDatabase
+    from walrus.drivers.vedis.database import VedisDatabase
 
     opener: Any = VedisDatabase if kind == "vedis" else RliteDatabase
     path = str(tmp_path_factory.mktemp("reopen") / f"db.{kind}")
@@ -944,7 +944,7 @@ def test_generated_sequences_survive_a_reopen(
 def test_rlite_handles_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
     """Each handle caches the decoded stream; a write by another one (an
     append, or a compacting rewrite) makes it read the value again."""
-    from walrus.drivers.rlite import RliteDatabase
+    from walrus.drivers.rlite.database import RliteDatabase
 
     path = str(tmp_path / "two.rld")
     first, second = RliteDatabase(path), RliteDatabase(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from walrus import InvalidValue, Tokenizer
-from walrus.features.metaphone import double_metaphone
+from walrus.features.text.metaphone import double_metaphone
 
 # (word, primary, secondary): codes of the published algorithm
 CODES = [
@@ -67,7 +67,7 @@ def test_tokenize_folds_splits_stems_and_drops_stop_words() -> None:
         "muller",
     ]
     assert tokenizer.tokenize("walrus walruses WALRUS") == ["walrus"] * 3
-    # accents are folded on Latin letters only (see walrus.features.text)
+    # accents are folded on Latin letters only (see walrus.features.text.words)
     assert tokenizer.tokenize("Привет мир 東京 Ελλάδα") == [
         "привет",
         "мир",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from walrus.drivers import embedded
+from walrus.drivers.embedded import core as embedded
 from walrus.exceptions import (
     CommandError,
     CommandNameError,

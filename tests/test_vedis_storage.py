@@ -24,10 +24,10 @@ import pytest
 import vedis
 
 import walrus
-from walrus.drivers.emulation.vedisbuckets import SPLIT, Buckets, bucket_of
-from walrus.drivers.emulation.vedisrecords import Records
-from walrus.drivers.emulation.vedisstore import CODECS
 from walrus.drivers.memory import MemoryDatabase
+from walrus.drivers.vedis.buckets import SPLIT, Buckets, bucket_of
+from walrus.drivers.vedis.records import Records
+from walrus.drivers.vedis.store import CODECS
 from walrus.exceptions import CorruptDatabase
 from walrus.tusks.vedisdb import WalrusVedis
 

@@ -11,7 +11,7 @@ name walrus 0.9 exported here, and walrus 0.9's modules (``walrus.containers``,
 from __future__ import annotations
 
 from walrus.drivers.protocol import Capability, Driver
-from walrus.drivers.redis import Database, Walrus
+from walrus.drivers.server.database import Database, Walrus
 from walrus.exceptions import (
     CommandError,
     CommandNameError,
@@ -85,8 +85,8 @@ from walrus.features.models import (
 from walrus.features.rate_limit import RateLimit, RateLimitLua, RateLimitStatus
 from walrus.features.search import Index
 from walrus.features.stream_worker import Delivery, StreamWorker
+from walrus.features.text.tokenizer import Tokenizer
 from walrus.features.time_series import Message, TimeSeries, TimeSeriesStream
-from walrus.features.tokenizer import Tokenizer
 from walrus.keys import KeyGroup, Keyspace
 
 __version__ = "1.0.0.dev0"

@@ -26,7 +26,7 @@ from redis.exceptions import ResponseError
 from walrus.exceptions import UnknownScript, WalrusError, WrongType, command_error
 
 if TYPE_CHECKING:
-    from walrus.database import DatabaseAPI
+    from walrus.api import DatabaseAPI
 
 __all__ = ["TWINS", "Scripts", "Twin", "lua_source", "twin"]
 

@@ -7,7 +7,10 @@ use it (one lock), and gone when the process ends.
 
 from __future__ import annotations
 
-from walrus.drivers.embedded import (
+from collections.abc import Callable
+from typing import Any
+
+from walrus.drivers.embedded.core import (
     IN_PROCESS_CAPABILITIES,
     EmbeddedCore,
     EmbeddedDatabase,
@@ -33,6 +36,12 @@ class MemoryDatabase(EmbeddedDatabase):
     clients of the same engine: :meth:`client`, or ``from_url('memory://name')``
     for an engine shared by name.
     """
+
+    url_scheme = "memory"
+
+    @classmethod
+    def _named_engine(cls, options: dict[str, Any]) -> Callable[[], EmbeddedCore]:
+        return lambda: EmbeddedCore(memory_engine(), TWINS)
 
     def __init__(
         self,

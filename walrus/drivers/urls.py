@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from walrus.exceptions import InvalidValue
 
-__all__ = ["EMBEDDED_SCHEMES", "open_url"]
+__all__ = ["EMBEDDED_SCHEMES", "parse_url"]
 
 EMBEDDED_SCHEMES = frozenset({"memory", "rlite", "vedis"})
 _FLAGS = {"decode_responses"}
@@ -44,8 +44,12 @@ def _options(query: str) -> dict[str, Any]:
     return options
 
 
-def open_url(url: str, **kwargs: Any) -> Any:
-    """A client of the embedded engine ``url`` names (see the module doc)."""
+def parse_url(
+    url: str, kwargs: dict[str, Any]
+) -> tuple[str, str | None, dict[str, Any]]:
+    """``(scheme, name, options)`` of an embedded engine URL: ``name`` is the
+    engine's name for a named engine in memory, else None and
+    ``options["path"]`` is the file (see the module doc)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in EMBEDDED_SCHEMES:
@@ -60,45 +64,8 @@ def open_url(url: str, **kwargs: Any) -> Any:
             if not path.strip("/").isdigit():
                 raise InvalidValue(f"{url!r}: the path after a name is a db number")
             options.setdefault("db", int(path.strip("/")))
-        return _named(scheme, name, options)
-    return _file(scheme, path[1:], options)
-
-
-def _named(scheme: str, name: str, options: dict[str, Any]) -> Any:
-    from walrus.drivers.embedded import EmbeddedCore, shared_core
-    from walrus.scripts import TWINS
-
-    if scheme == "memory":
-        from walrus.drivers.memory import MemoryDatabase, memory_engine
-
-        core = shared_core(
-            f"memory-url:{name}", lambda: EmbeddedCore(memory_engine(), TWINS)
-        )
-        return MemoryDatabase.attach(core, **options)
-    if scheme == "rlite":
-        from walrus.drivers.rlite import MEMORY, RliteDatabase, RliteEngine
-
-        core = shared_core(
-            f"rlite-url:{name}", lambda: EmbeddedCore(RliteEngine(MEMORY), TWINS)
-        )
-        db = RliteDatabase.attach(core, **options)
-        db.path = MEMORY
-        return db
-    from walrus.drivers.vedis import VedisDatabase, open_core
-
-    interval = options.pop("commit_interval", 1.0)
-    return VedisDatabase.attach(
-        shared_core(f"vedis-url:{name}", lambda: open_core(None, interval)), **options
-    )
-
-
-def _file(scheme: str, path: str, options: dict[str, Any]) -> Any:
-    if not path:
+        return scheme, name, options
+    if not path[1:]:
         raise InvalidValue(f"a {scheme}:// URL needs a file path or an engine name")
-    if scheme == "rlite":
-        from walrus.drivers.rlite import RliteDatabase
-
-        return RliteDatabase(os.fspath(path), **options)
-    from walrus.drivers.vedis import VedisDatabase
-
-    return VedisDatabase(os.fspath(path), **options)
+    options["path"] = os.fspath(path[1:])
+    return scheme, None, options

@@ -12,7 +12,7 @@ An index (``namespace``, walrus 0.9's key names) is made of:
 
 An object is ``"<id>\\x01<type>"``. Titles are folded (case, and accents on
 Latin letters: ``"cafe"`` finds ``"Café"``) and split into words of any
-script (see :mod:`walrus.features.text`); stop words are not indexed, unless
+script (see :mod:`walrus.features.text.words`); stop words are not indexed, unless
 the title has nothing else. A search's last word is never dropped as a stop
 word: it may be a prefix the user is still typing.
 
@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from walrus.exceptions import InvalidValue, MissingKey
-from walrus.features.text import DEFAULT_STOPWORDS, load_stopwords, words
+from walrus.features.text.words import DEFAULT_STOPWORDS, load_stopwords, words
 from walrus.scripts import Call, twin
 from walrus.tour import Transcript, tour_section
 

@@ -1,7 +1,7 @@
 """Factories for the coordination features: cache, counter, lock, rate limits.
 
 ``CoordinationFactories`` is mixed into every walrus database (see
-:class:`walrus.database.DatabaseAPI`) and gives walrus 0.9's factory methods.
+:class:`walrus.api.DatabaseAPI`) and gives walrus 0.9's factory methods.
 """
 
 from __future__ import annotations

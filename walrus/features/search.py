@@ -48,10 +48,10 @@ from walrus.exceptions import (
     QueryError,
     SettingsMismatch,
 )
-from walrus.features import query as _limits
-from walrus.features.query import And, Node, Phrase, Word, parse_query
-from walrus.features.text import DEFAULT_STOPWORDS
-from walrus.features.tokenizer import Tokenizer
+from walrus.features.text import query as _limits
+from walrus.features.text.query import And, Node, Phrase, Word, parse_query
+from walrus.features.text.tokenizer import Tokenizer
+from walrus.features.text.words import DEFAULT_STOPWORDS
 from walrus.scripts import Call, twin
 from walrus.tour import Transcript, tour_section
 

@@ -1,7 +1,7 @@
 """Factories for the stream features: consumer groups and time series.
 
 ``StreamFactories`` is mixed into every walrus database (see
-:class:`walrus.database.DatabaseAPI`); ``db.Stream(key)`` comes with the
+:class:`walrus.api.DatabaseAPI`); ``db.Stream(key)`` comes with the
 containers.
 """
 

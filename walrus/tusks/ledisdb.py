@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from walrus.drivers.ledis import LedisDatabase
+from walrus.drivers.ledis.database import LedisDatabase
 
 __all__ = ["WalrusLedis"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from walrus.drivers.rlite import RliteDatabase
+from walrus.drivers.rlite.database import RliteDatabase
 from walrus.install import require_engine
 
 __all__ = ["WalrusLite"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from walrus.drivers.vedis import VedisDatabase
+from walrus.drivers.vedis.database import VedisDatabase
 from walrus.install import require_engine
 
 __all__ = ["WalrusVedis"]

@@ -28,7 +28,7 @@ import struct
 from collections import deque
 from typing import Any
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation import streamlog
 from walrus.drivers.emulation.engine import (
     INT64_MAX,

@@ -23,7 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar, cast
 
-from walrus.drivers.embedded import ErrorReply, Reply
+from walrus.drivers.embedded.types import ErrorReply, Reply
 from walrus.drivers.emulation.store import Databases, Entry, Store
 from walrus.drivers.glob import glob_matcher
 from walrus.drivers.protocol import Capability

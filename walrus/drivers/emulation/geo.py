@@ -22,7 +22,7 @@ import math
 from decimal import Decimal
 from typing import NamedTuple
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

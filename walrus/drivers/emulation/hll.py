@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import EmulationEngine, Refused, command
 from walrus.drivers.emulation.strings import get_string
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from itertools import islice
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     INT64_MAX,
     SYNTAX,

@@ -8,15 +8,15 @@ the wrong type before the first non-empty one is WRONGTYPE. O(keys + count
 * log N).
 
 The blocking forms are registered with the embedded core, which waits and
-retries the non-blocking form (:mod:`walrus.drivers.embedded_blocking`).
+retries the non-blocking form (:mod:`walrus.drivers.embedded.blocking`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from walrus.drivers.embedded import ErrorReply, Reply, register_blocking
-from walrus.drivers.embedded_blocking import Attempt, parse_timeout
+from walrus.drivers.embedded.blocking import Attempt, parse_timeout, register_blocking
+from walrus.drivers.embedded.types import ErrorReply, Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

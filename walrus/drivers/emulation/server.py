@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

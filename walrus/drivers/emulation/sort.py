@@ -10,7 +10,7 @@ import functools
 from collections import deque
 from typing import Any
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     WRONGTYPE,

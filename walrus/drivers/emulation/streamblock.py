@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from walrus.drivers.embedded import ErrorReply, Reply, register_blocking
+from walrus.drivers.embedded.blocking import register_blocking
+from walrus.drivers.embedded.types import ErrorReply, Reply
 from walrus.drivers.emulation.engine import Refused
 from walrus.drivers.emulation.streamgroups import ReadArgs, parse_read
 from walrus.drivers.emulation.streamlog import format_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import islice
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

@@ -3,14 +3,15 @@ XCLAIM, XAUTOCLAIM and XINFO, with Redis 7's replies.
 
 Blocking (``BLOCK ms``) is not done here: a handler answers at once (nil
 when nothing is there, as inside MULTI), and the embedded core waits and
-retries without holding its lock (:func:`walrus.drivers.embedded.register_blocking`,
-registered by :mod:`.streams_blocking`). Idle times come from the engine
-clock (:func:`~walrus.drivers.emulation.engine.now_ms`).
+retries without holding its lock
+(:func:`~walrus.drivers.embedded.blocking.register_blocking`, registered by
+:mod:`.streamblock`). Idle times come from the engine clock
+(:func:`~walrus.drivers.emulation.engine.now_ms`).
 """
 
 from __future__ import annotations
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

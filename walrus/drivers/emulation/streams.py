@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     SYNTAX,
     EmulationEngine,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 
-from walrus.drivers.embedded import Reply
+from walrus.drivers.embedded.types import Reply
 from walrus.drivers.emulation.engine import (
     INT64_MAX,
     INT64_MIN,

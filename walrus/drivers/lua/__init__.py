@@ -1,4 +1,4 @@
-"""The Lua runtime of the embedded engines (see :mod:`walrus.drivers.lua_scripting`).
+"""The Lua runtime of the embedded engines (see :mod:`walrus.drivers.lua.scripting`).
 
 ``sandbox.lua``, ``cjson.lua`` and ``cmsgpack.lua`` are the Lua side; the
 Python side is :mod:`~walrus.drivers.lua.runtime` (the interpreter and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from walrus.drivers.command_table import COMMANDS
-from walrus.drivers.embedded_types import Command, ErrorReply
+from walrus.drivers.embedded.types import Command, ErrorReply
 
 __all__ = ["arity_error", "strict_int", "subcommand_error", "wrong_arity"]
 

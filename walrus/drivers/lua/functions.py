@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from walrus.drivers.embedded_types import Command, ErrorReply, Reply
+from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.glob import glob_match
 from walrus.drivers.lua.commands import strict_int, subcommand_error
 from walrus.drivers.lua.runtime import ScriptRuntime

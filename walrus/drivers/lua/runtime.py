@@ -25,7 +25,7 @@ from typing import Any
 
 import lupa.lua51 as lupa
 
-from walrus.drivers.embedded_types import Command, ErrorReply, Reply
+from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.lua import calls, libs
 from walrus.drivers.lua.bytecode import untail
 

@@ -18,7 +18,7 @@ at most :data:`MAX_FILTER_TERMS` comparisons and searches, and nests ``&``
 inside ``|`` inside ``&`` ... at most :data:`MAX_FILTER_DEPTH` levels (a run
 of one operator, ``a | b | c | ...``, is one level); beyond, combining
 raises :class:`~walrus.exceptions.QueryError`. A ``search()`` query has the
-limits of :mod:`walrus.features.query`.
+limits of :mod:`walrus.features.text.query`.
 """
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ class Compiler:
             return self.combine("ZINTERSTORE", parts) if parts else None
         if isinstance(expr.query, str) and not expr.query.strip():
             return Result(self.keys.all, True, False)  # no words: every row (0.9)
-        from walrus.features import query as q
+        from walrus.features.text import query as q
 
         def walk(node: q.Node) -> Result | None:
             if isinstance(node, q.Word):

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from walrus.features.models.expressions import Expression, Ordering
     from walrus.features.models.model import Model
-    from walrus.features.tokenizer import Tokenizer
+    from walrus.features.text.tokenizer import Tokenizer
 
 __all__ = [
     "AutoIncrementField",
@@ -222,7 +222,7 @@ class TextField(Field[str]):
     def tokenizer(self) -> Tokenizer:
         """The tokenizer of this field's full-text index."""
         if self._tokenizer is None:
-            from walrus.features.tokenizer import Tokenizer
+            from walrus.features.text.tokenizer import Tokenizer
 
             self._tokenizer = Tokenizer(**self._tokenizer_options)
         return self._tokenizer

@@ -1,0 +1,354 @@
+"""The rlite driver: an embedded Redis engine from the ``hirlite`` package.
+
+Stock hirlite's Python wrapper kills the interpreter on every error reply
+on Python 3.10+ (engines.md §2.2). This driver never uses that wrapper: it
+calls the rlite C library inside hirlite's extension module directly with
+``ctypes`` (``rliteConnect``, ``rliteCommandArgv``, ``rliteFreeReplyObject``),
+so an error reply is an ordinary value. The engine's remaining native crash
+triggers are never sent (:mod:`walrus.drivers.rlite.gaps` replaces them), the
+path is checked before rlite opens it, and commands rlite lacks are filled in
+by that module too. One lock (in :class:`~walrus.drivers.embedded.core.EmbeddedCore`)
+serializes the handle between threads. On a file, each operation is a unit
+locked against other processes and journaled against crashes
+(:mod:`walrus.drivers.rlite.journal`), and the file is checked before rlite
+reads it (:mod:`walrus.drivers.rlite.file`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from walrus.drivers.embedded.core import (
+    IN_PROCESS_CAPABILITIES,
+    Command,
+    EmbeddedCore,
+    EmbeddedDatabase,
+    ErrorReply,
+    Reply,
+    shared_core,
+)
+from walrus.drivers.emulation.engine import now_ms
+from walrus.drivers.protocol import Capability
+from walrus.drivers.rlite import collection_gaps as _collection_gaps  # noqa: F401
+from walrus.drivers.rlite import streams as _streams  # noqa: F401
+from walrus.drivers.rlite.emulated import native_in_multi, route
+from walrus.drivers.rlite.file import create, deep_check, open_main, resolve
+from walrus.drivers.rlite.gaps import CursorTable, run_guarded
+from walrus.drivers.rlite.journal import FileGuard, snapshot, wal_path
+from walrus.drivers.rlite.native import (
+    WRITE_HOOK,
+    Context,
+    arrays,
+    convert,
+    layout,
+    library,
+    write_pages,
+)
+from walrus.exceptions import DatabaseOpenError, EngineError
+from walrus.scripts import TWINS
+
+__all__ = ["RliteDatabase", "RliteEngine"]
+
+MEMORY = ":memory:"
+READ_ONLY = ErrorReply("READONLY You can't write against a read only database.")
+
+
+class RliteEngine:
+    """One rlite handle (``:memory:`` or a file), spoken to through ctypes.
+
+    On a file every operation is a unit (:meth:`exclusive`): locked against
+    other processes and journaled so that ``kill -9`` never leaves it half
+    done (:mod:`walrus.drivers.rlite.journal`). ``sync``: also flush to the
+    disk before a writing unit returns. ``check``: rlite's own walk of the
+    whole file, in a child process, at open (True), after rolling back a
+    unit that died or finding rlite's log of a crashed writer (None), or
+    never (False); an existing file that no walrus process has checked
+    since its companion file appeared is checked at open too (None: the
+    default). ``read_only``: serve a private snapshot of the file, taken
+    (and checked) at open; writes answer READONLY.
+    """
+
+    name = "rlite"
+
+    def __init__(
+        self,
+        path: str = MEMORY,
+        *,
+        sync: bool = False,
+        check: bool | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.cursors = CursorTable()
+        self.selected = 0  # the numbered database rlite has selected
+        self.stream_engine: Any = None  # streams, emulated (rlite_streams)
+        self.capabilities = IN_PROCESS_CAPABILITIES | {
+            Capability.LUA,
+            Capability.STREAMS,
+        }
+        lib = library()
+        self._command = lib.command
+        self._free_reply = lib.free_reply
+        self._guard: FileGuard | None = None
+        self._snapshot: str | None = None  # read-only: the copy's directory
+        self._handle: int | None = None
+        self._wrote = False  # rlite called the write hook during this command
+        self._hook_error: BaseException | None = None
+        self._hook = WRITE_HOOK(self._on_write)  # kept alive while rlite may call it
+        if path == MEMORY:
+            self._handle = self._connect(MEMORY)
+        else:
+            self._open_file(path, sync, check)
+            if not read_only:
+                self.capabilities |= {
+                    Capability.PERSISTENT,
+                    Capability.SHARED_ACROSS_PROCESSES,
+                }
+
+    def _connect(self, where: str) -> int:
+        handle: int | None = library().connect(os.fsencode(where), 0)
+        if not handle:
+            raise DatabaseOpenError(f"rlite cannot open {self.path!r}")
+        self._context = Context.from_address(handle)
+        return handle
+
+    def _open_file(self, path: str, sync: bool, check: bool | None) -> None:
+        """Check, create or copy the file, recover it, then connect (see the
+        class doc). Raises DatabaseOpenError (CorruptDatabase) with the reason."""
+        where = resolve(path)
+        if self.read_only:
+            source, _ = open_main(where, writable=False)
+            try:
+                self._snapshot = tempfile.mkdtemp(prefix="walrus-rlite-read-only-")
+                where = os.path.join(self._snapshot, os.path.basename(where))
+                snapshot(resolve(path), source, where)
+            except BaseException:
+                self.close()
+                raise
+            finally:
+                os.close(source)
+        try:
+            self._guard = self._guarded(where, sync, check)
+        except BaseException:
+            self.close()
+            raise
+
+    def _guarded(self, where: str, sync: bool, check: bool | None) -> FileGuard:
+        """Open the file's guard, connect under it and install the write hook."""
+        lib = library()
+        existed = self.read_only or os.path.exists(where)
+        if not existed:
+            create(where, lib.touch, sync)
+        main, info = open_main(where, writable=True)
+        crashed_writer = os.path.exists(wal_path(where))
+
+        def walk() -> None:  # after rolling back a unit that died
+            if check is not False:
+                deep_check(where, lib.path)
+                guard.companion.mark_checked(guard.inode)
+
+        try:
+            mode = stat.S_IMODE(info.st_mode) & 0o666
+            guard = FileGuard(where, main, mode, sync, walk)
+        except BaseException:
+            os.close(main)
+            raise
+        self._guard = guard  # closed by close() if what follows fails
+        with guard.unit(allow_empty=True):
+            fresh = not existed or guard.read_header(allow_empty=True) is None
+            self._handle = self._connect(where)
+            header = guard.read_header()
+            if header is None or layout(self._context) != (
+                header.page_size,
+                header.number_of_pages,
+            ):
+                raise EngineError(
+                    "this build of hirlite is not the rlite 0.3 walrus knows: "
+                    "its writes cannot be journaled"
+                )
+            companion, inode = guard.companion, guard.inode
+            if fresh:
+                companion.mark_checked(inode)
+            elif check or (
+                check is None and (crashed_writer or not companion.checked(inode))
+            ):
+                deep_check(where, lib.path)
+                companion.mark_checked(inode)
+            hook = ctypes.cast(self._hook, ctypes.c_void_p)
+            self._context.writeCommand = hook.value
+        return guard
+
+    def _on_write(self, dbid: int, argc: int, argv: Any, lengths: Any) -> None:
+        """rlite's write hook: a command is about to commit ``write_pages``."""
+        self._wrote = True
+        try:
+            assert self._guard is not None  # installed with the guard only
+            self._guard.before_commit(write_pages(self._context))
+        except BaseException as exc:  # ctypes cannot let it through rlite
+            self._hook_error = exc
+
+    def raw(self, args: Command) -> Reply:
+        """Send one command to rlite as it is (the caller checked it is safe).
+
+        On a file, a command sent outside :meth:`exclusive` is a unit of its
+        own.
+        """
+        if self._handle is None:
+            raise EngineError("the rlite database is closed")
+        if self._guard is None or self._guard.active:
+            return self._send(args)
+        with self._guard.unit():
+            return self._send(args)
+
+    def _send(self, args: Command) -> Reply:
+        count = len(args)
+        argv_type, lengths_type = arrays(count)
+        self._wrote, self._hook_error = False, None
+        pointer = self._command(
+            self._handle, count, argv_type(*args), lengths_type(*map(len, args))
+        )
+        if not pointer:
+            raise EngineError(f"rlite gave no reply to {args[0]!r}")
+        try:
+            reply = convert(pointer.contents)
+        finally:
+            self._free_reply(pointer)
+            if self._context.replyPosition < self._context.replyLength:
+                self._drain()
+        if self._hook_error is not None:
+            raise EngineError(
+                f"rlite wrote {args[0]!r} but walrus could not journal it first "
+                f"(a crash now could leave the write half done): {self._hook_error}"
+            ) from self._hook_error
+        if self._wrote and self.read_only and self._guard is not None:
+            self._guard.rollback()
+            return READ_ONLY
+        return reply
+
+    def _drain(self) -> None:
+        """Drop replies rlite queued beyond the one answer (some commands, e.g.
+        MSETNX naming a key twice, queue two); left there, every later reply
+        would belong to the command before it (found by the fuzz test)."""
+        context = self._context
+        while context.replyPosition < context.replyLength:
+            extra = ctypes.c_void_p()
+            library().get_reply(self._handle, ctypes.byref(extra))
+            if extra.value:
+                library().free_reply(extra.value)
+
+    def digest(self, key: bytes) -> Reply:
+        """What identifies ``key``'s value and deadline now (DUMP, native)."""
+        ttl = self.raw([b"PTTL", key])
+        deadline = None if not isinstance(ttl, int) or ttl < 0 else now_ms() + ttl
+        return self.raw([b"DUMP", key]), deadline // 10 if deadline else deadline
+
+    def select(self, index: int) -> None:
+        """Switch to numbered database ``index`` (rlite has 16, as Redis)."""
+        self.raw([b"SELECT", str(index).encode()])
+        self.selected = index
+
+    def execute(self, args: Command) -> Reply:
+        if not args:
+            return ErrorReply("ERR empty command")
+        return route(self, args)
+
+    def execute_many(self, commands: list[Command], atomic: bool) -> list[Reply]:
+        """Run a pipeline; in one rlite MULTI/EXEC when ``atomic`` and every
+        command is native, else command by command holding the file lock
+        (atomic for other processes either way)."""
+        if not atomic or not all(native_in_multi(c) for c in commands):
+            with self.exclusive():
+                return [route(self, c) for c in commands]
+        self.raw([b"MULTI"])
+        queued = [run_guarded(self, c) for c in commands]
+        results = self.raw([b"EXEC"])
+        if isinstance(results, list) and len(results) == len(commands):
+            return results
+        # EXECABORT: a command was refused while queueing; nothing ran
+        return [q if isinstance(q, ErrorReply) else results for q in queued]
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One unit: hold the file against other processes, journal its writes.
+
+        A walrus operation of several rlite commands (a pipeline, a named
+        operation's twin, a Lua script, a gap the driver emulates) runs inside
+        one, so other processes see it whole or not at all, and a process
+        killed inside it leaves nothing half-applied (the next user of the
+        file rolls it back). Re-entrant; a no-op in memory. Costs about six
+        system calls, plus the journal's writes (see rlite_journal).
+        """
+        if self._guard is None:
+            yield
+            return
+        with self._guard.unit():
+            yield
+
+    def close(self) -> None:
+        """Close the handle; the companion file goes with the last process."""
+        if self._handle is not None:
+            self._context.writeCommand = None
+            library().free(self._handle)
+            self._handle = None
+        guard, self._guard = self._guard, None
+        try:
+            if guard is not None:
+                guard.close()
+        finally:
+            if self._snapshot is not None:
+                shutil.rmtree(self._snapshot, ignore_errors=True)
+                self._snapshot = None
+
+
+class RliteDatabase(EmbeddedDatabase):
+    """A walrus database on rlite: ``':memory:'`` (or None) or a file path.
+
+    It has redis-py's command methods, walrus's extras and every feature
+    factory, like ``walrus.Database``. Threads may share one database, and
+    processes one file: each operation is atomic and isolated across them and
+    survives ``kill -9`` once it returned. ``sync=True`` also makes it survive
+    a power loss (about 3 disk flushes per write); ``read_only=True`` reads a
+    snapshot of a file this process may not write (taken at open; writes
+    raise ``ReadOnlyError``); ``check=True`` walks the whole file in a child
+    process at open (default: only after a crash). See docs/drivers.md.
+    """
+
+    url_scheme = "rlite"
+
+    @classmethod
+    def _named_engine(cls, options: dict[str, Any]) -> Callable[[], EmbeddedCore]:
+        return lambda: EmbeddedCore(RliteEngine(MEMORY), TWINS)
+
+    def _attached(self) -> None:
+        self.path = MEMORY
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = MEMORY,
+        *,
+        sync: bool = False,
+        check: bool | None = None,
+        read_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        where = MEMORY if path is None or path == MEMORY else os.fspath(path)
+
+        def opener() -> EmbeddedCore:
+            engine = RliteEngine(where, sync=sync, check=check, read_only=read_only)
+            return EmbeddedCore(engine, TWINS)
+
+        if where == MEMORY or read_only:
+            core = opener()
+        else:  # every database of this process on one file shares its engine
+            mode = "sync" if sync else "rlite"
+            core = shared_core(f"{mode}:{os.path.realpath(where)}", opener)
+        super().__init__(core, **kwargs)
+        self.path = where

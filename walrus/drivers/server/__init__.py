@@ -1,0 +1,12 @@
+"""The Redis/Valkey server driver: ``walrus.Database``, a redis-py client.
+
+The server gives every command natively; this package adds walrus's extras
+(:mod:`walrus.api`), walrus's error classes for the server's error replies,
+and the rule that a write is never sent twice (:mod:`.resend`).
+"""
+
+from __future__ import annotations
+
+from walrus.drivers.server.database import Database, Walrus
+
+__all__ = ["Database", "Walrus"]

@@ -1,0 +1,206 @@
+"""The Redis/Valkey server driver: ``walrus.Database``, a redis-py client.
+
+``Database`` is ``redis.Redis`` plus walrus's extras and factories, so it
+accepts everything redis-py accepts (``host``, ``port``, ``db``,
+``unix_socket_path``, ``decode_responses``, ``protocol``, ``from_url`` ...)
+and adds ``script_dir``. Named operations run as Lua with EVALSHA, loaded on
+first use and re-loaded after NOSCRIPT.
+
+A write is never sent twice: redis-py's retry policy still applies to reads
+and to failures while connecting, but a write whose connection fails after
+it was sent raises :class:`~walrus.exceptions.OutcomeUnknown` (see
+:mod:`walrus.drivers.server.resend`).
+
+Error replies are walrus's exceptions, as on the embedded engines: the
+connections parse them with :func:`walrus.exceptions.command_error` (whose
+classes are also redis-py's: ``except redis.ResponseError`` still works),
+whichever parser redis-py would use (hiredis, or its Python RESP2/RESP3 one).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import redis
+from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
+from redis.exceptions import RedisError
+from redis.utils import HIREDIS_AVAILABLE, check_protocol_version
+
+from walrus.api import DatabaseAPI
+from walrus.drivers.protocol import Capability
+from walrus.drivers.server.resend import GuardedPipeline, ResendGuard, guard_retries
+from walrus.drivers.urls import EMBEDDED_SCHEMES
+from walrus.exceptions import REPLY_ERRORS, command_error
+
+__all__ = ["Database", "Walrus", "parse_errors_as_walrus"]
+
+_SERVER_CAPABILITIES = frozenset(
+    {
+        Capability.LUA,
+        Capability.TRANSACTIONS,
+        Capability.WATCH,
+        Capability.PUBSUB,
+        Capability.PUBSUB_CROSS_PROCESS,
+        Capability.BLOCKING,
+        Capability.BLOCKING_CROSS_PROCESS,
+        Capability.EXPIRY,
+        Capability.MONITOR,
+        Capability.STREAMS,
+        Capability.PERSISTENT,
+        Capability.SHARED_ACROSS_PROCESSES,
+    }
+)
+
+
+class _WalrusErrors:
+    """Mixed into redis-py's parsers: error replies become walrus exceptions."""
+
+    EXCEPTION_CLASSES: Any = REPLY_ERRORS
+
+    @classmethod
+    def parse_error(cls, response: str) -> RedisError:
+        return command_error(response)
+
+
+class HiredisParser(_WalrusErrors, _HiredisParser):
+    """redis-py's hiredis parser (RESP2 and RESP3), with walrus's errors."""
+
+
+class RESP2Parser(_WalrusErrors, _RESP2Parser):
+    """redis-py's Python RESP2 parser, with walrus's errors (RESP3's on a
+    connection that speaks RESP3, as redis-py switches its own)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if check_protocol_version(connection.protocol, 3):
+            _switch(connection, RESP3Parser)
+        else:
+            super().on_connect(connection)  # type: ignore[no-untyped-call]
+
+
+class RESP3Parser(_WalrusErrors, _RESP3Parser):
+    """redis-py's Python RESP3 parser, with walrus's errors (RESP2's on a
+    connection that speaks RESP2: connection arguments copied with another
+    ``protocol`` keep working)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if check_protocol_version(connection.protocol, 3):
+            super().on_connect(connection)  # type: ignore[no-untyped-call]
+        else:
+            _switch(connection, RESP2Parser)
+
+
+def _switch(connection: Any, parser_class: type[Any]) -> None:
+    connection.set_parser(parser_class)
+    connection._parser.on_connect(connection)
+
+
+_OURS: dict[type[Any], type[Any]] = {
+    _HiredisParser: HiredisParser,
+    _RESP2Parser: RESP2Parser,
+    _RESP3Parser: RESP3Parser,
+}
+
+
+def parse_errors_as_walrus(client: redis.Redis) -> None:
+    """Make ``client``'s connections parse error replies as walrus's exceptions.
+
+    The pool gets the walrus twin of the parser redis-py would pick (or was
+    given): hiredis when installed, else the Python parser of the protocol. A
+    parser class of the user's own is kept. A connection made already (a
+    ``single_connection_client``) is switched and reconnects on next use.
+    """
+    kwargs = client.connection_pool.connection_kwargs
+    default = _HiredisParser if HIREDIS_AVAILABLE else _RESP2Parser
+    chosen = kwargs.get("parser_class", default)
+    if chosen is _RESP2Parser and check_protocol_version(kwargs.get("protocol"), 3):
+        chosen = _RESP3Parser  # as redis-py's connection does (RESP3 by default)
+    ours = _OURS.get(chosen, chosen)
+    kwargs["parser_class"] = ours
+    connection: Any = getattr(client, "connection", None)
+    if connection is not None and not isinstance(connection._parser, ours):
+        connection.disconnect()
+        connection.set_parser(ours)
+
+
+class Database(DatabaseAPI, ResendGuard, redis.Redis):
+    """A redis-py client for a Redis or Valkey server, with walrus's extras.
+
+    Writes are sent once: see :mod:`walrus.drivers.server.resend`.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        script_dir: str | os.PathLike[str] | bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        parse_errors_as_walrus(self)
+        guard_retries(self)
+        self._init_walrus(script_dir)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Database:
+        """A database for ``url``: a server (``redis://``, ``rediss://``,
+        ``unix://``) or an embedded engine (``memory://``, ``rlite://``,
+        ``vedis://``: see :mod:`walrus.drivers.urls`)."""
+        scheme = url.split(":", 1)[0].lower()
+        if scheme in EMBEDDED_SCHEMES:
+            embedded: Database = _embedded_driver(scheme).from_url(url, **kwargs)
+            return embedded
+        script_dir = kwargs.pop("script_dir", None)
+        build: Any = super().from_url
+        database: Database = build(url, **kwargs)
+        database._init_walrus(script_dir)
+        return database
+
+    def pipeline(
+        self, transaction: bool = True, shard_hint: str | None = None
+    ) -> GuardedPipeline:
+        """A redis-py pipeline that never sends a write twice (see the class)."""
+        return GuardedPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """Everything: a server provides every capability walrus knows."""
+        return _SERVER_CAPABILITIES
+
+    @property
+    def backend_name(self) -> str:
+        return "redis"
+
+    def run_named_operation(
+        self, name: str, keys: Sequence[Any], args: Sequence[Any], client: Any = None
+    ) -> Any:
+        """EVALSHA the operation's Lua (loaded after NOSCRIPT). One round trip."""
+        return self.lua_script(name)(keys=keys, args=args, client=client)
+
+    def monitor_lines(self) -> Iterator[bytes | str]:
+        """Every command the server runs from now on (MONITOR), one line each."""
+        start: Any = self.monitor
+        with start() as monitor:
+            while True:
+                yield monitor.connection.read_response()
+
+
+Walrus = Database
+
+
+def _embedded_driver(scheme: str) -> Any:
+    """The database class of an embedded engine URL scheme (imported on use:
+    an engine's Python package may be missing)."""
+    if scheme == "memory":
+        from walrus.drivers.memory import MemoryDatabase
+
+        return MemoryDatabase
+    if scheme == "rlite":
+        from walrus.drivers.rlite.database import RliteDatabase
+
+        return RliteDatabase
+    from walrus.drivers.vedis.database import VedisDatabase
+
+    return VedisDatabase

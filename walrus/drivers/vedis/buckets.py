@@ -1,0 +1,261 @@
+"""Maps of ASCII fields to ASCII values kept in Vedis key/value records.
+
+A *map* (one container's members, or one database's key directory) lives
+under a record name ``P`` (its prefix):
+
+* ``P:<b>``, one record per non-empty bucket ``b``: the bucket's fields,
+  one ``"<field> <value>"`` line each, lines joined by ``"\\n"``; or, for a
+  bucket larger than ``BIG`` pages, ``"@<id> <size>"``: its lines are in the
+  record ``walrus:x:<id>`` (a fresh id each time, as a large record is never
+  overwritten in place, see :mod:`.vedisrecords`);
+* ``P`` itself, only while the map has more than one bucket: the number of
+  buckets, decimal.
+
+Fields hold no space or newline and never start with ``@``, values hold no
+newline (the codecs of :mod:`.vedisstore` write base64, decimal numbers and
+stream records).
+
+Vedis's native hashes are not used: they lose fields once a file is
+reopened (the record of entry ``i`` of hash ``h`` is named ``"vt" + h + "1"
++ str(i)``, so hash ``walrus:m:1``'s entry 10 and hash ``walrus:m:11``'s
+entry 0 share one record), see ``docs/drivers-vedis.md``.
+
+Linear hashing: field ``f`` is in bucket :func:`bucket_of` ``(f, size)``,
+from the CRC-32 of ``f``. When a write leaves more than ``SPLIT`` fields per
+bucket on average, the next bucket in turn is split in two (a bulk write
+that leaves more than twice that spreads the map over enough buckets at
+once, in one pass); below ``MERGE``
+per bucket the last bucket goes back into the one it came from. A split or
+a merge moves the fields of two buckets, so a one-field write reads and
+writes O(1) records of about ``SPLIT`` fields whatever the map's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+from zlib import crc32
+
+from walrus.drivers.vedis.records import BIG, Records, pages
+
+__all__ = ["MERGE", "SPLIT", "Buckets", "bucket_of"]
+
+SPLIT = 32  # fields per bucket, on average, above which the map grows a bucket
+MERGE = 8  # ... and below which it loses one
+
+
+def bucket_of(field: str, size: int) -> int:
+    """The bucket of ``field`` in a map of ``size`` buckets (linear hashing)."""
+    high = 1 << size.bit_length()  # the power of two above size
+    bucket = crc32(field.encode()) & (high - 1)
+    return bucket if bucket < size else bucket & ((high >> 1) - 1)
+
+
+def _origin(bucket: int) -> int:
+    """The bucket that ``bucket`` was split from (its merge target)."""
+    return bucket - (1 << (bucket.bit_length() - 1))
+
+
+class _Stored(NamedTuple):
+    """Where a bucket's lines are now (to replace or delete them)."""
+
+    size: int | None  # bytes of the P:<b> record; None when there is none
+    outside: tuple[bytes, int] | None  # (name, bytes) of its walrus:x record
+
+
+_NOWHERE = _Stored(None, None)
+
+
+def _parse(content: bytes) -> dict[str, str]:
+    if not content:
+        return {}
+    return dict(line.split(" ", 1) for line in content.decode().split("\n"))
+
+
+def _join(fields: dict[str, str]) -> bytes:
+    return "\n".join(f"{f} {v}" for f, v in fields.items()).encode()
+
+
+def _splice(content: bytes, changes: dict[str, str | None]) -> tuple[bytes, int]:
+    """``content`` with its lines for ``changes`` replaced, added or removed;
+    and the change in its number of lines. O(bytes of the bucket)."""
+    text = b"\n" + content if content else b""
+    delta = 0
+    for field, value in changes.items():
+        head = b"\n%s " % field.encode()
+        line = b"" if value is None else head + value.encode()
+        start = text.find(head)
+        if start >= 0:
+            end = text.find(b"\n", start + 1)
+            text = text[:start] + line + (text[end:] if end >= 0 else b"")
+            delta -= value is None
+        elif value is not None:
+            text += line
+            delta += 1
+    return text[1:], delta
+
+
+class Buckets:
+    """Every map of one Vedis handle: reads, writes and the maps' sizes.
+
+    The sizes of the maps with more than one bucket are kept in memory once
+    read (``shapes``: prefix -> [buckets, fields]); a map absent from it has
+    one bucket, whose record says how many fields it has.
+    """
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.shapes: dict[bytes, list[int]] = {}
+
+    # -- bucket records ----------------------------------------------------------
+    def _read(self, prefix: bytes, bucket: int) -> tuple[bytes, _Stored]:
+        """A bucket's lines, and where they are."""
+        raw = self.records.fetch(b"%s:%d" % (prefix, bucket))
+        if not raw:
+            return b"", _NOWHERE
+        if not raw.startswith(b"@"):
+            return raw, _Stored(len(raw), None)
+        ident, size = raw[1:].split(b" ")
+        outside = b"walrus:x:%s" % ident
+        return self.records.fetch(outside) or b"", _Stored(
+            len(raw), (outside, int(size))
+        )
+
+    def _fields(self, prefix: bytes, bucket: int) -> tuple[dict[str, str], _Stored]:
+        content, where = self._read(prefix, bucket)
+        return _parse(content), where
+
+    def _write(self, prefix: bytes, bucket: int, content: bytes, old: _Stored) -> None:
+        name = b"%s:%d" % (prefix, bucket)
+        if not content:
+            if old.size is not None:
+                self.records.delete(name, old.size)
+        elif pages(len(content)) > BIG:  # a fresh record, then the pointer
+            outside = b"walrus:x:%d" % self.records.new_id()
+            self.records.store(outside, content)
+            self.records.store(name, b"@%s %d" % (outside[9:], len(content)), old.size)
+        else:
+            self.records.store(name, content, old.size)
+        if old.outside is not None:
+            self.records.delete(*old.outside)
+
+    def _size(self, prefix: bytes) -> int:
+        raw = self.records.fetch(prefix)
+        return 1 if raw is None else int(raw)
+
+    def _resize(self, prefix: bytes, start: int, size: int) -> None:
+        if size == start:
+            return
+        old = None if start == 1 else len(b"%d" % start)
+        if size > 1:
+            self.records.store(prefix, b"%d" % size, old)
+        elif old is not None:
+            self.records.delete(prefix, old)
+
+    # -- maps --------------------------------------------------------------------
+    def load(self, prefix: bytes) -> tuple[list[str], list[str]]:
+        """Every field and value of a map. O(fields); one record per bucket."""
+        size = self._size(prefix)
+        fields: list[str] = []
+        values: list[str] = []
+        for bucket in range(size):
+            found = self._fields(prefix, bucket)[0]
+            fields.extend(found)
+            values.extend(found.values())
+        self._remember(prefix, size, len(fields))
+        return fields, values
+
+    def update(self, prefix: bytes, changes: dict[str, str | None]) -> None:
+        """Set fields (a value) or delete them (None) in a loaded map.
+
+        O(changes) records of about ``SPLIT`` fields each, plus at most two
+        buckets moved by a split or a merge.
+        """
+        shape = self.shapes.get(prefix)
+        size = shape[0] if shape else 1
+        parts: dict[int, dict[str, str | None]] = {}
+        for field, value in changes.items():
+            parts.setdefault(bucket_of(field, size), {})[field] = value
+        count = shape[1] if shape else 0
+        for bucket, part in parts.items():
+            content, where = self._read(prefix, bucket)
+            if len(part) > SPLIT:  # a bulk write: one pass over the bucket
+                fields = _parse(content)
+                before = len(fields)
+                for field, value in part.items():
+                    if value is None:
+                        fields.pop(field, None)
+                    else:
+                        fields[field] = value
+                content, delta = _join(fields), len(fields) - before
+            else:
+                content, delta = _splice(content, part)
+            self._write(prefix, bucket, content, where)
+            count = count + delta if shape else content.count(b"\n") + bool(content)
+        if parts:
+            self._balance(prefix, size, count)
+
+    def replace(self, prefix: bytes, pairs: Iterable[tuple[str, str]]) -> None:
+        """Write a whole map under a prefix that holds none. O(fields)."""
+        items = list(pairs)
+        size = max(1, -(-len(items) // SPLIT))
+        parts: list[dict[str, str]] = [{} for _ in range(size)]
+        for field, value in items:
+            parts[bucket_of(field, size)][field] = value
+        for bucket, fields in enumerate(parts):
+            if fields:
+                self._write(
+                    prefix, bucket, _join(fields), self._read(prefix, bucket)[1]
+                )
+        self._resize(prefix, self._size(prefix), size)
+        self._remember(prefix, size, len(items))
+
+    def drop(self, prefix: bytes, loaded: bool = True) -> None:
+        """Delete a map (``loaded``: its size is known). O(buckets)."""
+        shape = self.shapes.pop(prefix, None)
+        size = shape[0] if shape else (1 if loaded else self._size(prefix))
+        for bucket in range(size):
+            self._write(prefix, bucket, b"", self._read(prefix, bucket)[1])
+        self._resize(prefix, size, 1)
+
+    # -- growing and shrinking ------------------------------------------------------
+    def _remember(self, prefix: bytes, size: int, count: int) -> None:
+        if size > 1:
+            self.shapes[prefix] = [size, count]
+        else:
+            self.shapes.pop(prefix, None)
+
+    def _rehash(self, prefix: bytes, size: int, target: int) -> None:
+        """Spread a map's ``size`` buckets over ``target`` (more) at once."""
+        old = [self._fields(prefix, bucket) for bucket in range(size)]
+        parts: list[dict[str, str]] = [{} for _ in range(target)]
+        for fields, _ in old:
+            for field, value in fields.items():
+                parts[bucket_of(field, target)][field] = value
+        for bucket, fields in enumerate(parts):
+            where = old[bucket][1] if bucket < size else _NOWHERE
+            self._write(prefix, bucket, _join(fields), where)
+
+    def _balance(self, prefix: bytes, size: int, count: int) -> None:
+        start = size
+        if count > 2 * size * SPLIT:  # a bulk write: no split one bucket at a time
+            size = -(-count // SPLIT)
+            self._rehash(prefix, start, size)
+        while count > size * SPLIT:
+            stay, where = self._fields(prefix, _origin(size))
+            moved = {f: v for f, v in stay.items() if bucket_of(f, size + 1) == size}
+            if moved:
+                for field in moved:
+                    del stay[field]
+                self._write(prefix, _origin(size), _join(stay), where)
+                self._write(prefix, size, _join(moved), _NOWHERE)
+            size += 1
+        while size > 1 and count < size * MERGE:
+            last = size - 1
+            target, where = self._fields(prefix, _origin(last))
+            tail, tail_where = self._fields(prefix, last)
+            self._write(prefix, _origin(last), _join(target | tail), where)
+            self._write(prefix, last, b"", tail_where)
+            size = last
+        self._resize(prefix, start, size)
+        self._remember(prefix, size, count)
