@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, settings
 from support import (
     EXTERNAL_URL,
     LEDIS_URL,
+    REPLY_MODE_IDS,
+    REPLY_MODES,
     Backend,
     ServerProcess,
     memory_opener,
@@ -33,6 +35,13 @@ pytest_plugins = ["matrix_plugin"]
 settings.register_profile(
     "ci",  # the same examples on every run: a CI result does not depend on luck
     max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "quick",  # the other Pythons' run (tox -e py312, py313): the same code paths
+    max_examples=6,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -133,7 +142,7 @@ def backend(
     return BACKEND_FACTORIES[request.param](servers, tmp_path)
 
 
-@pytest.fixture(params=[False, True], ids=["bytes", "decoded"])
+@pytest.fixture(params=REPLY_MODES, ids=REPLY_MODE_IDS)
 def db(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh, empty database on each backend, in each reply mode."""
     database = backend.open(decode_responses=request.param)

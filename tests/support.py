@@ -20,10 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 import walrus
+from walrus.drivers.protocol import Capability
 from walrus.exceptions import UnsupportedOperation
 from walrus.testing import RoundTrips, count_round_trips
+
+# WALRUS_TEST_REPLY_MODES=bytes (or decoded) runs one reply mode: tox's py312
+# runs bytes and py313 decoded, so between them each mode runs on each backend.
+REPLY_MODE_IDS = os.environ.get("WALRUS_TEST_REPLY_MODES", "bytes,decoded").split(",")
+REPLY_MODES = [{"bytes": False, "decoded": True}[mode] for mode in REPLY_MODE_IDS]
 
 
 @dataclass
@@ -238,3 +246,21 @@ def require_streams(db: Any, backend: Backend, feature: str) -> None:
     assert db.backend_name in str(info.value)
     record_unsupported(str(backend), feature, info.value)
     pytest.skip(f"{backend} has no streams: {info.value.reason}")
+
+
+FILE_SHARE = 3  # file engines run 1/3 of a short profile's examples (disk commits)
+
+
+def run_stateful(machine: type[RuleBasedStateMachine], db: Any) -> None:
+    """Run a Hypothesis state machine on ``db``. On a file engine, where every
+    step commits to disk, a short profile (``ci``, ``quick``) runs a third of
+    its examples; the long profiles (``tox -e long``) run them all."""
+    current = settings.default
+    if (
+        Capability.PERSISTENT in db.capabilities
+        and not isinstance(db, walrus.Database)
+        and current.max_examples <= 25
+    ):
+        share = max(2, -(-current.max_examples // FILE_SHARE))
+        current = settings(current, max_examples=share)
+    run_state_machine_as_test(machine, settings=current)

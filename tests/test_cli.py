@@ -179,10 +179,39 @@ def _last(db: Any, show: tour.Transcript) -> None:
     show.note("done")
 
 
+def test_the_tour_runs_its_parts_in_order() -> None:
+    """The database first, the features alphabetically, the models last; a
+    part's sections stay in its own list too."""
+    parts = [part.__name__.rpartition(".")[2] for part in tour.PARTS]
+    assert parts == [
+        "database",
+        "autocomplete",
+        "containers",
+        "coordination",
+        "graph",
+        "search",
+        "streams",
+        "models",
+    ]
+    assert list(tour.SECTIONS) == [
+        section for part in tour.PARTS for section in part.SECTIONS
+    ]
+    assert tour.SECTIONS[0].title == "Your database"
+    assert tour.SECTIONS[-1].title == "Models"
+
+
+def test_a_section_registers_into_the_list_it_is_given() -> None:
+    mine: list[tour.Section] = []
+    before = list(tour.SECTIONS)
+    tour.tour_section("Mine", into=mine)(_last)
+    assert [section.title for section in mine] == ["Mine"]
+    assert list(tour.SECTIONS) == before
+
+
 def test_sections_run_in_order_and_survive_unsupported_and_failing_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(tour, "SECTIONS", [])
+    monkeypatch.setattr(tour.runner, "SECTIONS", [])
     tour.tour_section("Unsupported")(_unsupported)
     needs = [walrus.Capability.PERSISTENT]  # an rlite :memory: database lacks it
     tour.tour_section("Needs persistence", needs=needs)(_broken)

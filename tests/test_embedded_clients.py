@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import redis
 from redis.exceptions import ResponseError, WatchError
+from support import REPLY_MODE_IDS, REPLY_MODES
 
 import walrus
 from walrus.exceptions import EngineError, InvalidValue
@@ -44,7 +45,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return engine_url(request.param, tmp_path, f"t{next(_labels)}")
 
 
-@pytest.fixture(params=[False, True], ids=["bytes", "decoded"])
+@pytest.fixture(params=REPLY_MODES, ids=REPLY_MODE_IDS)
 def clients(url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A factory of clients of one engine; every client is closed at the end."""
     opened: list[Any] = []

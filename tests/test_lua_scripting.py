@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 from conftest import BACKEND_FACTORIES
-from support import ServerProcess
+from support import REPLY_MODE_IDS, REPLY_MODES, ServerProcess
 
 EMBEDDED = [name for name in BACKEND_FACTORIES if not name.startswith("redis")]
 
@@ -81,7 +81,7 @@ def embedded_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=[False, True], ids=["bytes", "decoded"])
+@pytest.fixture(params=REPLY_MODES, ids=REPLY_MODE_IDS)
 def pair(
     embedded_name: str,
     request: pytest.FixtureRequest,

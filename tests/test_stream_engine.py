@@ -23,7 +23,7 @@ import redis
 from conftest import BACKEND_FACTORIES, SERVER_BACKENDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import EXTERNAL_URL, Backend
+from support import EXTERNAL_URL, REPLY_MODE_IDS, REPLY_MODES, Backend
 
 from walrus import Capability, WrongType
 from walrus.drivers.emulation.streamlog import IdMap
@@ -50,7 +50,7 @@ def other(request: pytest.FixtureRequest, servers: Any, tmp_path: Path) -> Backe
     return BACKEND_FACTORIES[request.param](servers, tmp_path)
 
 
-@pytest.fixture(params=[False, True], ids=["bytes", "decoded"])
+@pytest.fixture(params=REPLY_MODES, ids=REPLY_MODE_IDS)
 def pair(
     request: pytest.FixtureRequest, servers: Any, other: Backend
 ) -> Iterator[tuple[Any, Any]]:
@@ -863,7 +863,7 @@ NAMES = [
 )
 def test_malformed_commands_get_error_replies(commands: list[Any]) -> None:
     """Any argument list gets a reply or an error reply, never an exception."""
-    from walrus.drivers.embedded.core import ErrorReply
+    from walrus.drivers.embedded.types import ErrorReply
     from walrus.drivers.emulation import EmulationEngine, MemoryStore
 
     engine = EmulationEngine(MemoryStore(), "memory", frozenset())

@@ -111,7 +111,8 @@ def _section(name: str, obj: Any) -> str:
     lines = [f"## `{name}`", ""]
     if inspect.isclass(obj):
         kind = "exception" if issubclass(obj, BaseException) else "class"
-        bases = ", ".join(b.__name__ for b in obj.__bases__ if b is not object)
+        public = [b for b in obj.__bases__ if not b.__name__.startswith("_")]
+        bases = ", ".join(b.__name__ for b in public if b is not object)
         call = _signature(obj).removesuffix(" -> None")
         lines.append(f"*{kind}* `{name}{call}`" + (f" ({bases})" if bases else ""))
     elif callable(obj):

@@ -134,11 +134,15 @@ class UnsupportedOperation(WalrusError, NotImplementedError):
         self.reason = reason
 
 
+def _unquoted(error: BaseException) -> str:
+    """The message as it was given (``KeyError``'s own ``str`` quotes it)."""
+    return str(error.args[0]) if error.args else ""
+
+
 class UnknownScript(WalrusError, KeyError):
     """No named atomic operation (or script file) has this name."""
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+    __str__ = _unquoted
 
 
 class CommandNameError(WalrusError, ValueError):
@@ -148,8 +152,7 @@ class CommandNameError(WalrusError, ValueError):
 class MissingKey(WalrusError, KeyError):
     """The key does not exist."""
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+    __str__ = _unquoted
 
 
 class DatabaseOpenError(WalrusError, OSError):
@@ -303,9 +306,6 @@ class NotPending(WalrusError, LookupError):
         super().__init__(message)
         self.acknowledged = acknowledged
         self.ids = ids
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class LockNotHeld(WalrusError, RuntimeError):

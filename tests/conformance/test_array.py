@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, round_trips, text
+from support import Backend, round_trips, run_stateful, text
 
 from walrus import Array, WrongType
 
@@ -224,4 +223,4 @@ class ArrayMachine(RuleBasedStateMachine):
 
 def test_stateful(db: Any) -> None:
     ArrayMachine.database = db
-    run_machine(ArrayMachine)
+    run_stateful(ArrayMachine, db)

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, round_trips
+from support import Backend, round_trips, run_stateful
 
 from walrus import BitFieldOperation, WrongType
 
@@ -198,4 +197,4 @@ class BitFieldMachine(RuleBasedStateMachine):
 
 def test_stateful(db: Any) -> None:
     BitFieldMachine.database = db
-    run_machine(BitFieldMachine)
+    run_stateful(BitFieldMachine, db)

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, one_round_trip, round_trips, text
+from support import Backend, one_round_trip, round_trips, run_stateful, text
 
 import walrus
 from walrus import CommandError, Hash, UnsupportedOperation, WrongType
@@ -284,4 +283,4 @@ class HashMachine(RuleBasedStateMachine):
 
 def test_stateful(db: Any) -> None:
     HashMachine.database = db
-    run_machine(HashMachine)
+    run_stateful(HashMachine, db)

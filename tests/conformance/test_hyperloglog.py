@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, round_trips
+from support import Backend, round_trips, run_stateful
 
 from walrus import HyperLogLog, WrongType
 
@@ -130,4 +129,4 @@ def same_count(estimate: int, exact: set[str]) -> None:
 
 def test_stateful(db: Any) -> None:
     HyperLogLogMachine.database = db
-    run_machine(HyperLogLogMachine)
+    run_stateful(HyperLogLogMachine, db)

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, one_round_trip, round_trips, text
+from support import Backend, one_round_trip, round_trips, run_stateful, text
 
 from walrus import List, WrongType
 
@@ -363,7 +362,7 @@ class ListMachine(RuleBasedStateMachine):
 
 def test_stateful(db: Any) -> None:
     ListMachine.database = db
-    run_machine(ListMachine)
+    run_stateful(ListMachine, db)
 
 
 def test_search_methods_like_python(db: Any) -> None:

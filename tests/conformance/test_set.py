@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, one_round_trip, round_trips, text
+from support import Backend, one_round_trip, round_trips, run_stateful, text
 
 from walrus import Set, WrongType
 
@@ -243,4 +242,4 @@ class SetMachine(RuleBasedStateMachine):
 
 def test_stateful(db: Any) -> None:
     SetMachine.database = db
-    run_machine(SetMachine)
+    run_stateful(SetMachine, db)

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from hypothesis.stateful import run_state_machine_as_test as run_machine
-from support import Backend, one_round_trip, round_trips, text
+from support import Backend, one_round_trip, round_trips, run_stateful, text
 
 from walrus import WrongType, ZSet
 
@@ -379,7 +378,7 @@ class ZSetMachine(RuleBasedStateMachine):
 
 def test_stateful(db: Any) -> None:
     ZSetMachine.database = db
-    run_machine(ZSetMachine)
+    run_stateful(ZSetMachine, db)
 
 
 def test_replies_are_the_same_in_resp3(backend: Backend) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from walrus import Database, Driver
-from walrus.drivers.embedded.core import EmbeddedDatabase
+from walrus.drivers.embedded.database import EmbeddedDatabase
 from walrus.tusks.rlite import WalrusLite
 
 

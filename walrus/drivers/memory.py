@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from walrus.drivers.embedded.core import (
-    IN_PROCESS_CAPABILITIES,
-    EmbeddedCore,
-    EmbeddedDatabase,
-)
+from walrus.drivers.embedded.core import IN_PROCESS_CAPABILITIES, EmbeddedCore
+from walrus.drivers.embedded.database import EmbeddedDatabase
 from walrus.drivers.emulation import EmulationEngine, MemoryStore
 from walrus.drivers.protocol import Capability
 from walrus.scripts import TWINS

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, cast
 from walrus.exceptions import InvalidValue, MissingKey
 from walrus.features.text.words import DEFAULT_STOPWORDS, load_stopwords, words
 from walrus.scripts import Call, twin
-from walrus.tour import Transcript, tour_section
 
 if TYPE_CHECKING:
     from walrus.drivers.protocol import Driver
@@ -392,18 +391,3 @@ def _search_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     for start in range(0, len(members), BATCH):
         found.extend(call(b"HMGET", data, *members[start : start + BATCH]))
     return found
-
-
-@tour_section("Autocomplete")
-def _tour(db: Any, show: Transcript) -> None:
-    """Store titles (with any data), then search by the start of their words:
-    hits near the front of a title come first; boosts reorder them."""
-    show("ac = db.autocomplete(namespace='tour:ac')")
-    show("phrases = ['aa bb', 'aa cc', 'bb cc', 'bb aa cc', 'cc aa bb']")
-    show("for phrase in phrases: ac.store(phrase)")
-    show("ac.search('cc')")
-    show("ac.search('cc', boosts={'bb cc': 2})")
-    show("ac.store('cafe', 'Café Müller', data={'url': '/cafe'})")
-    show("ac.search('cafe mu')")
-    show("ac.remove('cafe')")
-    show("ac.flush()")

@@ -2,9 +2,11 @@
 
 ``db.consumer_group(group, keys, consumer=None)`` gives a
 :class:`ConsumerGroup` over one or more streams; each stream is a
-:class:`ConsumerGroupStream` (a :class:`~walrus.Stream` that also reads,
-acknowledges and claims within the group), an attribute named after its key
-(``cg.stream_a`` for ``'stream-a'``) and always ``cg.streams[key]``.
+:class:`~walrus.features.group_stream.ConsumerGroupStream` (a
+:class:`~walrus.Stream` that also reads, acknowledges and claims within the
+group), an attribute named after its key (``cg.stream_a`` for ``'stream-a'``)
+and always ``cg.streams[key]``. ``cg.consume()`` gives a
+:class:`~walrus.features.stream_worker.StreamWorker` over the group.
 
 Every method is one round trip, whatever the number of streams (several
 streams go in one pipeline). Replies are the same under RESP2 and RESP3; a
@@ -17,37 +19,31 @@ from __future__ import annotations
 import keyword
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Unpack
 
 from redis.exceptions import ResponseError
 
-from walrus.exceptions import (
-    CommandError,
-    InvalidType,
-    InvalidValue,
-    MissingKey,
-    NotPending,
-    UnknownGroup,
-    WalrusError,
-    WrongType,
-)
+from walrus.exceptions import InvalidType, InvalidValue, WalrusError
 from walrus.features.containers.base import check_value
 from walrus.features.containers.stream import (
-    _ID,
     _READ_ID,
     Message,
-    Stream,
     _checked_id,
-    _messages,
     _positive,
+    read_reply,
 )
+from walrus.features.group_stream import (
+    AutoClaim,
+    ConsumerGroupStream,
+    check_name,
+    group_error,
+)
+from walrus.features.stream_worker import StreamWorker, WorkerOptions
 from walrus.keys import key_text
 
 if TYPE_CHECKING:
     from walrus.drivers.protocol import Driver
-    from walrus.features.stream_worker import StreamWorker
 
 __all__ = [
     "AutoClaim",
@@ -55,23 +51,12 @@ __all__ = [
     "ConsumerGroupStream",
     "StreamMap",
     "StreamNameWarning",
-    "read_reply",
+    "normalize_keys",
 ]
-
-_PENDING_BOUND = re.compile(r"[-+]|\(?[0-9]+(?:-[0-9]+)?")
-_SET_ID = re.compile(r"\$|[0-9]+(?:-[0-9]+)?")
-_PENDING_FIELDS = ("message_id", "consumer", "time_since_delivered", "times_delivered")
 
 
 class StreamNameWarning(UserWarning):
     """A stream of a consumer group got no attribute (use ``cg.streams[key]``)."""
-
-
-class AutoClaim(NamedTuple):
-    """What ``autoclaim()`` returns: where to continue, and what was claimed."""
-
-    next_id: Any  # '0-0' once the whole pending list was scanned
-    messages: list[Any]  # (id, fields) pairs, or ids with ``justid=True``
 
 
 def wire(key: Any) -> bytes:
@@ -81,7 +66,7 @@ def wire(key: Any) -> bytes:
     return str(key).encode()
 
 
-class StreamMap(dict[Any, "ConsumerGroupStream"]):
+class StreamMap(dict[Any, ConsumerGroupStream]):
     """``cg.streams``: each stream under its key as given, also found by the
     key's other form (bytes or str), as group reads return it."""
 
@@ -91,42 +76,6 @@ class StreamMap(dict[Any, "ConsumerGroupStream"]):
                 if wire(given) == wire(key):
                     return stream
         raise KeyError(key)
-
-
-def read_reply(reply: Any) -> list[tuple[Any, list[Message]]]:
-    """XREAD/XREADGROUP replies as ``[(key, messages)]``, RESP2 or RESP3."""
-    if not reply:
-        return []
-    pairs = reply.items() if isinstance(reply, Mapping) else reply
-    result = []
-    for key, entries in pairs:
-        if (
-            entries
-            and isinstance(entries[0], list)
-            and len(entries) == 1
-            and (not entries[0] or isinstance(entries[0][0], (list, tuple)))
-        ):
-            entries = entries[0]  # RESP3 wraps each stream's entries once more
-        result.append((key, _messages(entries)))
-    return result
-
-
-def group_error(exc: ResponseError, group: Any, keys: Sequence[Any]) -> WalrusError:
-    """A walrus exception for an error reply about ``group`` on ``keys``."""
-    if isinstance(exc, WalrusError) and not isinstance(exc, CommandError):
-        return exc
-    message = str(exc)
-    names = ", ".join(repr(key_text(k)) for k in keys)
-    if "NOGROUP" in message:
-        return UnknownGroup(
-            f"no consumer group {key_text(group)!r} on stream {names} "
-            "(create it with create())"
-        )
-    if "requires the key to exist" in message or message == "no such key":
-        return MissingKey(f"no stream at key {names} (use create(mkstream=True))")
-    if isinstance(exc, WalrusError):
-        return exc
-    return CommandError(message)
 
 
 def _identifier(key: Any) -> str:
@@ -169,222 +118,6 @@ def normalize_keys(keys: Any) -> dict[Any, Any]:
     return result
 
 
-def _name(value: Any, what: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (str, bytes)):
-        raise InvalidType(f"a {what} must be str or bytes, not {type(value).__name__}")
-    if not value:
-        raise InvalidValue(f"a {what} cannot be empty")
-    return value
-
-
-def _pending_entry(entry: Any) -> dict[str, Any]:
-    if isinstance(entry, Mapping):
-        return {name: entry[name] for name in _PENDING_FIELDS}
-    return dict(zip(_PENDING_FIELDS, entry, strict=True))
-
-
-class ConsumerGroupStream(Stream):
-    """One stream of a consumer group: a :class:`Stream` plus the group's reads,
-    acknowledgements and claims, made as the group's consumer."""
-
-    def __init__(self, database: Driver, group: ConsumerGroup, key: Any) -> None:
-        super().__init__(database, key)
-        self.group = group
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} {key_text(self.key)!r} "
-            f"group={key_text(self.group.name)!r}>"
-        )
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            with super()._errors():
-                yield
-        except CommandError as exc:
-            if isinstance(exc, WrongType):
-                raise
-            raise group_error(exc, self.group.name, [self.key]) from exc
-
-    def _id(self, value: Any) -> Any:
-        """An id given by the user, as sent (TimeSeries converts datetimes)."""
-        return _checked_id(value, _ID, "stream message id")
-
-    def _bound(self, value: Any) -> Any:
-        return _checked_id(value, _PENDING_BOUND, "pending range bound")
-
-    def _wrap(self, messages: list[Message]) -> list[Any]:
-        """Messages as this stream returns them (TimeSeries: Message objects)."""
-        return messages
-
-    # -- the group's view ---------------------------------------------------------
-    def read(
-        self, count: int | None = None, block: int | None = None, last_id: Any = None
-    ) -> list[Any]:
-        """Messages for this consumer (XREADGROUP): by default ``'>'``, those
-        never delivered to the group; an id reads this consumer's pending
-        messages after it. ``block`` waits that many ms (0: forever). One trip."""
-        after = ">" if last_id is None else self._id(last_id)
-        count = _positive(count, "count")
-        block = _positive(block, "block", zero=True)
-        commands = self._commands("read")
-        with self._errors():
-            reply = commands.xreadgroup(
-                self.group.name,
-                self.group.consumer_name,
-                {self.key: after},
-                count=count,
-                block=block,
-            )
-        found = read_reply(reply)
-        return self._wrap(found[0][1]) if found else []
-
-    def ack(self, *ids: Any, missing_ok: bool = False) -> int:
-        """Acknowledge messages (XACK); the number acknowledged. Ids the group
-        does not have pending raise :class:`NotPending` (after the others are
-        acknowledged) unless ``missing_ok``. O(1) each; one round trip."""
-        checked = [self._id(i) for i in ids]
-        commands = self._commands("ack")
-        if not checked:
-            return 0
-        with self._errors():
-            done = int(commands.xack(self.key, self.group.name, *checked))
-        if done < len(checked) and not missing_ok:
-            with self._errors():  # error path only: does the group exist?
-                commands.xpending(self.key, self.group.name)
-            raise NotPending(
-                f"{len(checked) - done} of {len(checked)} ids were not pending in "
-                f"group {key_text(self.group.name)!r} of stream "
-                f"{key_text(self.key)!r}",
-                done,
-                list(ids),
-            )
-        return done
-
-    def claim(self, *ids: Any, min_idle_time: int = 0) -> list[Any]:
-        """Take pending messages over for this consumer (XCLAIM), those idle
-        at least ``min_idle_time`` ms; the claimed messages. One round trip."""
-        checked = [self._id(i) for i in ids]
-        idle = _positive(min_idle_time, "min_idle_time", zero=True)
-        commands = self._commands("claim")
-        if not checked:
-            return []
-        with self._errors():
-            reply = commands.xclaim(
-                self.key,
-                self.group.name,
-                self.group.consumer_name,
-                idle or 0,
-                checked,
-            )
-        return self._wrap(_messages(reply))
-
-    def autoclaim(
-        self,
-        consumer: Any = None,
-        min_idle_time: int = 0,
-        start_id: Any = 0,
-        count: int | None = None,
-        justid: bool = False,
-    ) -> AutoClaim:
-        """Claim pending messages idle at least ``min_idle_time`` ms for
-        ``consumer`` (this one by default), scanning from ``start_id``
-        (XAUTOCLAIM, Redis 6.2+); at most ``count`` (100 by default). Returns
-        ``(next_id, messages)``; entries deleted from the stream are dropped
-        from the pending list. With ``justid``, the ids only (their delivery
-        counts still grow, as with a full claim). One round trip."""
-        name = (
-            self.group.consumer_name
-            if consumer is None
-            else _name(consumer, "consumer name")
-        )
-        idle = _positive(min_idle_time, "min_idle_time", zero=True)
-        start = self._id(start_id)
-        count = _positive(count, "count")
-        commands = self._commands("autoclaim")
-        with self._errors():
-            reply = commands.xautoclaim(
-                self.key, self.group.name, name, idle or 0, start, count=count
-            )
-        messages = self._wrap(_messages(reply[1]))
-        if justid:
-            messages = [self._message_id(m) for m in messages]
-        return AutoClaim(reply[0], messages)
-
-    def _message_id(self, message: Any) -> Any:
-        return message[0]
-
-    def pending(
-        self,
-        start: Any = "-",
-        stop: Any = "+",
-        count: int = 1000,
-        consumer: Any = None,
-        idle: int | None = None,
-    ) -> list[Any]:
-        """Messages delivered but not acknowledged (XPENDING), oldest first:
-        dicts with ``message_id``, ``consumer``, ``time_since_delivered`` (ms)
-        and ``times_delivered``. Filter by ``consumer`` and by ``idle`` ms
-        (Redis 6.2+). O(N) in the result; one round trip."""
-        low, high = self._bound(start), self._bound(stop)
-        limit = _positive(count, "count")
-        who = None if consumer is None else _name(consumer, "consumer name")
-        idle = _positive(idle, "idle", zero=True)
-        commands = self._commands("pending")
-        with self._errors():
-            reply = commands.xpending_range(
-                self.key,
-                self.group.name,
-                low,
-                high,
-                limit or 0,
-                consumername=who,
-                idle=idle,
-            )
-        return [self._pending(_pending_entry(entry)) for entry in reply or ()]
-
-    def _pending(self, entry: dict[str, Any]) -> Any:
-        return entry
-
-    def set_id(self, id: Any = "$") -> bool:
-        """Set the group's last delivered id on this stream (XGROUP SETID):
-        ``'$'`` marks everything read, ``'0'`` nothing. One round trip."""
-        value = _checked_id(id, _SET_ID, "group last id") if id == "$" else self._id(id)
-        commands = self._commands("set_id")
-        with self._errors():
-            return bool(commands.xgroup_setid(self.key, self.group.name, value))
-
-    def consumers_info(self, group: Any = None) -> list[dict[str, Any]]:
-        """One dict per consumer of the group (XINFO CONSUMERS). One round trip."""
-        return super().consumers_info(self.group.name if group is None else group)
-
-    def create_consumer(self, consumer: Any = None) -> bool:
-        """Register a consumer (this one by default) without reading
-        (XGROUP CREATECONSUMER, Redis 6.2+); False if it existed. One trip."""
-        name = (
-            self.group.consumer_name
-            if consumer is None
-            else _name(consumer, "consumer name")
-        )
-        commands = self._commands("create_consumer")
-        with self._errors():
-            return bool(commands.xgroup_createconsumer(self.key, self.group.name, name))
-
-    def delete_consumer(self, consumer: Any = None) -> int:
-        """Remove a consumer (this one by default) from the group (XGROUP
-        DELCONSUMER); the number of messages it had pending, which are no
-        longer pending for anyone. One round trip."""
-        name = (
-            self.group.consumer_name
-            if consumer is None
-            else _name(consumer, "consumer name")
-        )
-        commands = self._commands("delete_consumer")
-        with self._errors():
-            return int(commands.xgroup_delconsumer(self.key, self.group.name, name))
-
-
 class ConsumerGroup:
     """A consumer group named ``name`` over the streams ``keys``, read as
     ``consumer`` (``'<name>.c1'`` by default).
@@ -403,7 +136,7 @@ class ConsumerGroup:
         self, database: Driver, name: Any, keys: Any, consumer: Any = None
     ) -> None:
         self.database = database
-        self.name = _name(name, "consumer group name")
+        self.name = check_name(name, "consumer group name")
         self.keys = normalize_keys(keys)
         if consumer is None:
             consumer = (
@@ -411,7 +144,7 @@ class ConsumerGroup:
                 if isinstance(self.name, bytes)
                 else f"{self.name}.c1"
             )
-        self.consumer_name = _name(consumer, "consumer name")
+        self.consumer_name = check_name(consumer, "consumer name")
         self.streams = StreamMap(
             (key, self.stream_class(database, self, key)) for key in self.keys
         )
@@ -466,32 +199,83 @@ class ConsumerGroup:
         return type(self)(self.database, self.name, dict(self.keys), name)
 
     # -- plumbing ------------------------------------------------------------------
-    def _run(self, operation: str, calls: Any, tolerate: str = "") -> list[Any]:
-        """Run one command per stream in one pipeline; results in key order.
+    def _consumer(self, name: Any) -> Any:
+        """The consumer ``name``, or this group's consumer when it is None."""
+        return self.consumer_name if name is None else check_name(name, "consumer name")
+
+    def _commands(self, operation: str) -> Driver:
+        """The stream commands; UnsupportedOperation on a database without streams."""
+        return next(iter(self.streams.values()))._commands(operation)
+
+    def _execute(self, pipe: Any, raise_on_error: bool = True) -> list[Any]:
+        """Send a pipeline of commands on the group's streams; its results."""
+        try:
+            return list(pipe.execute(raise_on_error=raise_on_error))
+        except ResponseError as exc:  # with raise_on_error, or a driver raising
+            raise group_error(exc, self.name, list(self.keys)) from exc
+
+    def _run(
+        self,
+        operation: str,
+        calls: Callable[[Any, Any], Any],
+        tolerate: str = "",
+    ) -> dict[Any, Any]:
+        """``calls(pipe, key)`` for every stream, in one pipeline; ``{key: result}``.
 
         Error replies raise the walrus exception for them, except those whose
         text contains ``tolerate``, which come back as exceptions.
         """
-        first = next(iter(self.streams.values()))
-        first._commands(operation)  # UnsupportedOperation without streams
+        self._commands(operation)
         pipe = self.database.pipeline(transaction=False)
         for key in self.keys:
             calls(pipe, key)
-        try:
-            results = pipe.execute(raise_on_error=False)
-        except ResponseError as exc:  # a driver raising anyway
-            raise group_error(exc, self.name, list(self.keys)) from exc
-        for key, result in zip(self.keys, results, strict=True):
-            if isinstance(result, ResponseError):
-                if tolerate and tolerate in str(result):
-                    continue
+        results = self._execute(pipe, raise_on_error=False)
+        by_key = dict(zip(self.keys, results, strict=True))
+        for key, result in by_key.items():
+            if isinstance(result, ResponseError) and not (
+                tolerate and tolerate in str(result)
+            ):
                 raise self._error(key, result) from result
-        return list(results)
+        return by_key
 
     def _error(self, key: Any, exc: ResponseError) -> WalrusError:
         if "WRONGTYPE" in str(exc):
             return self.streams[key]._wrong_type(exc)
         return group_error(exc, self.name, [key])
+
+    def _read_group(
+        self,
+        ids: dict[Any, Any],
+        count: int | None,
+        block: int | None,
+        consumer: Any = None,
+        operation: str = "read",
+    ) -> list[tuple[Any, list[Message]]]:
+        """XREADGROUP of ``ids`` (``{key: '>' or an id}``) as ``consumer``:
+        ``[(key as the server returns it, messages)]`` for the streams that
+        had some. One round trip (a failed read: two)."""
+        count = _positive(count, "count")
+        block = _positive(block, "block", zero=True)
+        name = self._consumer(consumer)
+        commands = self._commands(operation)
+        try:
+            reply = commands.xreadgroup(self.name, name, ids, count=count, block=block)
+        except ResponseError as exc:
+            raise self._read_error(exc, list(ids)) from exc
+        return read_reply(reply)
+
+    def _read_error(self, exc: ResponseError, keys: list[Any]) -> WalrusError:
+        """The walrus error for a failed read of ``keys``; a key of another
+        type is named (error path only: one more round trip)."""
+        if "WRONGTYPE" in str(exc) or "NOGROUP" in str(exc):
+            pipe = self.database.pipeline(transaction=False)
+            for key in keys:
+                pipe.type(key)
+            for key, kind in zip(keys, pipe.execute(), strict=True):
+                name = kind.decode() if isinstance(kind, bytes) else kind
+                if name not in ("stream", "none"):
+                    return self.streams[key]._wrong_type(exc)
+        return group_error(exc, self.name, keys)
 
     # -- the group -----------------------------------------------------------------
     def create(
@@ -503,16 +287,12 @@ class ConsumerGroup:
         false, when they raise :class:`MissingKey`. On an error nothing is
         left created. One round trip (k streams: one pipeline)."""
         make = ensure_keys_exist or mkstream
-        stream = next(iter(self.streams.values()))
-        commands = stream._commands("create")
+        self._commands("create")
         pipe = self.database.pipeline(transaction=False)
         for key, min_id in self.keys.items():
             pipe.exists(key)
             pipe.xgroup_create(key, self.name, min_id, mkstream=make)
-        try:
-            results = pipe.execute(raise_on_error=False)
-        except ResponseError as exc:
-            raise group_error(exc, self.name, list(self.keys)) from exc
+        results = self._execute(pipe, raise_on_error=False)
         created: dict[Any, bool] = {}
         failure: tuple[Any, ResponseError] | None = None
         existed: dict[Any, bool] = {}
@@ -527,7 +307,7 @@ class ConsumerGroup:
             else:
                 created[key] = True
         if failure is not None:  # undo what this call made, then raise
-            undo = commands.pipeline(transaction=False)
+            undo = self.database.pipeline(transaction=False)
             for key, made in created.items():
                 if made:
                     undo.xgroup_destroy(key, self.name)
@@ -546,23 +326,17 @@ class ConsumerGroup:
             tolerate="requires the key to exist",
         )
         return {
-            key: not isinstance(r, Exception) and bool(r)
-            for key, r in zip(self.keys, results, strict=True)
+            key: not isinstance(r, Exception) and bool(r) for key, r in results.items()
         }
 
     def set_id(self, id: Any = "$") -> dict[Any, bool]:
         """Set the group's last delivered id on every stream (XGROUP SETID):
         ``'$'`` marks everything read. ``{key: True}``; one round trip."""
-        value = self._set_id_value(id)
+        value = next(iter(self.streams.values()))._group_id(id)
         results = self._run(
             "set_id", lambda pipe, key: pipe.xgroup_setid(key, self.name, value)
         )
-        return {key: bool(r) for key, r in zip(self.keys, results, strict=True)}
-
-    def _set_id_value(self, id: Any) -> Any:
-        if id == "$":
-            return id
-        return next(iter(self.streams.values()))._id(id)
+        return {key: bool(r) for key, r in results.items()}
 
     def reset(self) -> dict[Any, bool]:
         """Mark every message unread for the group (XGROUP SETID 0). One trip."""
@@ -577,82 +351,20 @@ class ConsumerGroup:
         str when decoding), as in walrus 0.9; ``cg.streams[key]`` takes that
         form too. At most ``count`` per stream; ``block`` waits that many ms
         (0: forever). One round trip."""
-        return self._read(count, block, consumer)
-
-    def _read(
-        self,
-        count: int | None,
-        block: int | None,
-        consumer: Any,
-        ids: dict[Any, Any] | None = None,
-    ) -> list[Any]:
-        count = _positive(count, "count")
-        block = _positive(block, "block", zero=True)
-        name = (
-            self.consumer_name if consumer is None else _name(consumer, "consumer name")
-        )
-        stream = next(iter(self.streams.values()))
-        commands = stream._commands("read")
-        try:
-            reply = commands.xreadgroup(
-                self.name,
-                name,
-                ids or dict.fromkeys(self.keys, ">"),
-                count=count,
-                block=block,
-            )
-        except ResponseError as exc:
-            raise self._read_error(exc) from exc
-        return [
-            [key, self.streams[key]._wrap(messages)]
-            for key, messages in read_reply(reply)
-        ]
-
-    def _read_error(self, exc: ResponseError) -> WalrusError:
-        """The walrus error for a failed group read; a key of another type
-        is named (error path only: one more round trip)."""
-        if "WRONGTYPE" in str(exc) or "NOGROUP" in str(exc):
-            pipe = self.database.pipeline(transaction=False)
-            for key in self.keys:
-                pipe.type(key)
-            for key, kind in zip(self.keys, pipe.execute(), strict=True):
-                name = kind.decode() if isinstance(kind, bytes) else kind
-                if name not in ("stream", "none"):
-                    return self.streams[key]._wrong_type(exc)
-        return group_error(exc, self.name, list(self.keys))
+        found = self._read_group(dict.fromkeys(self.keys, ">"), count, block, consumer)
+        return [[key, self.streams[key]._wrap(messages)] for key, messages in found]
 
     def stream_info(self) -> dict[Any, dict[str, Any]]:
         """``{key: XINFO STREAM's dict}`` for every stream. One round trip."""
         results = self._run("stream_info", lambda pipe, key: pipe.xinfo_stream(key))
-        return {key: dict(r) for key, r in zip(self.keys, results, strict=True)}
+        return {key: dict(r) for key, r in results.items()}
 
-    def consume(
-        self,
-        *,
-        block: int = 1000,
-        count: int = 10,
-        claim_idle: int = 60_000,
-        claim_every: int | None = None,
-        max_deliveries: int | None = None,
-        dead_letter: Any = None,
-        stop_when_empty: bool = False,
-        give_up_after: float | None = None,
-        max_backoff: float = 5.0,
-    ) -> StreamWorker:
+    def consume(self, **options: Unpack[WorkerOptions]) -> StreamWorker:
         """A :class:`~walrus.features.stream_worker.StreamWorker` consuming the
-        group as this consumer: ``for message in cg.consume(): ...`` (see
-        docs/streams.md for the options); no I/O until iterated."""
-        from walrus.features.stream_worker import StreamWorker
-
-        return StreamWorker(
-            self,
-            block=block,
-            count=count,
-            claim_idle=claim_idle,
-            claim_every=claim_every,
-            max_deliveries=max_deliveries,
-            dead_letter=dead_letter,
-            stop_when_empty=stop_when_empty,
-            give_up_after=give_up_after,
-            max_backoff=max_backoff,
-        )
+        group as this consumer: ``for message in cg.consume(): ...``. The
+        options are the worker's, by keyword (``block``, ``count``,
+        ``claim_idle``, ``claim_every``, ``max_deliveries``, ``dead_letter``,
+        ``stop_when_empty``, ``give_up_after``, ``max_backoff``: defaults and
+        meaning in :class:`StreamWorker` and docs/streams.md). No I/O until
+        iterated."""
+        return StreamWorker(self, **options)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from walrus.exceptions import InvalidType, InvalidValue
-from walrus.features import coordination_tour as _tour  # noqa: F401  (registers)
 from walrus.features.cache import Cache, SecretKeys, Serializer
 from walrus.features.counter import Counter
 from walrus.features.lock import Lock

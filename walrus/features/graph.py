@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from walrus.exceptions import InvalidType, InvalidValue
-from walrus.tour import Transcript, tour_section
 
 if TYPE_CHECKING:
     from walrus.drivers.protocol import Driver
@@ -278,23 +277,3 @@ class GraphFactories:
     def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
         """A :class:`Graph` (hexastore) stored in the sorted set ``name``."""
         return Graph(cast("Driver", self), name, *args, **kwargs)
-
-
-@tour_section("Graph")
-def _tour(db: Any, show: Transcript) -> None:
-    """A hexastore: triples stored in every order in one sorted set, so a
-    query by any known parts is one ZRANGEBYLEX; search joins clauses."""
-    show("graph = db.graph('tour:people')")
-    show("graph.store('charlie', 'friends', 'huey')")
-    show(
-        "graph.store_many([\n"
-        "    ('charlie', 'friends', 'zaizee'), ('charlie', 'friends', 'nuggie'),\n"
-        "    ('huey', 'lives', 'Kansas'), ('zaizee', 'lives', 'Missouri'),\n"
-        "    ('nuggie', 'lives', 'Kansas'),\n"
-        "])"
-    )
-    show("[t.o for t in graph.query(s='charlie', p='friends')]")
-    show("X = graph.v.X")
-    show("friends = {'s': 'charlie', 'p': 'friends', 'o': X}")
-    show("in_kansas = {'s': X, 'p': 'lives', 'o': 'Kansas'}")
-    show("sorted(graph.search(friends, in_kansas)['X'])")

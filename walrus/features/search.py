@@ -53,7 +53,6 @@ from walrus.features.text.query import And, Node, Phrase, Word, parse_query
 from walrus.features.text.tokenizer import Tokenizer
 from walrus.features.text.words import DEFAULT_STOPWORDS
 from walrus.scripts import Call, twin
-from walrus.tour import Transcript, tour_section
 
 if TYPE_CHECKING:
     from walrus.drivers.protocol import Driver
@@ -488,21 +487,3 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         if int(left) <= 0:
             call(b"DEL", meta)
     return 1 if old is not None else 0
-
-
-@tour_section("Full-text search")
-def _tour(db: Any, show: Transcript) -> None:
-    """Index documents with metadata, then search them: words are stemmed,
-    stop words ignored, AND/OR/parentheses and "quoted phrases" combine,
-    and hits come best first (BM25)."""
-    show("idx = db.Index('tour:search')")
-    show("idx.add('1', 'Walruses are large marine mammals', kind='fact')")
-    show("idx.add('2', 'The walrus has long tusks and whiskers', kind='fact')")
-    show("idx.add('3', 'Tusks of the walrus: a walrus uses its tusks', kind='quote')")
-    show("[d['content'] for d in idx.search('walrus tusks')]")
-    show("[key for key, doc in idx.search_items('mammal OR whiskers')]")
-    show("idx.search('\"large marine\"')")
-    show("idx.update('1', 'Walruses live in the Arctic', source='wiki')")
-    show("idx.get_document('1')")
-    show("idx.remove('1')")
-    show("idx.search('arctic')")

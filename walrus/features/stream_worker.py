@@ -48,20 +48,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus.exceptions import EngineError, InvalidType, InvalidValue
-from walrus.features.consumer_group import group_error, read_reply, wire
 from walrus.features.containers.stream import _messages
+from walrus.features.group_stream import pending_entry
 
 if TYPE_CHECKING:
     from walrus.features.consumer_group import ConsumerGroup
 
-__all__ = ["Delivery", "StreamWorker"]
+__all__ = ["Delivery", "StreamWorker", "WorkerOptions"]
 
 log = logging.getLogger("walrus.stream_worker")
 
@@ -88,6 +87,20 @@ class Delivery:
         """Do not acknowledge this message: it stays pending and is delivered
         again after ``claim_idle`` ms (until ``max_deliveries``)."""
         self.nacked = True
+
+
+class WorkerOptions(TypedDict, total=False):
+    """The options of :class:`StreamWorker` (and of ``cg.consume()``)."""
+
+    block: int
+    count: int
+    claim_idle: int
+    claim_every: int | None
+    max_deliveries: int | None
+    dead_letter: Any
+    stop_when_empty: bool
+    give_up_after: float | None
+    max_backoff: float
 
 
 def _seconds(value: Any, what: str, allow_none: bool = False) -> float | None:
@@ -307,21 +320,14 @@ class StreamWorker:
         return self._read_ids(dict.fromkeys(self.group.keys, ">"), self.block)
 
     def _read_ids(self, ids: dict[Any, Any], block: int | None) -> list[Delivery]:
+        """XREADGROUP of ``ids`` (``{key: '>' or an id}``) as deliveries."""
         group = self.group
-        stream = next(iter(group.streams.values()))
-        commands = stream._commands("consume")
-        try:
-            reply = commands.xreadgroup(
-                group.name, group.consumer_name, ids, count=self.count, block=block
-            )
-        except ResponseError as exc:
-            raise group._read_error(exc) from exc
-        by_wire = {wire(key): key for key in group.keys}
-        return [
-            Delivery(by_wire.get(wire(key), key), message_id, data)
-            for key, messages in read_reply(reply)
-            for message_id, data in messages
-        ]
+        found = group._read_group(ids, self.count, block, operation="consume")
+        batch: list[Delivery] = []
+        for key, messages in found:
+            given = group.streams[key].key  # the key as given to the group
+            batch += [Delivery(given, i, data) for i, data in messages]
+        return batch
 
     def _ack(self, done: dict[Any, list[Any]]) -> None:
         if not any(done.values()):
@@ -335,17 +341,14 @@ class StreamWorker:
         done.clear()
 
     def _execute(self, pipe: Any) -> list[Any]:
-        try:
-            return list(pipe.execute())
-        except ResponseError as exc:
-            raise group_error(exc, self.group.name, list(self.group.keys)) from exc
+        """Send a pipeline the worker built (acks, pending counts, dead letters)."""
+        return self.group._execute(pipe)
 
     def _reclaim(self) -> list[Delivery]:
         """Take over messages idle for ``claim_idle`` ms; dead-letter those
         delivered too often. One round trip, two more when it claimed some."""
         self._next_claim = time.monotonic() + self.claim_every / 1000
         group = self.group
-        keys = list(group.keys)
         results = group._run(
             "consume",
             lambda pipe, key: pipe.xautoclaim(
@@ -358,7 +361,7 @@ class StreamWorker:
             ),
         )
         claimed: list[Delivery] = []
-        for key, reply in zip(keys, results, strict=True):
+        for key, reply in results.items():
             self._cursors[key] = reply[0]
             claimed += [Delivery(key, i, data) for i, data in _messages(reply[1])]
         if not claimed:
@@ -375,11 +378,8 @@ class StreamWorker:
             )
         for delivery, pending in zip(claimed, self._execute(pipe), strict=True):
             if pending:
-                entry = pending[0]
-                count = (
-                    entry["times_delivered"] if isinstance(entry, dict) else entry[3]
-                )
-                delivery.times_delivered = int(count)
+                entry = pending_entry(pending[0])
+                delivery.times_delivered = int(entry["times_delivered"])
         limit = self.max_deliveries
         dead = [d for d in claimed if limit is not None and d.times_delivered > limit]
         if dead:

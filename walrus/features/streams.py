@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from walrus.features import streams_tour as _tour  # noqa: F401  (registers)
 from walrus.features.consumer_group import ConsumerGroup
 from walrus.features.time_series import TimeSeries
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from walrus.exceptions import InvalidType, InvalidValue
-from walrus.features.consumer_group import ConsumerGroup, ConsumerGroupStream
-from walrus.features.containers.stream import _ADD_ID, _ID, _checked_id
+from walrus.features.consumer_group import ConsumerGroup
 from walrus.features.containers.stream import Message as Entry
+from walrus.features.group_stream import ConsumerGroupStream
 from walrus.keys import key_text
 
 __all__ = [
@@ -128,7 +128,7 @@ class TimeSeriesStream(ConsumerGroupStream):
     :class:`Message` objects."""
 
     def _id(self, value: Any) -> Any:
-        return _checked_id(datetime_to_id(value), _ID, "stream message id")
+        return super()._id(datetime_to_id(value))
 
     def _bound(self, value: Any) -> Any:
         return super()._bound(datetime_to_id(value))
@@ -156,57 +156,34 @@ class TimeSeriesStream(ConsumerGroupStream):
     ) -> Any:
         """Append a message (XADD) with a datetime id (or ``'*'``); returns the
         id as ``(datetime, seq)``. One round trip."""
-        message_id = _checked_id(datetime_to_id(id), _ADD_ID, "stream message id")
-        return id_to_datetime(super().add(data, message_id, maxlen, approximate))
+        added = super().add(data, datetime_to_id(id), maxlen, approximate)
+        return id_to_datetime(added)
 
+    # Reads return Message objects (ids and bounds go through _id and _bound).
     def get(self, id: Any) -> Any:
         """The message at this datetime id, or None. One round trip."""
-        found = super().get(self._id(id))
+        found = super().get(id)
         return None if found is None else Message.from_entry(self.key, found)
 
     def __getitem__(self, item: Any) -> Any:
-        if isinstance(item, slice):
-            start = "-" if item.start is None else datetime_to_id(item.start)
-            stop = "+" if item.stop is None else datetime_to_id(item.stop)
-            return self.range(start, stop, item.step)
-        message = self.get(item)
-        if message is None:
-            raise KeyError(item)
-        return message
+        """``s[datetime]``: one :class:`Message`; ``s[start:stop:count]``: a
+        list of them. One round trip."""
+        return super().__getitem__(item)
 
     def range(
         self, start: Any = "-", stop: Any = "+", count: int | None = None
     ) -> list[Any]:
         """Messages from ``start`` to ``stop`` (datetimes, inclusive). One trip."""
-        found = super().range(datetime_to_id(start), datetime_to_id(stop), count)
-        return self._wrap(found)
+        return self._wrap(super().range(start, stop, count))
 
     def revrange(
         self, start: Any = "+", stop: Any = "-", count: int | None = None
     ) -> list[Any]:
         """Messages from ``start`` down to ``stop``, newest first. One trip."""
-        found = super().revrange(datetime_to_id(start), datetime_to_id(stop), count)
-        return self._wrap(found)
+        return self._wrap(super().revrange(start, stop, count))
 
     def __iter__(self) -> Any:
         return (Message.from_entry(self.key, e) for e in super().__iter__())
-
-    def delete(self, *ids: Any) -> int:
-        """Delete messages by datetime id (XDEL). One round trip."""
-        return super().delete(*[self._id(i) for i in ids])
-
-    def trim(
-        self,
-        count: int | None = None,
-        approximate: bool = True,
-        minid: Any = None,
-        limit: int | None = None,
-    ) -> int:
-        """Evict the oldest messages, by count or older than ``minid`` (a
-        datetime or id). One round trip."""
-        if minid is not None:
-            minid = self._id(minid)
-        return super().trim(count, approximate, minid, limit)
 
 
 class TimeSeries(ConsumerGroup):
@@ -220,7 +197,8 @@ class TimeSeries(ConsumerGroup):
         """Messages never delivered to the group from every stream, as one
         list of :class:`Message` in time order (ties: streams in key order).
         At most ``count`` per stream. One round trip."""
-        messages = [m for _, batch in self._read(count, block, consumer) for m in batch]
+        found = super().read(count, block, consumer)
+        messages = [m for _, batch in found for m in batch]
         order = {key_text(k): i for i, k in enumerate(self.keys)}
         messages.sort(
             key=lambda m: (

@@ -1,8 +1,8 @@
 """redis-py's connection API over an embedded engine.
 
-An :class:`~walrus.drivers.embedded.core.EmbeddedDatabase` runs its commands on
-the engine directly, but code written for redis-py sometimes drives a
-connection by hand (``db.connection_pool.get_connection()``, then
+An :class:`~walrus.drivers.embedded.database.EmbeddedDatabase` runs its
+commands on the engine directly, but code written for redis-py sometimes
+drives a connection by hand (``db.connection_pool.get_connection()``, then
 ``send_command`` and ``read_response``). Here each such connection is a
 client of the engine of its own, with the state a server connection has:
 its selected database, name, MULTI/WATCH, and CLIENT REPLY ON/OFF/SKIP

@@ -30,7 +30,7 @@ from redis.client import EMPTY_RESPONSE, Pipeline
 from redis.exceptions import ResponseError
 
 from walrus.api import DatabaseAPI
-from walrus.drivers.embedded.core import parse_pipeline, redis_value
+from walrus.drivers.embedded.replies import parse_pipeline, redis_value
 from walrus.drivers.ledis.commands import translate
 from walrus.drivers.ledis.plan import Command, Context, Plan, Raw, drive, drive_many
 from walrus.drivers.protocol import Capability

@@ -25,15 +25,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from walrus.drivers.embedded.core import (
-    IN_PROCESS_CAPABILITIES,
-    Command,
-    EmbeddedCore,
-    EmbeddedDatabase,
-    ErrorReply,
-    Reply,
-    shared_core,
-)
+from walrus.drivers.embedded.core import IN_PROCESS_CAPABILITIES, EmbeddedCore
+from walrus.drivers.embedded.database import EmbeddedDatabase
+from walrus.drivers.embedded.shared import shared_core
+from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.emulation.engine import now_ms
 from walrus.drivers.protocol import Capability
 from walrus.drivers.rlite import collection_gaps as _collection_gaps  # noqa: F401

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from walrus.drivers.embedded.core import STREAM_COMMANDS
+from walrus.drivers.embedded.commands import STREAM_COMMANDS
 from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.emulation import EmulationEngine
 from walrus.drivers.emulation.engine import Refused, format_float, now_ms

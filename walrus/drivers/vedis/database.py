@@ -23,12 +23,9 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from walrus.drivers.embedded.core import (
-    IN_PROCESS_CAPABILITIES,
-    EmbeddedCore,
-    EmbeddedDatabase,
-    shared_core,
-)
+from walrus.drivers.embedded.core import IN_PROCESS_CAPABILITIES, EmbeddedCore
+from walrus.drivers.embedded.database import EmbeddedDatabase
+from walrus.drivers.embedded.shared import shared_core
 from walrus.drivers.emulation import EmulationEngine
 from walrus.drivers.protocol import Capability
 from walrus.drivers.vedis.store import VedisStore, vedis_reason

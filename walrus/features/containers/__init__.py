@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from walrus.exceptions import InvalidValue
-from walrus.features.containers import tour as _tour  # noqa: F401  (registers)
 from walrus.features.containers.array import Array
 from walrus.features.containers.base import Container
 from walrus.features.containers.bitfield import BitField, BitFieldOperation

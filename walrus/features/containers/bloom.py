@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from walrus.exceptions import InvalidValue
+from walrus.exceptions import InvalidValue, UnsupportedOperation
 from walrus.features.containers.base import Container, check_value
 
 if TYPE_CHECKING:
@@ -79,39 +79,50 @@ class BloomFilter(Container):
         return [(h1 + i * h2) % self.bits for i in range(self.hashes)]
 
     def add(self, item: Any) -> bool:
-        """Add ``item`` (SETBIT per position); False if it was probably
-        there already. One round trip."""
+        """Add ``item``; False if it was probably there already. One BITFIELD
+        command (one round trip)."""
         return self.add_many([item])[0]
 
     def add_many(self, items: Iterable[Any]) -> list[bool]:
-        """Add every item (SETBIT per position); for each, whether it was new.
-
-        One round trip for the whole batch.
-        """
-        positions = [self.positions(i) for i in items]
-        replies = self._run("setbit", positions)
-        return [not all(r) for r in replies]
+        """Add every item; for each, whether it was new. One BITFIELD command
+        (``SET u1`` per position) for the whole batch: one round trip."""
+        return [not all(bits) for bits in self._run(True, items)]
 
     def contains(self, item: Any) -> bool:
-        """Whether ``item`` was probably added; False is certain (GETBIT per
-        position). One round trip."""
+        """Whether ``item`` was probably added; False is certain. One BITFIELD
+        command (one round trip)."""
         return self.contains_many([item])[0]
 
     __contains__ = contains
 
     def contains_many(self, items: Iterable[Any]) -> list[bool]:
-        """:meth:`contains` for every item. One round trip for the whole batch."""
-        return [all(r) for r in self._run("getbit", [self.positions(i) for i in items])]
+        """:meth:`contains` for every item: one BITFIELD command (``GET u1``
+        per position), one round trip."""
+        return [all(bits) for bits in self._run(False, items)]
 
-    def _run(self, command: str, positions: list[list[int]]) -> list[list[int]]:
-        pipe = self.database.pipeline()  # MULTI: one commit on file engines
-        for bits in positions:
-            for bit in bits:
-                if command == "setbit":
-                    pipe.setbit(self.key, bit, 1)
-                else:
-                    pipe.getbit(self.key, bit)
+    def _run(self, write: bool, items: Iterable[Any]) -> list[list[int]]:
+        """The bits at each item's positions (before setting them, if
+        ``write``), grouped by item."""
+        positions = [bit for item in items for bit in self.positions(item)]
+        if not positions:
+            return []
+        if write:
+            args = [a for bit in positions for a in ("SET", "u1", bit, 1)]
+        else:
+            args = [a for bit in positions for a in ("GET", "u1", bit)]
         with self._guard:
-            replies = pipe.execute() if positions else []
+            try:
+                replies = self.database.execute_command("BITFIELD", self.key, *args)
+            except UnsupportedOperation:  # ledisdb: a MULTI of SETBIT/GETBIT
+                replies = self._run_bitwise(write, positions)
         k = self.hashes
-        return [replies[i * k : (i + 1) * k] for i in range(len(positions))]
+        return [replies[i : i + k] for i in range(0, len(replies), k)]
+
+    def _run_bitwise(self, write: bool, positions: list[int]) -> list[int]:
+        pipe = self.database.pipeline()
+        for bit in positions:
+            if write:
+                pipe.setbit(self.key, bit, 1)
+            else:
+                pipe.getbit(self.key, bit)
+        return list(pipe.execute())

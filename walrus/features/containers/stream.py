@@ -57,10 +57,6 @@ def _checked_id(value: Any, pattern: re.Pattern[str], what: str) -> Any:
     return value
 
 
-def _message_id(value: Any) -> Any:
-    return _checked_id(value, _ID, "stream message id")
-
-
 def _positive(value: Any, what: str, zero: bool = False) -> int | None:
     """``value`` if it is None or an int above zero (or zero itself with ``zero``)."""
     if value is None:
@@ -77,17 +73,26 @@ def _messages(reply: Any) -> list[Message]:
     return [(entry[0], dict(entry[1] or {})) for entry in reply or ()]
 
 
-def _read_messages(reply: Any) -> list[Message]:
-    """The messages of an XREAD on one stream, whatever the protocol."""
+def read_reply(reply: Any) -> list[tuple[Any, list[Message]]]:
+    """XREAD/XREADGROUP replies as ``[(key, messages)]``, RESP2 or RESP3.
+
+    RESP2 gives ``[[key, entries], ...]``, RESP3 ``{key: [entries]}`` (the
+    entries of each stream wrapped once more); a key is as the server sends it.
+    """
     if not reply:
         return []
-    if isinstance(reply, Mapping):  # RESP3: {key: [[messages]]}
-        (entries,) = reply.values()
-        if entries and isinstance(entries[0], list):
-            entries = entries[0]
-    else:  # RESP2: [[key, [messages]]]
-        entries = reply[0][1]
-    return _messages(entries)
+    pairs = reply.items() if isinstance(reply, Mapping) else reply
+    result = []
+    for key, entries in pairs:
+        if (
+            entries
+            and isinstance(entries[0], list)
+            and len(entries) == 1
+            and (not entries[0] or isinstance(entries[0][0], (list, tuple)))
+        ):
+            entries = entries[0]  # RESP3's extra list
+        result.append((key, _messages(entries)))
+    return result
 
 
 class Stream(Container):
@@ -127,6 +132,14 @@ class Stream(Container):
                 raise
             raise CommandError(str(exc)) from exc
 
+    def _id(self, value: Any) -> Any:
+        """A message id given by the user, as sent (TimeSeries converts datetimes)."""
+        return _checked_id(value, _ID, "stream message id")
+
+    def _bound(self, value: Any) -> Any:
+        """A range bound given by the user (an id, ``'-'``, ``'+'`` or ``'(id'``)."""
+        return _checked_id(value, _BOUND, "range bound")
+
     # -- writing -------------------------------------------------------------------
     def add(
         self,
@@ -155,7 +168,7 @@ class Stream(Container):
 
     def delete(self, *ids: Any) -> int:
         """Delete messages by id (XDEL); the number deleted. O(1) each; one trip."""
-        checked = [_message_id(i) for i in ids]
+        checked = [self._id(i) for i in ids]
         commands = self._commands("delete")
         if not checked:
             return 0
@@ -185,7 +198,7 @@ class Stream(Container):
             raise InvalidValue("trim() needs exactly one of count and minid")
         count = _positive(count, "count", zero=True)
         if minid is not None:
-            minid = _message_id(minid)
+            minid = self._id(minid)
         limit = _positive(limit, "limit", zero=True)
         if limit is not None and not approximate:
             raise InvalidValue("trim(limit=...) needs approximate=True")
@@ -206,7 +219,7 @@ class Stream(Container):
 
         O(1); one round trip.
         """
-        message_id = _message_id(id)
+        message_id = self._id(id)
         commands = self._commands("set_id")
         with self._errors():
             return bool(commands.xsetid(self.key, message_id))
@@ -214,7 +227,7 @@ class Stream(Container):
     # -- reading -------------------------------------------------------------------
     def get(self, id: Any) -> Message | None:
         """The message with this id, or None (XRANGE id id). O(log N); one trip."""
-        message_id = _message_id(id)
+        message_id = self._id(id)
         if isinstance(message_id, bytes):
             message_id = message_id.decode("ascii")
         message_id = str(message_id)
@@ -235,12 +248,7 @@ class Stream(Container):
         ``'-'``/``'+'`` are the oldest/newest; ``'(id'`` excludes ``id``; at
         most ``count`` messages. O(log N + M); one round trip.
         """
-        start = _checked_id(start, _BOUND, "range bound")
-        stop = _checked_id(stop, _BOUND, "range bound")
-        count = _positive(count, "count")
-        commands = self._commands("range")
-        with self._errors():
-            return _messages(commands.xrange(self.key, start, stop, count=count))
+        return self._range("range", start, stop, count)
 
     def revrange(
         self, start: Any = "+", stop: Any = "-", count: int | None = None
@@ -249,12 +257,18 @@ class Stream(Container):
 
         O(log N + M); one round trip.
         """
-        start = _checked_id(start, _BOUND, "range bound")
-        stop = _checked_id(stop, _BOUND, "range bound")
+        return self._range("revrange", start, stop, count)
+
+    def _range(
+        self, operation: str, start: Any, stop: Any, count: int | None
+    ) -> list[Message]:
+        """XRANGE, or XREVRANGE for ``operation='revrange'``, of checked bounds."""
+        low, high = self._bound(start), self._bound(stop)
         count = _positive(count, "count")
-        commands = self._commands("revrange")
+        commands = self._commands(operation)
+        read = commands.xrevrange if operation == "revrange" else commands.xrange
         with self._errors():
-            return _messages(commands.xrevrange(self.key, start, stop, count=count))
+            return _messages(read(self.key, low, high, count=count))
 
     @overload
     def __getitem__(self, item: slice) -> list[Message]: ...
@@ -308,9 +322,10 @@ class Stream(Container):
         block = _positive(block, "block", zero=True)
         commands = self._commands("read")
         with self._errors():
-            return _read_messages(
+            found = read_reply(
                 commands.xread({self.key: after}, count=count, block=block)
             )
+        return found[0][1] if found else []
 
     # -- metadata ------------------------------------------------------------------
     def info(self) -> dict[str, Any]:

@@ -6,7 +6,6 @@ See :mod:`walrus.features.models.model` for costs and
 
 from __future__ import annotations
 
-from walrus.features.models import tour as _tour  # noqa: F401  (tour section)
 from walrus.features.models import writes as _writes  # noqa: F401  (twins)
 from walrus.features.models.expressions import Expression, Ordering
 from walrus.features.models.fields import (

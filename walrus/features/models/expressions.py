@@ -24,7 +24,7 @@ limits of :mod:`walrus.features.text.query`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,42 +82,42 @@ def _check(value: Any) -> Expression:
 
 
 @dataclass(frozen=True, eq=False)
-class Compare(Expression):
-    """``field <op> value``; op is eq, ne, lt, le, gt, ge or between."""
+class _Leaf(Expression):
+    """A filter on one field: a comparison or a search."""
 
     field: Field[Any]
-    op: str
-    value: Any
 
     def fields(self) -> Iterator[Field[Any]]:
         yield self.field
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(_Leaf):
+    """``field <op> value``; op is eq, ne, lt, le, gt, ge or between."""
+
+    op: str
+    value: Any
 
     def __repr__(self) -> str:
         return f"({self.field.name} {self.op} {self.value!r})"
 
 
 @dataclass(frozen=True, eq=False)
-class Match(Expression):
+class Match(_Leaf):
     """Rows whose text has every term of ``term`` (full-text index)."""
 
     field: TextField
     term: str
 
-    def fields(self) -> Iterator[Field[Any]]:
-        yield self.field
-
 
 @dataclass(frozen=True, eq=False)
-class Search(Expression):
+class Search(_Leaf):
     """A full-text query (words, phrases, AND, OR, parentheses); a blank
     query filters nothing out, as in walrus 0.9."""
 
     field: TextField
     query: str
     default_conjunction: str = "and"
-
-    def fields(self) -> Iterator[Field[Any]]:
-        yield self.field
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,10 +254,7 @@ class Compiler:
     def _compare(self, expr: Compare) -> Result:
         f, op, value = expr.field, expr.op, expr.value
         name = f.name
-        if not f.index:
-            raise UnindexedField(
-                f"{f!r} has no index: declare it with index=True to filter on it"
-            )
+        _check_index(f, ranged=op not in ("eq", "ne"))
         if op in ("eq", "ne"):
             if value is None:
                 raise InvalidValue(f"cannot filter {name} on None: None is not indexed")
@@ -265,7 +262,6 @@ class Compiler:
             if op == "eq":
                 return Result(key, True, False)
             return Result(self.store("SDIFFSTORE", self.keys.all, key), True, False)
-        self._check_range(f)
         return self._range(f, _interval(expr))
 
     def _range(self, f: Field[Any], interval: Interval) -> Result:
@@ -288,7 +284,7 @@ class Compiler:
         others: list[Expression] = []
         for part in parts:
             if isinstance(part, Compare) and part.op in RANGE_OPS:
-                self._check_range(part.field)
+                _check_index(part.field, ranged=True)
                 interval = _interval(part)
                 if id(part.field) in ranges:
                     interval = _narrow(ranges[id(part.field)][1], interval)
@@ -298,18 +294,6 @@ class Compiler:
         results = [self._range(f, interval) for f, interval in ranges.values()]
         return results + [self.compile(p) for p in others]
 
-    @staticmethod
-    def _check_range(f: Field[Any]) -> None:
-        if not f.index:
-            raise UnindexedField(
-                f"{f!r} has no index: declare it with index=True to filter on it"
-            )
-        if not f.continuous:
-            raise UnindexedField(
-                f"{f!r} has no range index: only numbers, dates and datetimes "
-                "support <, <=, >, >= and between"
-            )
-
     def _text(self, expr: Match | Search) -> Result | None:
         f = expr.field
         if not getattr(f, "fts", False):
@@ -317,38 +301,54 @@ class Compiler:
                 f"{f!r} has no full-text index: declare it TextField(fts=True)"
             )
         tokenizer = f.tokenizer
+
+        def terms(command: str, found: Iterable[str]) -> Result | None:
+            index = [Result(self.keys.fts(f.name, t), False, True) for t in found]
+            return self._combine_found(command, index)
+
         if isinstance(expr, Match):
             if not isinstance(expr.term, str):
                 raise InvalidType(f"match() takes text, not {type(expr.term).__name__}")
-            terms = list(dict.fromkeys(tokenizer.tokenize(expr.term)))
-            parts = [Result(self.keys.fts(f.name, t), False, True) for t in terms]
-            return self.combine("ZINTERSTORE", parts) if parts else None
+            return terms("ZINTERSTORE", dict.fromkeys(tokenizer.tokenize(expr.term)))
         if isinstance(expr.query, str) and not expr.query.strip():
             return Result(self.keys.all, True, False)  # no words: every row (0.9)
         from walrus.features.text import query as q
 
         def walk(node: q.Node) -> Result | None:
             if isinstance(node, q.Word):
-                terms = tokenizer.query_terms(node.text)
-                found = [Result(self.keys.fts(f.name, t), False, True) for t in terms]
-                return self.combine("ZUNIONSTORE", found) if found else None
+                return terms("ZUNIONSTORE", tokenizer.query_terms(node.text))
             if isinstance(node, q.Phrase):
                 words = [walk(q.Word(w)) for w in node.words]
-                kept = [w for w in words if w is not None]
-                return self.combine("ZINTERSTORE", kept) if kept else None
-            children = [walk(part) for part in node.parts]
-            kept = [c for c in children if c is not None]
-            if not kept:
-                return None
+                return self._combine_found("ZINTERSTORE", words)
             command = "ZINTERSTORE" if isinstance(node, q.And) else "ZUNIONSTORE"
-            return self.combine(command, kept)
+            return self._combine_found(command, [walk(part) for part in node.parts])
 
         return walk(q.parse_query(expr.query, expr.default_conjunction))
+
+    def _combine_found(
+        self, command: str, parts: Iterable[Result | None]
+    ) -> Result | None:
+        """``combine`` of the parts that match something (None if none does)."""
+        kept = [p for p in parts if p is not None]
+        return self.combine(command, kept) if kept else None
 
 
 RANGE_OPS = frozenset({"lt", "le", "gt", "ge", "between"})
 Bound = tuple[float, bool]  # (score, excluded)
 Interval = tuple[Bound, Bound]
+
+
+def _check_index(f: Field[Any], ranged: bool) -> None:
+    """UnindexedField unless ``f`` has the index a comparison needs."""
+    if not f.index:
+        raise UnindexedField(
+            f"{f!r} has no index: declare it with index=True to filter on it"
+        )
+    if ranged and not f.continuous:
+        raise UnindexedField(
+            f"{f!r} has no range index: only numbers, dates and datetimes "
+            "support <, <=, >, >= and between"
+        )
 
 
 def _score(f: Field[Any], value: Any) -> float:

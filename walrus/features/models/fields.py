@@ -22,17 +22,24 @@ import datetime
 import json
 import math
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from walrus.exceptions import InvalidType, InvalidValue
 from walrus.features.containers import Hash, List, Set, ZSet
+from walrus.features.models.expressions import (
+    Compare,
+    Expression,
+    Match,
+    Ordering,
+    Search,
+)
 from walrus.serializers import SecretKeys, Serializer, decode, encode, make_serializer
 
 if TYPE_CHECKING:
     from typing import Self
 
-    from walrus.features.models.expressions import Expression, Ordering
     from walrus.features.models.model import Model
     from walrus.features.text.tokenizer import Tokenizer
 
@@ -71,7 +78,38 @@ def float_text(value: float) -> str:
     return f"{value:.17g}"
 
 
-class Field(Generic[T]):
+class _Attribute(ABC, Generic[T]):
+    """What fields and container fields share: named by the model class they
+    are declared on, themselves on the class, a ``T`` on a row."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.model: type[Model] | None = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type) -> Self | T:
+        if instance is None:
+            return self
+        return self._value(instance)
+
+    @abstractmethod
+    def _value(self, instance: Any) -> T:
+        """The value on the row ``instance``."""
+
+    def __repr__(self) -> str:
+        owner = self.model.__name__ if self.model else "?"
+        return f"<{type(self).__name__} {owner}.{self.name}>"
+
+
+class Field(_Attribute[T]):
     """A value stored in the row's hash; ``index=True`` makes it filterable.
 
     The base class stores text: any value is stored as ``str(value)`` and
@@ -88,24 +126,12 @@ class Field(Generic[T]):
         primary_key: bool = False,
         default: T | Callable[[], T] | None = None,
     ) -> None:
+        super().__init__()
         self.index = bool(index) or bool(primary_key)
         self.primary_key = bool(primary_key)
         self._default = default
-        self.name = ""
-        self.model: type[Model] | None = None
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Self: ...
-
-    @overload
-    def __get__(self, instance: object, owner: type) -> T: ...
-
-    def __get__(self, instance: object | None, owner: type) -> Self | T:
-        if instance is None:
-            return self
+    def _value(self, instance: Any) -> T:
         value: T = instance.__dict__.get("_data", {}).get(self.name)
         return value
 
@@ -113,10 +139,6 @@ class Field(Generic[T]):
         if value is not None:
             self.to_db(value)  # type check now, not at save()
         instance.__dict__.setdefault("_data", {})[self.name] = value
-
-    def __repr__(self) -> str:
-        owner = self.model.__name__ if self.model else "?"
-        return f"<{type(self).__name__} {owner}.{self.name}>"
 
     def default(self) -> T | None:
         """The default value (called if it is callable)."""
@@ -148,47 +170,36 @@ class Field(Generic[T]):
 
     # -- expressions (on the class) ----------------------------------------------
     def __eq__(self, other: object) -> Expression:  # type: ignore[override]
-        return self._compare("eq", other)
+        return Compare(self, "eq", other)
 
     def __ne__(self, other: object) -> Expression:  # type: ignore[override]
-        return self._compare("ne", other)
+        return Compare(self, "ne", other)
 
     def __lt__(self, other: Any) -> Expression:
-        return self._compare("lt", other)
+        return Compare(self, "lt", other)
 
     def __le__(self, other: Any) -> Expression:
-        return self._compare("le", other)
+        return Compare(self, "le", other)
 
     def __gt__(self, other: Any) -> Expression:
-        return self._compare("gt", other)
+        return Compare(self, "gt", other)
 
     def __ge__(self, other: Any) -> Expression:
-        return self._compare("ge", other)
+        return Compare(self, "ge", other)
 
     __hash__ = object.__hash__
 
     def between(self, low: Any, high: Any) -> Expression:
         """Rows whose value is in ``[low, high]`` (both included)."""
-        from walrus.features.models.expressions import Compare
-
         return Compare(self, "between", (low, high))
 
     def desc(self) -> Ordering:
         """Order by this field, largest first (``query(order_by=f.desc())``)."""
-        from walrus.features.models.expressions import Ordering
-
         return Ordering(self, True)
 
     def asc(self) -> Ordering:
         """Order by this field, smallest first."""
-        from walrus.features.models.expressions import Ordering
-
         return Ordering(self, False)
-
-    def _compare(self, op: str, other: Any) -> Expression:
-        from walrus.features.models.expressions import Compare
-
-        return Compare(self, op, other)
 
 
 class TextField(Field[str]):
@@ -234,16 +245,12 @@ class TextField(Field[str]):
 
     def match(self, term: str) -> Expression:
         """Rows whose text has every word of ``term`` (full-text index)."""
-        from walrus.features.models.expressions import Match
-
         return Match(self, term)
 
     def search(self, query: str, default_conjunction: str = "and") -> Expression:
         """Rows matching a search query: words, ``"phrases"``, AND, OR, ();
         an unclosed quote or parenthesis closes at the end, and a blank query
         matches every row (walrus 0.9)."""
-        from walrus.features.models.expressions import Search
-
         return Search(self, query, default_conjunction)
 
 
@@ -468,7 +475,7 @@ class PickledField(Field[Any]):
         return decode(self.serializer, self._binding(), raw)
 
 
-class ContainerField(Generic[C]):
+class ContainerField(_Attribute[C]):
     """A Redis container owned by a row (``container.<field>.<row key>``).
 
     Not stored in the row's hash, not indexable, no default; the row needs a
@@ -477,22 +484,7 @@ class ContainerField(Generic[C]):
 
     container_class: str = ""
 
-    def __init__(self) -> None:
-        self.name = ""
-        self.model: type[Model] | None = None
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Self: ...
-
-    @overload
-    def __get__(self, instance: Model, owner: type) -> C: ...
-
-    def __get__(self, instance: Model | None, owner: type) -> Self | C:
-        if instance is None:
-            return self
+    def _value(self, instance: Any) -> C:
         key = instance._container_key(self.name)
         factory = getattr(type(instance)._database(), self.container_class)
         container: C = factory(key)
@@ -503,10 +495,6 @@ class ContainerField(Generic[C]):
             f"{self.name} is a container field: change its contents "
             f"(e.g. instance.{self.name}.add(...)) instead of assigning it"
         )
-
-    def __repr__(self) -> str:
-        owner = self.model.__name__ if self.model else "?"
-        return f"<{type(self).__name__} {owner}.{self.name}>"
 
 
 class HashField(ContainerField[Hash]):

@@ -299,9 +299,16 @@ class Model(metaclass=ModelMeta):
             raise InvalidType(
                 f"order_by takes a field or field.desc(), not {type(order_by).__name__}"
             )
-        if cls._fields.get(ordering.field.name) is not ordering.field:
-            raise InvalidValue(f"{ordering.field!r} is not a field of {cls.__name__}")
+        cls._own_field(ordering.field)
         return ordering
+
+    @classmethod
+    def _own_field(cls, field: Field[Any] | str) -> Field[Any]:
+        """``field`` (or the field of that name), if it is this model's."""
+        f = cls._fields.get(field) if isinstance(field, str) else field
+        if f is None or cls._fields.get(f.name) is not f:
+            raise InvalidValue(f"{field!r} is not a field of {cls.__name__}")
+        return f
 
     @classmethod
     def _select(
@@ -328,8 +335,7 @@ class Model(metaclass=ModelMeta):
                     f"query() takes an expression, not {type(expression).__name__}"
                 )
             for f in expression.fields():
-                if cls._fields.get(f.name) is not f:
-                    raise InvalidValue(f"{f!r} is not a field of {cls.__name__}")
+                cls._own_field(f)
             root = compiler.compile(expression)
         db = cls._database()
         if limit == 0:
@@ -416,8 +422,11 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def _old_texts(cls, rows: list[bytes]) -> list[list[bytes | None]]:
-        """The stored full-text values of ``rows`` (one pipelined round trip)."""
+        """The stored full-text values of ``rows``: one pipelined round trip,
+        none for a model without full-text fields."""
         names = [f.name for f in cls._fts_fields()]
+        if not names:
+            return [[] for _ in rows]
         pipe = cls._database().pipeline(transaction=False)
         for row in rows:
             pipe.execute_command("HMGET", row, *names, **_raw())
@@ -481,14 +490,8 @@ class Model(metaclass=ModelMeta):
         for _ in range(RETRIES):
             plan = self._plan(keys, create)
             if plan.mode == "save":
-                old = cls._old_texts([plan.row])[0] if cls._fts_fields() else []
-                cls._unindex(plan, keys, old)
-            reply = db.scripts.run(
-                "model_write",
-                plan.keys(keys.all, keys.sequence(cls._primary_key.name)),
-                plan.args(keys.prefix, keys.sep),
-            )
-            status = _bytes(reply)
+                cls._unindex(plan, keys, cls._old_texts([plan.row])[0])
+            status = _bytes(plan.run(db, keys, keys.sequence(cls._primary_key.name)))
             if status == b"conflict":
                 continue
             if status == b"exists":
@@ -517,14 +520,8 @@ class Model(metaclass=ModelMeta):
         keys = cls._keys()
         row = self._row_key(keys)
         for _ in range(RETRIES):
-            old = cls._old_texts([row])[0] if cls._fts_fields() else []
-            plan = cls._delete_plan(keys, row, old)
-            reply = cls._database().scripts.run(
-                "model_write",
-                plan.keys(keys.all, None),
-                plan.args(keys.prefix, keys.sep),
-            )
-            if _bytes(reply) != b"conflict":
+            plan = cls._delete_plan(keys, row, cls._old_texts([row])[0])
+            if _bytes(plan.run(cls._database(), keys)) != b"conflict":
                 return
         raise WriteConflict(f"{self!r} kept changing while being deleted")
 
@@ -538,19 +535,12 @@ class Model(metaclass=ModelMeta):
             return 0
         keys = cls._keys()
         db = cls._database()
-        fts = bool(cls._fts_fields())
         for start in range(0, len(rows), BATCH):
             batch = rows[start : start + BATCH]
-            olds = cls._old_texts(batch) if fts else [[] for _ in batch]
+            olds = cls._old_texts(batch)
             pipe = db.pipeline(transaction=False)
             for row, old in zip(batch, olds, strict=True):
-                plan = cls._delete_plan(keys, row, old)
-                db.scripts.run(
-                    "model_write",
-                    plan.keys(keys.all, None),
-                    plan.args(keys.prefix, keys.sep),
-                    client=pipe,
-                )
+                cls._delete_plan(keys, row, old).run(db, keys, client=pipe)
             for row, reply in zip(batch, pipe.execute(), strict=True):
                 if _bytes(reply) == b"conflict":
                     raw = db.execute_command("HGETALL", row, **_raw())
@@ -562,9 +552,7 @@ class Model(metaclass=ModelMeta):
         """Add ``incr_by`` to a number field, in the row and its indexes,
         atomically; the new value. One round trip."""
         cls = type(self)
-        f = cls._fields.get(field) if isinstance(field, str) else field
-        if f is None or cls._fields.get(f.name) is not f:
-            raise InvalidValue(f"{field!r} is not a field of {cls.__name__}")
+        f = cls._own_field(field)
         if not isinstance(f, IntegerField | FloatField) or f is cls._primary_key:
             raise InvalidType(f"incr() takes a number field that is not the key: {f!r}")
         if isinstance(f, IntegerField):

@@ -14,10 +14,13 @@ still stored (``checks``), answering ``conflict`` otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from walrus.features.models.fields import float_text
 from walrus.scripts import Call, twin
+
+if TYPE_CHECKING:
+    from walrus.features.models.layout import ModelKeys
 
 __all__ = ["MARK", "WritePlan"]
 
@@ -63,6 +66,22 @@ class WritePlan:
                 else:
                     out.append(item)
         return out
+
+    def run(
+        self,
+        db: Any,
+        keys: ModelKeys,
+        counter: bytes | None = None,
+        client: Any = None,
+    ) -> Any:
+        """Run ``model_write`` with this plan; its reply. One round trip (or
+        one command queued on ``client``, a pipeline)."""
+        return db.scripts.run(
+            "model_write",
+            self.keys(keys.all, counter),
+            self.args(keys.prefix, keys.sep),
+            client=client,
+        )
 
 
 def _lists(args: list[bytes]) -> list[list[bytes]]:

@@ -1,13 +1,17 @@
-"""The tour sections of the cache, counter, lock and rate limits."""
+"""The tour sections of the cache, counter, lock and rate limits
+(:mod:`walrus.features.coordination`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from walrus.tour import Transcript, tour_section
+from walrus.tour.runner import Section, Transcript, tour_section
+
+SECTIONS: list[Section] = []
 
 
-@tour_section("Cache")
+@tour_section("Cache", into=SECTIONS)
 def _cache(db: Any, show: Transcript) -> None:
     """A Cache stores any picklable value with an optional timeout (one round
     trip per call); cached() memoizes a function, a hit costing one GET."""
@@ -29,7 +33,7 @@ def _cache(db: Any, show: Transcript) -> None:
     show("cache.flush()")
 
 
-@tour_section("Counter")
+@tour_section("Counter", into=SECTIONS)
 def _counter(db: Any, show: Transcript) -> None:
     """A Counter is an integer changed atomically (INCRBY); + and - read it,
     += and -= change it."""
@@ -39,7 +43,7 @@ def _counter(db: Any, show: Transcript) -> None:
     show("hits.value(), hits + 100, hits.value(), hits > 10")
 
 
-@tour_section("Lock")
+@tour_section("Lock", into=SECTIONS)
 def _lock(db: Any, show: Transcript) -> None:
     """A Lock excludes other holders across threads and processes; waiters
     block on a list instead of polling, and a ttl (ms) frees a dead holder's
@@ -57,7 +61,7 @@ def _lock(db: Any, show: Transcript) -> None:
     db.delete(lock.key, lock.event, lock.fence_key)  # outside tour:*, so here
 
 
-@tour_section("Rate limits")
+@tour_section("Rate limits", into=SECTIONS)
 def _rate_limit(db: Any, show: Transcript) -> None:
     """RateLimit admits at most `limit` events per `per` seconds for each key,
     in one atomic round trip; limit() returns True when an event is refused."""

@@ -1,14 +1,18 @@
-"""The tour sections of streams, consumer groups, time series and the worker."""
+"""The tour sections of streams, consumer groups and the stream worker
+(:mod:`walrus.features.streams`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from walrus.drivers.protocol import Capability
-from walrus.tour import Transcript, tour_section
+from walrus.tour.runner import Section, Transcript, tour_section
+
+SECTIONS: list[Section] = []
 
 
-@tour_section("Streams", needs=[Capability.STREAMS])
+@tour_section("Streams", needs=[Capability.STREAMS], into=SECTIONS)
 def _streams(db: Any, show: Transcript) -> None:
     """A Stream is an append-only log; a consumer group hands each message to
     one consumer and tracks what was acknowledged. One round trip per call."""
@@ -24,7 +28,7 @@ def _streams(db: Any, show: Transcript) -> None:
     show("cg.destroy()")
 
 
-@tour_section("Stream worker", needs=[Capability.STREAMS])
+@tour_section("Stream worker", needs=[Capability.STREAMS], into=SECTIONS)
 def _worker(db: Any, show: Transcript) -> None:
     """cg.consume() is a consumer loop: a message is acknowledged when the
     loop body finishes, failures are redelivered, then dead-lettered."""

@@ -1,16 +1,16 @@
-"""The models section of ``python -m walrus tour``."""
+"""The tour section of the models (:mod:`walrus.features.models`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from walrus.tour import Transcript, tour_section
+from walrus.tour.runner import Section, Transcript, tour_section
 
-__all__: list[str] = []
+SECTIONS: list[Section] = []
 
 
-@tour_section("Models")
-def _tour(db: Any, show: Transcript) -> None:
+@tour_section("Models", into=SECTIONS)
+def _models(db: Any, show: Transcript) -> None:
     """Rows in hashes with secondary indexes: a save updates the row and its
     indexes in one atomic call; a query evaluates the whole filter in one
     round trip and fetches the rows in one more."""

@@ -1,13 +1,15 @@
-"""The containers' section of ``python -m walrus tour``."""
+"""The tour sections of the containers (:mod:`walrus.features.containers`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from walrus.tour import Transcript, tour_section
+from walrus.tour.runner import Section, Transcript, tour_section
+
+SECTIONS: list[Section] = []
 
 
-@tour_section("Containers")
+@tour_section("Containers", into=SECTIONS)
 def _containers(db: Any, show: Transcript) -> None:
     """Hash, List, Set and ZSet act like dict, list, set and a sorted dict;
     every call is one round trip."""
@@ -30,7 +32,7 @@ def _containers(db: Any, show: Transcript) -> None:
     show("z[-2:, True]")
 
 
-@tour_section("Arrays, bit fields, Bloom filters, HyperLogLog")
+@tour_section("Arrays, bit fields, Bloom filters, HyperLogLog", into=SECTIONS)
 def _more_containers(db: Any, show: Transcript) -> None:
     """Array is a list on a hash (O(1) index); BitField packs integers in bits;
     BloomFilter answers "maybe present" or "surely absent"; HyperLogLog counts
