@@ -370,7 +370,7 @@ def test_a_crash_during_the_migration_leaves_a_readable_file(tmp_path: Path) -> 
     finds the format-1 file intact (and migrates it) or the finished one."""
     source = MemoryDatabase()
     for n in range(2, 10):  # ids 2-9: no Vedis record names collide
-        source.hset(f"h{n}", mapping={f"f{i}": f"{n}:{i}" for i in range(5000)})
+        source.hset(f"h{n}", mapping={f"f{i}": f"{n}:{i}" for i in range(2000)})
     ids = {f"h{n}".encode(): n for n in range(2, 10)}
     pristine = str(tmp_path / "pristine.vdb")
     write_format1(pristine, source, ids)

@@ -187,9 +187,9 @@ class BitFieldMachine(RuleBasedStateMachine):
         self.write(offset, width, 0)
 
     @invariant()
-    def same_bits(self) -> None:
-        for start in range(0, 64, 16):
-            assert self.bits[start : start + 16] == self.read(start, 16)
+    def same_bits(self) -> None:  # one BITFIELD: four 16-bit reads
+        reads = self.bits.get("u16", 0).get("u16", 16).get("u16", 32).get("u16", 48)
+        assert reads.execute() == [self.read(start, 16) for start in range(0, 64, 16)]
 
     def teardown(self) -> None:
         self.bits.clear()
