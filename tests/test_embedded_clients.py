@@ -292,10 +292,10 @@ def test_watch_is_per_database(clients: Any) -> None:
 
 def test_watch_breaks_when_the_key_expires(clients: Any) -> None:
     db = clients()
-    db.set("k", "1", px=50)
+    db.set("k", "1", px=300)  # WATCHed before it expires, even on a loaded machine
     with db.pipeline() as pipe:
         pipe.watch("k")
-        time.sleep(0.1)
+        time.sleep(0.4)
         pipe.multi()
         pipe.set("other", "x")
         with pytest.raises(WatchError):
