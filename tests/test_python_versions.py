@@ -19,7 +19,7 @@ import pytest
 from test_pytest_plugin import plugin_is_installed
 
 import walrus
-from walrus.install import CYTHON_DIRECTIVE, plan
+from walrus.install import CYTHON_DIRECTIVE, install_steps, plan, wheel_cache
 from walrus.tusks.rlite import WalrusLite
 from walrus.tusks.vedisdb import WalrusVedis
 
@@ -105,6 +105,27 @@ def test_the_vedis_source_gets_one_line(tmp_path: Path) -> None:
     assert not (unpacked / "vedis.c").exists()
 
 
+def test_a_built_wheel_is_kept_and_installed_the_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    steps = install_steps("vedis")
+    assert steps[:-1] == plan("vedis") and steps[-1].action is not None
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    wheel = (
+        tmp_path / "scratch" / "wheels" / f"vedis-0.7.2-{tag}-{tag}-linux_x86_64.whl"
+    )
+    wheel.parent.mkdir(parents=True)
+    wheel.write_bytes(b"a built wheel")
+    steps[-1].action(tmp_path / "scratch")
+    again = install_steps("vedis")
+    assert [step.text for step in again] == ["install the wheel built before"]
+    assert again[0].argv[-1] == str(wheel_cache() / wheel.name)
+    assert (wheel_cache() / wheel.name).read_bytes() == b"a built wheel"
+    rlite = [step.text for step in install_steps("rlite")[:-1]]
+    assert rlite == [step.text for step in plan("rlite")]  # another engine: built
+
+
 def test_an_unknown_engine_is_a_clear_error() -> None:
     with pytest.raises(walrus.exceptions.InvalidValue, match="unknown engine 'redis'"):
         plan("redis")
@@ -181,7 +202,7 @@ def test_install_dry_run_prints_this_pythons_steps(tmp_path: Path) -> None:
     result = run_without_engines(tmp_path, "install", "--dry-run", "rlite", "vedis")
     assert result.returncode == 0, result.stderr
     for name in ("rlite", "vedis"):
-        steps = plan(name)
+        steps = install_steps(name)
         assert f"{name} {len(steps)}/{len(steps)}: {steps[-1].text}" in result.stdout
     assert "$TMP" in result.stdout and "{scratch}" not in result.stdout
 

@@ -6,7 +6,8 @@ Usage (from the repository root)::
     python tools/backend_matrix.py --json m.json   # render an earlier run
 
 The run is ``python -m pytest tests/conformance -q -p no:randomly`` with
-``WALRUS_MATRIX`` set, so ``tests/matrix_plugin.py`` records each test's
+``WALRUS_MATRIX`` set (and ``WALRUS_TEST_CLUSTER=1``: a Valkey cluster too),
+so ``tests/matrix_plugin.py`` records each test's
 (feature, backend, outcome) and the UnsupportedOperation cells tests
 recorded. A cell says ``yes`` (every test passed), ``yes, except <operation>:
 <reason>`` (the tests passed; the backend raised UnsupportedOperation for the
@@ -29,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = [
     "redis",
+    "cluster",
     "rlite-memory",
     "rlite-file",
     "vedis-memory",
@@ -126,7 +128,7 @@ def render(data: dict[str, Any], generated: str) -> str:
 
 def run_suite(target: Path) -> int:
     """Run the conformance suite, recording into ``target``; pytest's exit code."""
-    env = dict(os.environ, WALRUS_MATRIX=str(target))
+    env = dict(os.environ, WALRUS_MATRIX=str(target), WALRUS_TEST_CLUSTER="1")
     command = [
         sys.executable,
         "-m",

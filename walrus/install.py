@@ -17,7 +17,10 @@ The two embedded engines come from old source distributions that a plain
 
 Every step is a ``pip`` command run with this interpreter (or the temporary
 environment's); ``--dry-run`` prints them instead. An engine already
-importable is left alone.
+importable is left alone. A wheel walrus built is kept in
+``$XDG_CACHE_HOME/walrus/wheels`` (``~/.cache/...``), so installing it again
+for the same Python (another virtual environment, a new tox run) takes
+seconds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -43,8 +47,10 @@ __all__ = [
     "Step",
     "engine_installed",
     "install_engines",
+    "install_steps",
     "plan",
     "require_engine",
+    "wheel_cache",
 ]
 
 CYTHON_DIRECTIVE = "# cython: language_level=2\n"
@@ -198,6 +204,38 @@ def _vedis_steps(version: tuple[int, int]) -> list[Step]:
     ]
 
 
+def wheel_cache() -> Path:
+    """Where built engine wheels are kept between installs."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "walrus" / "wheels"
+
+
+def _cached_wheel(name: str) -> Path | None:
+    """A wheel of engine ``name`` built before for this interpreter, if any."""
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    module = ENGINES[name].module
+    found = sorted(wheel_cache().glob(f"{module}-*-{tag}-{tag}-*.whl"))
+    return found[-1] if found else None
+
+
+def _keep_wheels(scratch: Path) -> None:
+    built = list((scratch / "wheels").glob("*.whl"))
+    if built:
+        wheel_cache().mkdir(parents=True, exist_ok=True)
+    for wheel in built:
+        shutil.copy2(wheel, wheel_cache() / wheel.name)
+
+
+def install_steps(name: str) -> list[Step]:
+    """What ``walrus install name`` does here: install the wheel built
+    before, or follow :func:`plan` and keep the wheel it builds."""
+    cached = _cached_wheel(name)
+    if cached is not None:
+        return [Step("install the wheel built before", _pip("install", str(cached)))]
+    keep = Step(f"keep the wheel in {wheel_cache()}", action=_keep_wheels)
+    return [*plan(name), keep]
+
+
 def plan(name: str, version: tuple[int, int] | None = None) -> list[Step]:
     """The steps that install engine ``name`` on Python ``version`` (this one)."""
     if name not in ENGINES:
@@ -236,7 +274,7 @@ def install_engines(
     """Install each engine that does not import yet (``subprocess`` errors
     propagate: ``CalledProcessError`` names the failing pip command)."""
     for name in names:
-        steps = plan(name)
+        steps = install_steps(name)
         if engine_installed(name) and not dry_run:
             print(f"{name}: {ENGINES[name].module} is already installed", file=out)
             continue
