@@ -69,17 +69,17 @@ def test_render(tool: ModuleType) -> None:
     page = tool.render(json.loads(json.dumps(RUN)), "2026-01-01")
     assert "on 2026-01-01" in page
     header = (
-        "| feature | redis | rlite-memory | rlite-file | vedis-memory | vedis-file"
-        " | memory | ledis | redis-server |"
+        "| feature | redis | cluster | rlite-memory | rlite-file | vedis-memory"
+        " | vedis-file | memory | ledis | redis-server |"
     )
     assert header in page
     assert (
-        "| hash | yes | yes | FAIL | not run | not run | not run | not run | not run |"
-        in page
+        "| hash | yes | not run | yes | FAIL | not run | not run | not run | not run"
+        " | not run |" in page
     )
     assert (
-        "| stream | yes | yes, except XADD: no streams | yes, except XADD: no streams"
-        " | not run | not run | not run | not run | yes |" in page
+        "| stream | yes | not run | yes, except XADD: no streams | yes, except XADD:"
+        " no streams | not run | not run | not run | not run | yes |" in page
     )
     assert "- **ledis**: no ledisdb server (set WALRUS_TEST_LEDIS_URL)" in page
     assert "| rlite | stream | XADD | no streams |" in page
