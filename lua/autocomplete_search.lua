@@ -1,26 +1,27 @@
 -- An autocomplete search: the data of the best hits, best first.
--- KEYS[1] data hash, KEYS[2] boosts hash, KEYS[3] cached-searches set,
---   KEYS[4] this search's cache key
--- ARGV[1] prefix key base (a prefix's sorted set is ARGV[1] .. prefix),
---   ARGV[2] cache timeout in seconds (0: do not keep), ARGV[3] limit (0: all),
---   ARGV[4] number of words n, ARGV[5 .. 4+n] the words, then pairs of
+-- KEYS[1] data hash, KEYS[2] boosts hash, KEYS[3] cached-searches set (its
+--   members name cached searches' keys after KEYS[3]), KEYS[4] this search's
+--   cache key (KEYS[3] .. a name), KEYS[5] the prefix key base (a prefix's
+--   sorted set is KEYS[5] .. prefix; never a key itself)
+-- ARGV[1] cache timeout in seconds (0: do not keep), ARGV[2] limit (0: all),
+--   ARGV[3] number of words n, ARGV[4 .. 3+n] the words, then pairs of
 --   (object id or type, multiplier) boosting this search only
 -- A one-word search without boosts reads the prefix's sorted set; any other
 -- is computed into KEYS[4] (the intersection, each hit scored by its worst
 -- word, i.e. AGGREGATE MAX, then divided by its boosts) and
--- kept for ARGV[2] seconds. A member is "<id>\1<type>"; saved boosts are
+-- kept for ARGV[1] seconds. A member is "<id>\1<type>"; saved boosts are
 -- "i<member>" (one object), "i<id>\1" (an id, whatever its type) and
 -- "t<type>" (a type) in KEYS[2]. A hit's multiplier is its id's boost times
 -- its type's; the search's boost for a name replaces the saved ones for it.
-local n = tonumber(ARGV[4])
-local timeout = tonumber(ARGV[2])
-local source = ARGV[1] .. ARGV[5]
-if n > 1 or #ARGV > 4 + n or redis.call('HLEN', KEYS[2]) > 0 then
+local n = tonumber(ARGV[3])
+local timeout = tonumber(ARGV[1])
+local source = KEYS[5] .. ARGV[4]
+if n > 1 or #ARGV > 3 + n or redis.call('HLEN', KEYS[2]) > 0 then
   source = KEYS[4]
   if redis.call('EXISTS', source) == 0 then
     local keys = {}
     for i = 1, n do
-      keys[i] = ARGV[1] .. ARGV[4 + i]
+      keys[i] = KEYS[5] .. ARGV[3 + i]
     end
     keys[n + 1] = 'AGGREGATE'
     keys[n + 2] = 'MAX'
@@ -31,7 +32,7 @@ if n > 1 or #ARGV > 4 + n or redis.call('HLEN', KEYS[2]) > 0 then
       saved[flat[i]] = tonumber(flat[i + 1])
     end
     local given = {}
-    for i = 5 + n, #ARGV, 2 do
+    for i = 4 + n, #ARGV, 2 do
       given[ARGV[i]] = tonumber(ARGV[i + 1])
     end
     local hits = redis.call('ZRANGE', source, 0, -1, 'WITHSCORES')
@@ -59,12 +60,12 @@ if n > 1 or #ARGV > 4 + n or redis.call('HLEN', KEYS[2]) > 0 then
     end
     if timeout > 0 then
       redis.call('EXPIRE', source, timeout)
-      redis.call('SADD', KEYS[3], source)
+      redis.call('SADD', KEYS[3], string.sub(KEYS[4], #KEYS[3] + 1))
       redis.call('EXPIRE', KEYS[3], timeout)
     end
   end
 end
-local members = redis.call('ZRANGE', source, 0, tonumber(ARGV[3]) - 1)
+local members = redis.call('ZRANGE', source, 0, tonumber(ARGV[2]) - 1)
 if source == KEYS[4] and timeout <= 0 then
   redis.call('DEL', source)
 end

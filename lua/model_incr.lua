@@ -1,8 +1,9 @@
 -- Add to a model row's number field and move its index entries, atomically.
 -- KEYS[1] the row's hash (also the member stored in the indexes),
---   KEYS[2] the field's range index (optional)
+--   KEYS[2] the field's equality key prefix (the value is appended; never a
+--   key itself), KEYS[3] the field's range index (optional)
 -- ARGV[1] field, ARGV[2] amount, ARGV[3] "int" or "float",
---   ARGV[4] the field's equality key prefix (the value is appended), or ""
+--   ARGV[4] "1" when the field has an equality index, else "0"
 -- returns the new stored value, or nil when the row does not exist
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -32,13 +33,13 @@ else
   end
   redis.call('HSET', KEYS[1], field, new)
 end
-if ARGV[4] ~= '' then
+if ARGV[4] == '1' then
   if old then
-    redis.call('SREM', ARGV[4] .. old, KEYS[1])
+    redis.call('SREM', KEYS[2] .. old, KEYS[1])
   end
-  redis.call('SADD', ARGV[4] .. new, KEYS[1])
+  redis.call('SADD', KEYS[2] .. new, KEYS[1])
 end
-if KEYS[2] then
-  redis.call('ZADD', KEYS[2], new, KEYS[1])
+if KEYS[3] then
+  redis.call('ZADD', KEYS[3], new, KEYS[1])
 end
 return new

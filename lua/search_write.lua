@@ -1,21 +1,21 @@
 -- Every write to a full-text search index: store, re-index or remove one document.
 -- KEYS[1] meta hash (settings, docs: document count, length: total terms),
 -- KEYS[2] terms hash (document id -> '<length> <term> <term> ...', its distinct
---   terms), KEYS[3] the document's hash (content and metadata)
--- ARGV[1] posting key base (a term's postings hash is ARGV[1] .. term: document
---   id -> '<length> <position> <position> ...'; all in the index's key group)
--- ARGV[2] operation: 'update' (merge the document's fields), 'replace' (drop
+--   terms), KEYS[3] the document's hash (content and metadata), KEYS[4] the
+--   posting key base (a term's postings hash is KEYS[4] .. term: document
+--   id -> '<length> <position> <position> ...'; never a key itself)
+-- ARGV[1] operation: 'update' (merge the document's fields), 'replace' (drop
 --   its old fields first), 'remove', 'remove_keep' (unindex, keep its hash)
--- ARGV[3] document id, ARGV[4] tokenizer settings
--- update/replace: ARGV[5] length, ARGV[6] the terms line, ARGV[7] number F of
---   document fields, ARGV[8 .. 7+2F] field/value pairs, then term/posting pairs
+-- ARGV[2] document id, ARGV[3] tokenizer settings
+-- update/replace: ARGV[4] length, ARGV[5] the terms line, ARGV[6] number F of
+--   document fields, ARGV[7 .. 6+2F] field/value pairs, then term/posting pairs
 -- returns 1 if the document was indexed before, else 0; or, writing nothing,
---   'mismatch:' .. the index's settings when they differ from ARGV[4], or -1
+--   'mismatch:' .. the index's settings when they differ from ARGV[3], or -1
 --   when a remove finds the document neither indexed nor stored
-local op, id = ARGV[2], ARGV[3]
+local op, id = ARGV[1], ARGV[2]
 local writes = op == 'update' or op == 'replace'
 local meta = redis.call('HGET', KEYS[1], 'settings')
-if writes and meta and meta ~= ARGV[4] then
+if writes and meta and meta ~= ARGV[3] then
   return 'mismatch:' .. meta
 end
 
@@ -31,7 +31,7 @@ if old then
       length = 0 - tonumber(word)
       first = false
     else
-      redis.call('HDEL', ARGV[1] .. word, id)
+      redis.call('HDEL', KEYS[4] .. word, id)
     end
   end
   redis.call('HDEL', KEYS[2], id)
@@ -42,19 +42,19 @@ if op == 'remove' or op == 'replace' then
 end
 
 if writes then
-  local i = 8
-  for _ = 1, tonumber(ARGV[7]) do
+  local i = 7
+  for _ = 1, tonumber(ARGV[6]) do
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
     i = i + 2
   end
   while i <= #ARGV do
-    redis.call('HSET', ARGV[1] .. ARGV[i], id, ARGV[i + 1])
+    redis.call('HSET', KEYS[4] .. ARGV[i], id, ARGV[i + 1])
     i = i + 2
   end
-  redis.call('HSET', KEYS[2], id, ARGV[6])
-  redis.call('HSET', KEYS[1], 'settings', ARGV[4])
+  redis.call('HSET', KEYS[2], id, ARGV[5])
+  redis.call('HSET', KEYS[1], 'settings', ARGV[3])
   docs = docs + 1
-  length = length + tonumber(ARGV[5])
+  length = length + tonumber(ARGV[4])
 end
 
 if docs ~= 0 or length ~= 0 then

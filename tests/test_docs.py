@@ -53,7 +53,9 @@ def read_page(path: Path) -> Page:
     text = path.read_text(encoding="utf-8")
     blocks = tuple(m["code"] for m in _BLOCK.finditer(text) if not m["why"])
     settings = _SETTINGS.search(text)
-    backends = tuple(BACKEND_FACTORIES)
+    # the pages show one server's examples; docs/cluster.md's run on a cluster
+    # in tests/test_cluster_failover.py
+    backends = tuple(name for name in BACKEND_FACTORIES if name != "cluster")
     decode = False
     if settings:
         if settings["names"] != "all":

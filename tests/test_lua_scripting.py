@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import BACKEND_FACTORIES
+from conftest import BACKEND_FACTORIES, SERVER_BACKENDS
 from support import REPLY_MODE_IDS, REPLY_MODES, ServerProcess
 
-EMBEDDED = [name for name in BACKEND_FACTORIES if not name.startswith("redis")]
+EMBEDDED = [name for name in BACKEND_FACTORIES if name not in SERVER_BACKENDS]
 
 # Valkey 9's wording -> Redis 7.0's (walrus answers as Redis 7.0 does).
 _WORDING = [

@@ -11,6 +11,7 @@ name walrus 0.9 exported here, and walrus 0.9's modules (``walrus.containers``,
 from __future__ import annotations
 
 from walrus.drivers.protocol import Capability, Driver
+from walrus.drivers.server.cluster import ClusterDatabase
 from walrus.drivers.server.database import Database, Walrus
 from walrus.exceptions import (
     CommandError,
@@ -103,6 +104,7 @@ __all__ = [
     "Cache",
     "CacheMetrics",
     "Capability",
+    "ClusterDatabase",
     "CommandError",
     "CommandNameError",
     "ConsumerGroup",

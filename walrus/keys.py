@@ -10,8 +10,11 @@ they land in one slot and multi-key commands and scripts keep working.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
+
+from redis.crc import key_slot
 
 __all__ = ["KeyGroup", "Keyspace", "key_text"]
 
@@ -62,3 +65,40 @@ class Keyspace:
     def temp(self) -> str:
         """A fresh random key for temporary results (the caller sets its TTL)."""
         return f"temp.{uuid.uuid4().hex}"
+
+    def temp_near(self, key: str | bytes | int | float) -> str | bytes:
+        """A fresh temporary key (as :meth:`temp`) in ``key``'s cluster slot.
+
+        In cluster mode it is hash-tagged with what the cluster hashes of
+        ``key`` (its ``{tag}``, or all of it), so that one transaction or
+        multi-key command may hold both keys; in standalone mode it is
+        :meth:`temp`'s name.
+        """
+        name = self.temp()
+        if not self.cluster:
+            return name
+        raw = key if isinstance(key, bytes) else key_text(key).encode()
+        return b"{%s}%s" % (_hash_tag(raw), name.encode())
+
+
+def _hash_tag(key: bytes) -> bytes:
+    """A hash tag in ``key``'s cluster slot: the part of ``key`` a cluster
+    hashes (its ``{tag}``, or the whole key) when a tag can hold it (no
+    ``}``, not empty), else the smallest decimal number in that slot."""
+    start = key.find(b"{")
+    end = key.find(b"}", start + 1)
+    if start >= 0 and end > start + 1:
+        return key[start + 1 : end]
+    if key and b"}" not in key:
+        return key
+    return _number_in_slot(key_slot(key))
+
+
+@functools.cache
+def _number_in_slot(slot: int) -> bytes:
+    """The smallest decimal number a cluster hashes to ``slot`` (found in
+    about 16,000 tries, ~10 ms, once per slot)."""
+    number = 0
+    while key_slot(b"%d" % number) != slot:
+        number += 1
+    return b"%d" % number

@@ -1,6 +1,10 @@
 """``db.atomic()`` as in walrus 0.9, on every backend and in both reply modes:
 the ``tx`` handle (``tx.pipe``, ``commit()``, ``clear()``), ``db.pipe``,
-nesting, exceptions, threads and the 0.9 transaction methods."""
+nesting, exceptions, threads and the 0.9 transaction methods.
+
+A block that writes several keys uses keys sharing a hash tag (``{t}k``,
+``{t}n``): a cluster's transaction holds keys of one slot.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,12 @@ from walrus.transactions import Atomic
 def test_block_queues_then_commits(db: Any) -> None:
     with db.atomic() as tx:
         assert isinstance(tx, Atomic)
-        tx.pipe.set("k", "v")
-        tx.pipe.incr("n")
-        assert db.get("k") is None  # queued, not sent
+        tx.pipe.set("{t}k", "v")
+        tx.pipe.incr("{t}n")
+        assert db.get("{t}k") is None  # queued, not sent
         assert db.pipe is tx.pipe
-    assert db.get("k") == text(db, "v")
-    assert db.get("n") == text(db, "1")
+    assert db.get("{t}k") == text(db, "v")
+    assert db.get("{t}n") == text(db, "1")
     assert db.atomic_results() == [True, 1]
 
 
@@ -38,9 +42,9 @@ def test_one_round_trip_on_a_server(db: Any, backend: Backend) -> None:
         pytest.skip("round trips are counted on a server")
     with round_trips(db) as counter, db.atomic() as tx:
         for i in range(10):
-            tx.pipe.set(f"k{i}", i)
+            tx.pipe.set(f"{{t}}k{i}", i)
     assert counter.round_trips == 1
-    assert db.get("k9") == text(db, "9")
+    assert db.get("{t}k9") == text(db, "9")
 
 
 def test_commit_and_clear_inside_the_block(db: Any) -> None:
@@ -71,18 +75,18 @@ def test_nested_blocks_commit_when_they_exit(db: Any) -> None:
         assert len(db._transaction_local.pipes) == 1
         with db.atomic() as inner:
             assert len(db._transaction_local.pipes) == 2
-            inner.pipe.set("inner", 1)
+            inner.pipe.set("{t}inner", 1)
             assert db.pipe is inner.pipe
-        assert db.get("inner") == text(db, "1")
+        assert db.get("{t}inner") == text(db, "1")
         assert db.pipe is outer.pipe
-        outer.pipe.set("outer", 1)
+        outer.pipe.set("{t}outer", 1)
         with pytest.raises(KeyError), db.atomic() as failing:
-            failing.pipe.set("dropped", 1)
+            failing.pipe.set("{t}dropped", 1)
             raise KeyError("x")
-        outer.pipe.set("after", 1)
-        assert db.get("outer") is None
-    assert db.exists("inner", "outer", "after") == 3
-    assert not db.exists("dropped")
+        outer.pipe.set("{t}after", 1)
+        assert db.get("{t}outer") is None
+    assert db.exists("{t}inner", "{t}outer", "{t}after") == 3
+    assert not db.exists("{t}dropped")
     assert db._transaction_local.pipes == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import Backend, round_trips
+from support import Backend, round_trips, slots_of
 
 from walrus import Autocomplete, MissingKey
 
@@ -287,7 +287,8 @@ def test_cache_invalidation_and_timeout(db: Any) -> None:
     ac = db.autocomplete(namespace="c", cache_timeout=30)
     ac.store("walrus tusks")
     assert ac.search("wal tus") == ["walrus tusks"]
-    cached = [k for k in all_keys(db) if str(k).startswith(("c:c:", "b'c:c:"))]
+    cache = db.keyspace.group("c").key("c", "")
+    cached = [k for k in all_keys(db) if str(k).startswith((cache, f"b'{cache}"))]
     assert len(cached) == 1
     assert 0 < db.ttl(cached[0]) <= 30
     ac.store("walrus tusk care")
@@ -297,7 +298,20 @@ def test_cache_invalidation_and_timeout(db: Any) -> None:
     uncached = db.autocomplete(namespace="u", cache_timeout=0)
     uncached.store("walrus tusks")
     assert uncached.search("wal tus", boosts={"x": 2}) == ["walrus tusks"]
-    assert not [k for k in all_keys(db) if str(k).startswith(("u:c", "b'u:c"))]
+    cache = db.keyspace.group("u").key("c")
+    assert not [k for k in all_keys(db) if str(k).startswith((cache, f"b'{cache}"))]
+
+
+def test_cluster_keys_of_an_index_share_one_slot(db: Any) -> None:
+    if not db.keyspace.cluster:
+        pytest.skip("hash tags are a cluster's layout")
+    ac = db.autocomplete(namespace="c", cache_timeout=30)
+    ac.store("walrus tusks")
+    ac.boost_object("walrus tusks", multiplier=2)
+    assert ac.search("wal tus") == ["walrus tusks"]  # cached
+    written = [k.decode() if isinstance(k, bytes) else k for k in all_keys(db)]
+    assert len(written) > 5 and all(k.startswith("{c}:") for k in written)
+    assert len(slots_of(written)) == 1
 
 
 def test_limit_use_json_and_flush(db: Any) -> None:

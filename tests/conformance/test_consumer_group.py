@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from support import (
     Backend,
+    nodes_of,
     one_round_trip,
+    one_round_trip_per_node,
     require_streams,
     round_trips,
     text,
@@ -28,6 +30,7 @@ from walrus import (
     WrongType,
 )
 from walrus.features.consumer_group import AutoClaim
+from walrus.features.group_stream import slot_groups
 
 
 @pytest.fixture(autouse=True)
@@ -384,18 +387,29 @@ def test_resp2_and_resp3_give_identical_results(
 
 
 def test_every_method_is_one_round_trip(db: Any, backend: Backend) -> None:
+    """One round trip; on a cluster, one per node the group's streams are on."""
     keys = ["a", "b", "c"]
     cg = db.consumer_group("g", keys)
-    assert one_round_trip(db, backend, cg.create) == dict.fromkeys(keys, True)
-    one_round_trip(db, backend, lambda: cg.create())  # BUSYGROUP everywhere
+
+    def per_node(operation: Callable[[], Any]) -> Any:
+        return one_round_trip_per_node(db, backend, keys, operation)
+
+    assert per_node(cg.create) == dict.fromkeys(keys, True)
+    per_node(lambda: cg.create())  # BUSYGROUP everywhere
     s = cg.streams["a"]
     mid = one_round_trip(db, backend, lambda: s.add({"x": "1"}))
-    for operation in (
+    for group_operation in (
         lambda: cg.read(count=5),
-        lambda: cg.read(block=10),
         lambda: cg.set_id("0"),
         cg.reset,
         cg.stream_info,
+    ):
+        per_node(group_operation)
+    s.add({"x": "2"})
+    per_node(lambda: cg.read(block=10))  # finds one at once, even on a cluster
+    if len(slot_groups(db, keys)) == 1:  # several slots: it polls (next test)
+        per_node(lambda: cg.read(block=10))
+    for operation in (
         lambda: s.read(last_id="0"),
         lambda: s.read(block=10),
         s.pending,
@@ -406,6 +420,78 @@ def test_every_method_is_one_round_trip(db: Any, backend: Backend) -> None:
         s.consumers_info,
         lambda: s.create_consumer("x"),
         lambda: s.delete_consumer("x"),
-        cg.destroy,
     ):
         one_round_trip(db, backend, operation)
+    per_node(cg.destroy)
+
+
+# -- streams in several slots (a cluster; one slot elsewhere) ----------------------
+def test_streams_in_several_slots_are_read_in_the_group_s_order(db: Any) -> None:
+    keys = ["a", "b", "c"]  # three slots, on three nodes of the test cluster
+    assert len(slot_groups(db, keys)) == (3 if db.keyspace.cluster else 1)
+    cg = db.consumer_group("g", keys)
+    cg.create()
+    added = {key: db.xadd(key, {"k": key}) for key in reversed(keys)}
+    db.xadd("a", {"k": "a2"})
+    assert cg.read(count=1) == [
+        [text(db, key), [(added[key], fields(db, k=key))]] for key in keys
+    ]
+    assert [k for k, _ in cg.read()] == [text(db, "a")]
+    assert cg.read() == []
+    assert [k for k, _ in cg.read(consumer="other")] == []
+    cg.reset()
+    assert [k for k, _ in cg.consumer("other").read(count=1)] == [
+        text(db, k) for k in keys
+    ]
+
+
+def test_a_blocking_read_over_several_slots_waits_for_every_stream(db: Any) -> None:
+    """No slot is silently left out of a blocking read: a message added to
+    any of the streams while it waits wakes it (on a cluster, by polling)."""
+    keys = ["a", "b", "c"]
+    cg = db.consumer_group("g", keys)
+    cg.create()
+    for key in keys:
+        added: list[Any] = []
+        timer = threading.Timer(
+            0.15, lambda k=key, out=added: out.append(db.xadd(k, {"k": k}))
+        )
+        timer.start()
+        started = time.monotonic()
+        try:
+            got = cg.read(block=5000)
+        finally:
+            timer.join(5)
+        assert got == [[text(db, key), [(added[0], fields(db, k=key))]]]
+        assert 0.1 < time.monotonic() - started < 2
+    started = time.monotonic()
+    assert cg.read(block=120) == []  # waits the whole block, then gives up
+    assert 0.11 <= time.monotonic() - started < 1
+
+
+def test_streams_sharing_a_tag_are_read_with_one_blocking_command(
+    db: Any, backend: Backend
+) -> None:
+    keys = ["{jobs}:a", "{jobs}:b"]  # one slot on a cluster: a true blocking read
+    assert len(slot_groups(db, keys)) == 1
+    cg = db.consumer_group("g", keys)
+    cg.create()
+    db.xadd("{jobs}:b", {"k": "v"})
+    with round_trips(db) as sent:
+        assert [k for k, _ in cg.read(block=100)] == [text(db, "{jobs}:b")]
+        started = time.monotonic()
+        assert cg.read(block=100) == []
+    assert time.monotonic() - started >= 0.09
+    if backend.server:
+        assert (sent.round_trips, sent.commands) == (2, 2)
+    assert nodes_of(db, keys) == 1
+
+
+def test_errors_of_a_read_over_several_slots(db: Any) -> None:
+    db.hset("h", "a", "1")
+    db.xadd("s", {"a": "1"})
+    with pytest.raises(WrongType) as info:
+        db.consumer_group("g", ["s", "h"]).read()
+    assert info.value.key == "h"
+    with pytest.raises(UnknownGroup, match="'a', 'b'"):
+        db.consumer_group("g", ["a", "b"]).read(block=10)

@@ -1,4 +1,8 @@
-"""HyperLogLog: distinct-count estimates, on every backend and in both reply modes."""
+"""HyperLogLog: distinct-count estimates, on every backend and in both reply modes.
+
+Merges use keys that share a hash tag (``{k}a``, ``{k}b``): a cluster runs
+them only within one slot, every other backend ignores the braces.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import uuid
 from typing import Any
 
 import pytest
+from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from support import Backend, round_trips, run_stateful
+from support import Backend, round_trips, run_stateful, text
 
 from walrus import HyperLogLog, WrongType
 
@@ -23,19 +28,30 @@ def test_reference_example(db: Any) -> None:
 
 
 def test_add_merge_and_in_place_union(db: Any) -> None:
-    a, b, c = db.HyperLogLog("a"), db.HyperLogLog("b"), db.HyperLogLog("c")
+    a, b, c = (db.HyperLogLog(f"{{k}}{n}") for n in "abc")
     assert a.add("x", "y") is True
     assert a.add("x") is False
     assert a.add() is False
     assert not db.exists("empty")
     b.add("y", "z", "北京")
     c.add("w")
-    merged = a.merge("m", b, c)
-    assert isinstance(merged, HyperLogLog) and merged.key == "m"
+    merged = a.merge("{k}m", b, c)
+    assert isinstance(merged, HyperLogLog) and merged.key == "{k}m"
     assert len(merged) == 5
     a |= b
     assert len(a) == 4
     assert len(db.HyperLogLog("missing")) == 0
+
+
+def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
+    cluster_only(backend)
+    a, b = db.HyperLogLog("a"), db.HyperLogLog("b")
+    a.add("x")
+    b.add("y")
+    refused_across_slots(lambda: a.merge("{k}m", b), "a", "b", "{k}m")
+    refused_across_slots(lambda: a.__ior__(b), "a", "b")
+    assert len(a) == 1  # nothing was written
+    assert sorted(db) == [text(db, "a"), text(db, "b")]
 
 
 def test_bad_input(db: Any) -> None:
@@ -49,12 +65,12 @@ def test_bad_input(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    a, b = db.HyperLogLog("a"), db.HyperLogLog("b")
+    a, b = db.HyperLogLog("{k}a"), db.HyperLogLog("{k}b")
     b.add("q")
     for operation in (
         lambda: a.add(*range(50)),
         lambda: len(a),
-        lambda: a.merge("m", b),
+        lambda: a.merge("{k}m", b),
         lambda: a.__ior__(b),
     ):
         if backend.server:
@@ -90,8 +106,9 @@ class HyperLogLogMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hll = HyperLogLog(self.database, f"machine:{uuid.uuid4().hex}")
-        self.other = HyperLogLog(self.database, f"machine:{uuid.uuid4().hex}")
+        self.tag = uuid.uuid4().hex  # one slot for every key of the machine
+        self.hll = HyperLogLog(self.database, f"machine:{{{self.tag}}}:hll")
+        self.other = HyperLogLog(self.database, f"machine:{{{self.tag}}}:other")
         self.model: set[str] = set()
         self.other_model: set[str] = set()
 
@@ -114,7 +131,9 @@ class HyperLogLogMachine(RuleBasedStateMachine):
 
     @rule()
     def merge_into_new_key(self) -> None:
-        merged = self.hll.merge(f"machine:{uuid.uuid4().hex}", self.other)
+        merged = self.hll.merge(
+            f"machine:{{{self.tag}}}:{uuid.uuid4().hex}", self.other
+        )
         same_count(len(merged), self.model | self.other_model)
 
     @invariant()

@@ -1,4 +1,9 @@
-"""List: a Redis list with Python list semantics, on every backend and reply mode."""
+"""List: a Redis list with Python list semantics, on every backend and reply mode.
+
+Moves between lists and SORT ... STORE use keys that share a hash tag
+(``{k}l``, ``{k}other``): a cluster runs them only within one slot, every
+other backend ignores the braces.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from support import Backend, one_round_trip, round_trips, run_stateful, text
 
 from walrus import List, WrongType
+from walrus.exceptions import CrossSlot
 
 
 def texts(db: Any, values: list[str]) -> list[Any]:
@@ -138,7 +145,7 @@ def test_insert_like_walrus_09(db: Any) -> None:
 
 
 def test_walrus_methods(db: Any) -> None:
-    lst = db.List("l")
+    lst = db.List("{k}l")
     assert lst.append("b") == 1
     assert lst.prepend("a") == 2
     assert lst.extend(["c", "d"]) == 4
@@ -149,9 +156,9 @@ def test_walrus_methods(db: Any) -> None:
     assert lst.as_list(decode=True) == ["a", "b", "x", "c", "y", "d"]
     assert lst.popright() == text(db, "d")
     assert lst.popleft() == text(db, "a")
-    assert lst.move_tail("other") == text(db, "y")
-    assert db.List("other").as_list() == texts(db, ["y"])
-    assert lst.bmove_tail("other", 1) == text(db, "c")
+    assert lst.move_tail("{k}other") == text(db, "y")
+    assert db.List("{k}other").as_list() == texts(db, ["y"])
+    assert lst.bmove_tail("{k}other", 1) == text(db, "c")
     assert "x" in lst
     assert "zz" not in lst
     assert lst.index("x") == 1
@@ -187,10 +194,34 @@ def test_sort(db: Any) -> None:
     assert lst.sort() == texts(db, ["a", "b", "c"])
     assert lst.sort(ordering="DESC", limit=2) == texts(db, ["c", "b"])
     assert lst.sort(offset=1) == texts(db, ["b", "c"])
-    nums = List.from_list(db, "n", [3, 10, 2])
+    nums = List.from_list(db, "{k}n", [3, 10, 2])
     assert nums.sort(alpha=False) == texts(db, ["2", "3", "10"])
-    assert nums.sort(alpha=False, store="sorted") == 3
-    assert db.List("sorted").as_list() == texts(db, ["2", "3", "10"])
+    assert nums.sort(alpha=False, store="{k}sorted") == 3
+    assert db.List("{k}sorted").as_list() == texts(db, ["2", "3", "10"])
+
+
+def test_sort_by_and_get_other_keys_of_its_slot(db: Any) -> None:
+    ids = List.from_list(db, "{g}ids", [1, 2, 3])
+    for i, (weight, name) in enumerate([(3, "c"), (1, "a"), (2, "b")], 1):
+        db.set(f"{{g}}weight_{i}", weight)
+        db.hset(f"{{g}}row:{i}", "name", name)
+    assert ids.sort(pattern="{g}weight_*", alpha=False) == texts(db, ["2", "3", "1"])
+    names = ids.sort(pattern="nosort", get_pattern="{g}row:*->name")
+    assert names == texts(db, ["c", "a", "b"])
+
+
+def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
+    cluster_only(backend)
+    a = List.from_list(db, "a", ["1", "2"])
+    refused_across_slots(lambda: a.move_tail("b"), "a", "b")
+    refused_across_slots(lambda: a.bmove_tail("b", 1), "a", "b")
+    refused_across_slots(lambda: a.sort(store="b"), "a", "b")
+    db.set("weight_1", 1)
+    for option in ("pattern", "get_pattern"):
+        with pytest.raises(CrossSlot, match=r"the sorted key's hash tag, e\.g\."):
+            a.sort(**{option: "weight_*"})
+    assert a.as_list(decode=True) == ["1", "2"]  # nothing was written
+    assert sorted(db) == [text(db, "a"), text(db, "weight_1")]
 
 
 def test_from_list_and_unicode(db: Any) -> None:
@@ -229,7 +260,7 @@ def test_get_key_returns_a_list(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    lst = List.from_list(db, "l", range(20))
+    lst = List.from_list(db, "{k}l", range(20))
 
     def find() -> int | None:
         try:
@@ -256,7 +287,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: lst.insert_after(0, "y"),
         lst.popleft,
         lst.popright,
-        lambda: lst.move_tail("other"),
+        lambda: lst.move_tail("{k}other"),
         lambda: lst.as_list(),
         lambda: len(lst),
         lambda: List.from_list(db, "l2", [1], clear=True),

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from support import Backend, round_trips
+from support import Backend, round_trips, skip_on_cluster_layout, slots_of
 
 from walrus import Capability, Lock, LockNotHeld
 from walrus.scripts import TWINS
@@ -48,12 +48,23 @@ def test_factory_takes_redis_py_timeout(db: Any) -> None:
 
 
 def test_keys_use_walrus_09_names(db: Any) -> None:
+    skip_on_cluster_layout(db)
     lock = db.lock("name")
     assert (lock.key, lock.event) == ("lock:name", "lock.event:name")
     lock.acquire()
     assert db.get(lock.key) == (
         lock.token if db.get_encoder().decode_responses else lock.token.encode()
     )
+    lock.release()
+
+
+def test_cluster_lock_keys_share_one_slot(db: Any) -> None:
+    if not db.keyspace.cluster:
+        pytest.skip("hash tags are a cluster's layout")
+    lock = db.lock("name")
+    assert (lock.key, lock.event) == ("lock:{name}", "lock.event:{name}")
+    assert len(slots_of([lock.key, lock.event, lock.fence_key])) == 1
+    assert lock.acquire() and lock.fence is not None
     lock.release()
 
 

@@ -198,6 +198,7 @@ def test_saves_and_deletes_keep_indexes_exact(
     the rows' current values (no stale entries)."""
     db.flushdb()
     Prop = prop_model(db)
+    prop = db.keyspace.group("prop").key
     live = {Prop.create(**row)._id: row for row in rows}
     for _ in range(data.draw(st.integers(0, 6))):
         pk = data.draw(st.sampled_from(sorted(live)))
@@ -224,22 +225,22 @@ def test_saves_and_deletes_keep_indexes_exact(
             assert {r._id for r in Prop.query(f >= low)} == want
     index_keys = {
         k.decode() if isinstance(k, bytes) else k
-        for k in db.scan_iter(match="prop:*absolute*", count=1000)
+        for k in db.scan_iter(match=prop("*absolute*"), count=1000)
     }
     expected_keys = set()
     for pk, row in live.items():
-        expected_keys.add(f"prop:_id.absolute.{pk}")
+        expected_keys.add(prop(f"_id.absolute.{pk}"))
         for name, value in row.items():
             if value is not None:
                 stored_text = getattr(Prop, name).to_db(value).decode()
-                expected_keys.add(f"prop:{name}.absolute.{stored_text}")
+                expected_keys.add(prop(f"{name}.absolute.{stored_text}"))
     assert index_keys == expected_keys
     fts_keys = {
         k.decode() if isinstance(k, bytes) else k
-        for k in db.scan_iter(match="prop:body.fts.*", count=1000)
+        for k in db.scan_iter(match=prop("body.fts.*"), count=1000)
     }
     terms = {t for row in live.values() for t in (row["body"] or "").split()}
-    assert fts_keys == {f"prop:body.fts.{t}" for t in terms}
+    assert fts_keys == {prop(f"body.fts.{t}") for t in terms}
 
 
 # -- atomicity under threads -----------------------------------------------------
@@ -256,6 +257,8 @@ def test_concurrent_saves_leave_consistent_indexes(db: Any) -> None:
         body = TextField(fts=True, stemmer=False)
 
     Acc.create(name="shared", n=0, tag="red", body="start")
+    acc = db.keyspace.group("acc").key
+    shared = acc("id.shared")
     errors: list[BaseException] = []
     stop = threading.Event()
 
@@ -279,13 +282,13 @@ def test_concurrent_saves_leave_consistent_indexes(db: Any) -> None:
         try:
             while not stop.is_set():
                 pipe = db.pipeline(transaction=True)
-                pipe.hget("acc:id.shared", "n")
-                pipe.hget("acc:id.shared", "tag")
+                pipe.hget(shared, "n")
+                pipe.hget(shared, "tag")
                 for v in range(8):
-                    pipe.sismember(f"acc:n.absolute.{v}", "acc:id.shared")
+                    pipe.sismember(acc(f"n.absolute.{v}"), shared)
                 for tag in TAGS:
-                    pipe.sismember(f"acc:tag.absolute.{tag}", "acc:id.shared")
-                pipe.zscore("acc:n.continuous", "acc:id.shared")
+                    pipe.sismember(acc(f"tag.absolute.{tag}"), shared)
+                pipe.zscore(acc("n.continuous"), shared)
                 n, tag, *flags = pipe.execute()
                 score = flags.pop()
                 n = int(n)
@@ -308,11 +311,11 @@ def test_concurrent_saves_leave_consistent_indexes(db: Any) -> None:
     assert not errors, errors[0]
     final = Acc.load("shared")
     members = {}
-    for key in db.scan_iter(match="acc:*", count=1000):
+    for key in db.scan_iter(match=acc("*"), count=1000):
         text = key.decode() if isinstance(key, bytes) else key
         kind = db.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
-        if kind == "set" and text != "acc:all":
+        if kind == "set" and text != acc("all"):
             members[text] = {
                 m.decode() if isinstance(m, bytes) else m for m in db.smembers(key)
             }
@@ -321,14 +324,14 @@ def test_concurrent_saves_leave_consistent_indexes(db: Any) -> None:
                 (m.decode() if isinstance(m, bytes) else m)
                 for m in db.zrange(key, 0, -1)
             }
-    holding = {k for k, v in members.items() if "acc:id.shared" in v}
+    holding = {k for k, v in members.items() if shared in v}
     terms = set(final.body.split())
     assert holding == {
-        "acc:name.absolute.shared",
-        f"acc:n.absolute.{final.n}",
-        f"acc:tag.absolute.{final.tag}",
-        f"acc:body.absolute.{final.body}",
-        "acc:n.continuous",
-    } | {f"acc:body.fts.{t}" for t in terms}
-    assert db.zscore("acc:n.continuous", "acc:id.shared") == final.n
+        acc("name.absolute.shared"),
+        acc(f"n.absolute.{final.n}"),
+        acc(f"tag.absolute.{final.tag}"),
+        acc(f"body.absolute.{final.body}"),
+        acc("n.continuous"),
+    } | {acc(f"body.fts.{t}") for t in terms}
+    assert db.zscore(acc("n.continuous"), shared) == final.n
     assert [r.name for r in Acc.query(Acc.body.match(final.body))] == ["shared"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import Backend, one_round_trip, round_trips
+from support import Backend, one_round_trip, round_trips, slots_of
 
 from walrus import (
     Index,
@@ -80,7 +80,7 @@ def loaded(db: Any, **options: Any) -> Index:
 
 
 def keys_of(db: Any, index: Index) -> list[str]:
-    found = db.scan_iter(match=f"{index.name}:*", count=1000)
+    found = db.scan_iter(match=db.keyspace.group(index.name).key("*"), count=1000)
     return sorted(k.decode() if isinstance(k, bytes) else k for k in found)
 
 
@@ -219,6 +219,16 @@ def test_remove_everything_leaves_no_keys(db: Any) -> None:
     assert len(index) == 0
 
 
+def test_cluster_keys_of_an_index_share_one_slot(db: Any) -> None:
+    if not db.keyspace.cluster:
+        pytest.skip("hash tags are a cluster's layout")
+    index = loaded(db)
+    written = keys_of(db, index)
+    assert len(written) > len(CORPUS) and all(k.startswith("{idx}:") for k in written)
+    assert len(slots_of(written)) == 1
+    assert {d["n"] for d in index.search("walrus OR tusk")} >= {"2", "3"}
+
+
 def test_preserve_data(db: Any) -> None:
     index = make(db)
     index.add("k", "keep me around", tag="x")
@@ -227,11 +237,11 @@ def test_preserve_data(db: Any) -> None:
     assert index.search("keep") == []
     assert index.get_document("k") == {"content": "keep me around", "tag": "x"}
     index.remove("other")
-    assert keys_of(db, index) == ["idx:doc:k"]
+    assert keys_of(db, index) == [db.keyspace.group("idx").key("doc", "k")]
     with pytest.raises(MissingKey):
         index.remove("other", preserve_data=True)
     assert index.remove("k", preserve_data=True) is False  # kept, not indexed
-    assert keys_of(db, index) == ["idx:doc:k"]
+    assert keys_of(db, index) == [db.keyspace.group("idx").key("doc", "k")]
     assert index.remove("k") is False  # its kept data goes
     assert keys_of(db, index) == []
     with pytest.raises(MissingKey):
@@ -383,7 +393,7 @@ def test_budgets(redis_db: Any) -> None:
     assert sent.round_trips == 1
     once(lambda: index.remove("a"))
     once(lambda: index.remove("b", preserve_data=True))
-    assert keys_of(db, index) == ["idx:doc:b"]
+    assert keys_of(db, index) == [db.keyspace.group("idx").key("doc", "b")]
 
 
 # -- against a plain-Python model ------------------------------------------------

@@ -77,7 +77,7 @@ def marker(tmp_path: Path) -> Iterator[Path]:
 def test_the_default_cache_refuses_hostile_pickles(db: Any, marker: Path) -> None:
     cache = db.cache("sc")
     for payload in hostile_pickles(marker):
-        db.set("sc:is_admin", payload)
+        db.set(cache.make_key("is_admin"), payload)
         with pytest.raises(SerializationError):
             cache.get("is_admin")
         with pytest.raises(SerializationError):
@@ -124,13 +124,15 @@ def test_signed_values_are_bound_to_their_key(db: Any) -> None:
     cache = db.cache("sc", serializer="signed-pickle", secret_key="s3cret")
     cache.set("alice:is_admin", True)
     cache.set("bob:is_admin", False)
-    signed = db.execute_command("GET", "sc:alice:is_admin", NEVER_DECODE=[])
-    db.set("sc:bob:is_admin", signed)  # a valid signature, copied
+    signed = db.execute_command(
+        "GET", cache.make_key("alice:is_admin"), NEVER_DECODE=[]
+    )
+    db.set(cache.make_key("bob:is_admin"), signed)  # a valid signature, copied
     with pytest.raises(TamperedValue):
         cache.get("bob:is_admin")
     assert cache.get("alice:is_admin") is True
     other = db.cache("other", serializer="signed-pickle", secret_key="s3cret")
-    db.set("other:alice:is_admin", signed)  # another cache, same secret
+    db.set(other.make_key("alice:is_admin"), signed)  # another cache, same secret
     with pytest.raises(TamperedValue):
         other.get("alice:is_admin")
 
@@ -186,7 +188,9 @@ def test_values_of_walrus_09_caches_read_back(db: Any) -> None:
     cache = db.cache()
     value = {"name": "Huey", "tags": ["a", "b"], "score": 1.5, "raw": b"\x00"}
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
-        db.set("cache:old", pickle.dumps(value, protocol))  # as walrus 0.9 wrote
+        db.set(
+            cache.make_key("old"), pickle.dumps(value, protocol)
+        )  # as walrus 0.9 wrote
         assert cache.get("old") == value
 
 
@@ -198,9 +202,9 @@ def test_non_utf8_bytes_keys(db: Any) -> None:
     assert cache.get_many([key, b"missing"]) == {key: {"v": 1}}
     assert cache.set_many({key: 2}, timeout=60)
     assert cache.get(key) == 2
-    assert cache.keys() == [b"c:" + key]
+    assert cache.keys() == [cache.make_key(key)]
     assert cache.keys(True) == [key]
-    assert db.exists(b"c:" + key)
+    assert db.exists(cache.make_key(key))
     assert cache.delete(key) == 1
     cache.set(key, 3)
     assert cache.flush() == 1
@@ -216,7 +220,7 @@ def test_autocomplete_bounds_long_words(db: Any) -> None:
         ac.store("huge", "y" * 20_000)  # about 200 MB of prefixes uncapped
     word = "x" * 9_000
     ac.store("long", word)  # 9,000 prefixes (40 MB) without the word cap
-    prefixes = db.hget("ac:w", ac.object_key("long"))
+    prefixes = db.hget(db.keyspace.group("ac").key("w"), ac.object_key("long"))
     assert len(prefixes.split()) == ac.max_word_length
     assert ac.search(word) == [word]
     assert ac.search(word[:10]) == [word]

@@ -1,4 +1,9 @@
-"""Set: a Redis set as a MutableSet, on every backend and in both reply modes."""
+"""Set: a Redis set as a MutableSet, on every backend and in both reply modes.
+
+Set algebra between two keys uses keys that share a hash tag (``{k}a``,
+``{k}b``): a cluster runs it only within one slot, every other backend
+ignores the braces.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from support import Backend, one_round_trip, round_trips, run_stateful, text
@@ -19,7 +25,7 @@ def texts(db: Any, values: Any) -> set[Any]:
 
 
 def test_reference_example(db: Any) -> None:
-    s1, s2 = db.Set("s1"), db.Set("s2")
+    s1, s2 = db.Set("{k}s1"), db.Set("{k}s2")
     assert s1.add(*range(5)) == 5
     assert s2.add(*range(3, 8)) == 5
     assert s1 | s2 == texts(db, range(8))
@@ -57,22 +63,22 @@ def test_pop_random_members_as_set(db: Any) -> None:
 
 
 def test_store_operations(db: Any) -> None:
-    a = Set.from_set(db, "a", [1, 2, 3])
-    b = Set.from_set(db, "b", [2, 3, 4])
-    c = Set.from_set(db, "c", [3, 9])
-    union = a.unionstore("u", b, c)
-    assert isinstance(union, Set) and union.key == "u"
+    a = Set.from_set(db, "{k}a", [1, 2, 3])
+    b = Set.from_set(db, "{k}b", [2, 3, 4])
+    c = Set.from_set(db, "{k}c", [3, 9])
+    union = a.unionstore("{k}u", b, c)
+    assert isinstance(union, Set) and union.key == "{k}u"
     assert union.as_set(decode=True) == {"1", "2", "3", "4", "9"}
-    assert a.interstore("i", b, c).as_set(decode=True) == {"3"}
-    assert a.diffstore("d", b).as_set(decode=True) == {"1"}
+    assert a.interstore("{k}i", b, c).as_set(decode=True) == {"3"}
+    assert a.diffstore("{k}d", b).as_set(decode=True) == {"1"}
 
 
 def test_in_place_operators(db: Any) -> None:
-    a = Set.from_set(db, "a", [1, 2, 3])
-    b = Set.from_set(db, "b", [3, 4])
+    a = Set.from_set(db, "{k}a", [1, 2, 3])
+    b = Set.from_set(db, "{k}b", [3, 4])
     a |= b
     assert a.as_set(decode=True) == {"1", "2", "3", "4"}
-    a &= Set.from_set(db, "c", [1, 4, 5])
+    a &= Set.from_set(db, "{k}c", [1, 4, 5])
     assert a.as_set(decode=True) == {"1", "4"}
     a |= ["7"]
     a &= ["7", "1", "x"]
@@ -80,7 +86,30 @@ def test_in_place_operators(db: Any) -> None:
     a -= ["1"]
     assert a.as_set(decode=True) == {"7"}
     a &= []
-    assert not db.exists("a")
+    assert not db.exists("{k}a")
+
+
+@pytest.mark.parametrize("key", ["plain", "{t}x", "odd}name", "{}x", "a{b", ""])
+def test_intersection_with_an_iterable_on_any_key_name(db: Any, key: str) -> None:
+    # the temporary key lives in the set's cluster slot, whatever its name
+    s = Set.from_set(db, key, ["a", "b", "c"])
+    s &= ["b", "c", "d"]
+    assert s.as_set(decode=True) == {"b", "c"}
+    assert sorted(db) == [text(db, key)]  # the temporary key is gone
+
+
+def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
+    cluster_only(backend)
+    a = Set.from_set(db, "a", [1, 2])
+    b = Set.from_set(db, "b", [2, 3])
+    for operation in (lambda: a | b, lambda: a & b, lambda: a - b):
+        refused_across_slots(operation, "a", "b")
+    for store in (a.unionstore, a.interstore, a.diffstore):
+        refused_across_slots(lambda store=store: store("{k}u", b), "a", "b", "{k}u")
+    for name in ("__ior__", "__iand__", "__isub__"):
+        refused_across_slots(lambda name=name: getattr(a, name)(b), "a", "b")
+    assert a.as_set(decode=True) == {"1", "2"}  # nothing was written
+    assert sorted(db) == [text(db, "a"), text(db, "b")]
 
 
 def test_operators_with_python_sets(db: Any) -> None:
@@ -134,8 +163,8 @@ def test_get_key_returns_a_set(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    s = Set.from_set(db, "s", range(20))
-    t = Set.from_set(db, "t", range(10, 30))
+    s = Set.from_set(db, "{k}s", range(20))
+    t = Set.from_set(db, "{k}t", range(10, 30))
     operations: list[Callable[[], Any]] = [
         lambda: 1 in s,
         lambda: len(s),
@@ -153,9 +182,9 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: s.__iand__(t),
         lambda: s.__iand__(["1", "2"]),
         lambda: s.__isub__(t),
-        lambda: s.unionstore("u", t),
-        lambda: s.interstore("i", t),
-        lambda: s.diffstore("d", t),
+        lambda: s.unionstore("{k}u", t),
+        lambda: s.interstore("{k}i", t),
+        lambda: s.diffstore("{k}d", t),
         lambda: Set.from_set(db, "n", [1], clear=True),
         lambda: s.sort(),
         s.pop,
@@ -183,8 +212,9 @@ class SetMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.set = Set(self.database, f"machine:{uuid.uuid4().hex}")
-        self.other = Set(self.database, f"machine:{uuid.uuid4().hex}")
+        tag = uuid.uuid4().hex  # one slot for both sets
+        self.set = Set(self.database, f"machine:{{{tag}}}:set")
+        self.other = Set(self.database, f"machine:{{{tag}}}:other")
         self.model: set[str] = set()
         self.other_model: set[str] = set()
 

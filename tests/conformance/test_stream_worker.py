@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from support import Backend, require_streams, round_trips, text
+from support import Backend, nodes_of, require_streams, round_trips, text
 
 from walrus import (
     Delivery,
@@ -21,6 +21,7 @@ from walrus import (
     UnknownGroup,
     WrongType,
 )
+from walrus.features.group_stream import slot_groups
 
 
 @pytest.fixture(autouse=True)
@@ -208,12 +209,15 @@ def test_bad_options(db: Any) -> None:
     assert db.dbsize() == 0
 
 
+@pytest.mark.parametrize("keys", [["jobs", "more"], ["{jobs}:a", "{jobs}:b"]])
 def test_steady_state_is_one_read_and_one_ack_per_batch(
-    db: Any, backend: Backend
+    db: Any, backend: Backend, keys: list[str]
 ) -> None:
-    cg = make_group(db, keys=["jobs", "more"], n=6)
+    """One read and one ack per batch: on a cluster, one of each per node the
+    streams are on ("jobs" and "more" are on two nodes, "{jobs}:*" on one)."""
+    cg = make_group(db, keys=keys, n=6)
     for i in range(3):
-        cg.streams["more"].add({"n": f"m{i}"})
+        cg.streams[keys[1]].add({"n": f"m{i}"})
     worker = cg.consume(block=10, count=3, claim_idle=60_000)
     deliveries = iter(worker)
     first = [next(deliveries) for _ in range(6)]  # reclaim + read (both streams)
@@ -221,14 +225,91 @@ def test_steady_state_is_one_read_and_one_ack_per_batch(
     if backend.server:
         with round_trips(db) as sent:
             second = [next(deliveries) for _ in range(3)]
-        assert sent.round_trips == 2  # ack of the first batch, one read
+        # ack of the first batch, one read
+        assert sent.round_trips == 2 * nodes_of(db, keys)
     else:
         second = [next(deliveries) for _ in range(3)]
     assert [value(db, d) for d in second] == ["3", "4", "5"]
     worker.stop()
     assert list(deliveries) == []
-    assert cg.streams["jobs"].pending() == []
-    assert cg.streams["more"].pending() == []
+    assert cg.streams[keys[0]].pending() == []
+    assert cg.streams[keys[1]].pending() == []
+
+
+@pytest.mark.parametrize("keys", [["jobs", "more"], ["{jobs}:a", "{jobs}:b"]])
+def test_a_blocking_worker_sees_every_stream_and_stops(
+    db: Any, keys: list[str]
+) -> None:
+    """The worker blocks by default: over streams in several slots of a
+    cluster it polls them all, and stop() ends the wait."""
+    cg = make_group(db, keys=keys)
+    worker = cg.consume(block=2000)
+    seen: list[str] = []
+
+    def handle(delivery: Delivery) -> None:
+        seen.append(value(db, delivery))
+        if len(seen) == len(keys):
+            worker.stop()
+
+    thread = threading.Thread(target=worker.run, args=(handle,))
+    thread.start()
+    for key in keys:
+        time.sleep(0.1)
+        db.xadd(key, {"n": key})
+    thread.join(5)
+    assert not thread.is_alive()
+    assert seen == keys
+    idle = cg.consume(block=2000)
+    thread = threading.Thread(target=idle.run, args=(lambda d: None,))
+    thread.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    idle.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    if len(slot_groups(db, keys)) > 1:  # polling notices stop() between reads
+        assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("dead_letter", ["jobs:dead", "{jobs}:dead"])
+def test_a_crash_between_dead_letter_and_ack_loses_nothing(
+    db: Any, dead_letter: str
+) -> None:
+    """The dead-letter copy and the ack are one transaction when they share
+    a slot; otherwise the copy goes first, and a crash before the ack leaves
+    the message pending: it is dead-lettered again, never lost."""
+    cg = make_group(db, keys="{jobs}:a")
+    bad = cg.streams["{jobs}:a"].add({"n": "bad"})
+    worker = cg.consume(
+        block=10,
+        claim_idle=0,
+        claim_every=0,
+        max_deliveries=1,
+        dead_letter=dead_letter,
+        stop_when_empty=True,
+        max_backoff=0.01,
+    )
+    execute = worker._execute
+    crashed: list[int] = []
+
+    def crash_once_after_the_copy(pipe: Any) -> Any:
+        if not crashed and db.exists(dead_letter):  # the next step is not sent
+            crashed.append(1)
+            raise RedisConnectionError("the worker lost the server here")
+        return execute(pipe)
+
+    worker._execute = crash_once_after_the_copy  # type: ignore[method-assign]
+    logging.disable(logging.ERROR)
+    try:
+        worker.run(lambda d: d.nack())
+    finally:
+        logging.disable(logging.NOTSET)
+    copies = [fields for _, fields in db.xrange(dead_letter)]
+    atomic = len(slot_groups(db, ["{jobs}:a", dead_letter])) == 1
+    assert len(copies) == (1 if atomic else 2)  # twice, never zero
+    assert {c[text(db, "walrus-id")] for c in copies} == {bad}
+    assert cg.streams["{jobs}:a"].pending() == []
+    assert crashed == ([] if atomic else [1])  # atomic: no step in between
 
 
 def test_a_missing_group_is_a_clear_error(db: Any) -> None:

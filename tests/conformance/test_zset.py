@@ -1,4 +1,9 @@
-"""ZSet: a Redis sorted set, on every backend and in both reply modes."""
+"""ZSet: a Redis sorted set, on every backend and in both reply modes.
+
+Unions and intersections use keys that share a hash tag (``{k}a``, ``{k}b``):
+a cluster runs them only within one slot, every other backend ignores the
+braces.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from support import Backend, one_round_trip, round_trips, run_stateful, text
@@ -173,33 +179,47 @@ def test_pops(db: Any) -> None:
 
 
 def test_store_with_weights_and_aggregate(db: Any) -> None:
-    a = ZSet.from_dict(db, "a", {"x": 1, "y": 2})
-    b = ZSet.from_dict(db, "b", {"x": 5, "z": 3})
-    union = a.unionstore("u", b)
-    assert isinstance(union, ZSet) and union.key == "u"
+    a = ZSet.from_dict(db, "{k}a", {"x": 1, "y": 2})
+    b = ZSet.from_dict(db, "{k}b", {"x": 5, "z": 3})
+    union = a.unionstore("{k}u", b)
+    assert isinstance(union, ZSet) and union.key == "{k}u"
     assert union.as_items(decode=True) == [("y", 2.0), ("z", 3.0), ("x", 6.0)]
-    assert a.interstore("i", b).as_items(decode=True) == [("x", 6.0)]
-    assert a.interstore("i", b, aggregate="max").as_items(decode=True) == [("x", 5.0)]
-    weighted = a.unionstore("w", b, weights=[2, 1], aggregate="MIN")
+    assert a.interstore("{k}i", b).as_items(decode=True) == [("x", 6.0)]
+    maximum = a.interstore("{k}i", b, aggregate="max")
+    assert maximum.as_items(decode=True) == [("x", 5.0)]
+    weighted = a.unionstore("{k}w", b, weights=[2, 1], aggregate="MIN")
     assert weighted.as_items(decode=True) == [("x", 2.0), ("z", 3.0), ("y", 4.0)]
-    empty = a.interstore("e", ZSet(db, "missing"))
+    empty = a.interstore("{k}e", ZSet(db, "{k}missing"))
     assert len(empty) == 0
-    a.interstore("a", b)  # the destination may be a source
+    a.interstore("{k}a", b)  # the destination may be a source
     assert a.as_items(decode=True) == [("x", 6.0)]
     with pytest.raises(ValueError):
-        a.unionstore("w", b, weights=[1])
+        a.unionstore("{k}w", b, weights=[1])
 
 
 def test_in_place_union_and_intersection(db: Any) -> None:
-    a = ZSet.from_dict(db, "a", {"x": 1, "y": 2})
-    b = ZSet.from_dict(db, "b", {"x": 5, "z": 3})
+    a = ZSet.from_dict(db, "{k}a", {"x": 1, "y": 2})
+    b = ZSet.from_dict(db, "{k}b", {"x": 5, "z": 3})
     same = a
     a |= b
-    assert a is same and a.key == "a"
+    assert a is same and a.key == "{k}a"
     assert a.as_items(decode=True) == [("y", 2.0), ("z", 3.0), ("x", 6.0)]
     a &= b
     assert a.as_items(decode=True) == [("z", 6.0), ("x", 11.0)]
     assert b.as_items(decode=True) == [("z", 3.0), ("x", 5.0)]
+
+
+def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
+    cluster_only(backend)
+    a = ZSet.from_dict(db, "a", {"x": 1})
+    b = ZSet.from_dict(db, "b", {"x": 2, "y": 3})
+    for store in (a.unionstore, a.interstore):
+        refused_across_slots(lambda store=store: store("{k}u", b), "a", "b", "{k}u")
+        refused_across_slots(lambda store=store: store("a", b), "a", "b")
+    refused_across_slots(lambda: a.__ior__(b), "a", "b")
+    refused_across_slots(lambda: a.__iand__(b), "a", "b")
+    assert a.as_items(decode=True) == [("x", 1.0)]  # nothing was written
+    assert sorted(db) == [text(db, "a"), text(db, "b")]
 
 
 def test_search_iteration_and_sort(db: Any) -> None:
@@ -248,8 +268,8 @@ def test_get_key_returns_a_zset(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    z = ZSet.from_dict(db, "z", {f"m{i}": i for i in range(20)})
-    other = ZSet.from_dict(db, "o", {f"m{i}": i for i in range(10, 30)})
+    z = ZSet.from_dict(db, "{k}z", {f"m{i}": i for i in range(20)})
+    other = ZSet.from_dict(db, "{k}o", {f"m{i}": i for i in range(10, 30)})
     operations: list[Callable[[], Any]] = [
         lambda: z.add(a=1),
         lambda: z.__setitem__("b", 2),
@@ -279,15 +299,15 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: z.popmin_compat(),
         lambda: z.popmax_compat(),
         lambda: z.bpopmin(1),
-        lambda: z.interstore("i", other, weights=[1, 2], aggregate="max"),
-        lambda: z.unionstore("u", other),
+        lambda: z.interstore("{k}i", other, weights=[1, 2], aggregate="max"),
+        lambda: z.unionstore("{k}u", other),
         lambda: list(z.search("m1*")),
         lambda: z.as_items(),
         lambda: ZSet.from_dict(db, "n", {"a": 1}, clear=True),
     ]
     for operation in operations:
         for _ in range(2):  # the first run loads any script
-            ZSet.from_dict(db, "z", {f"m{i}": i for i in range(20)} | {"a": 0})
+            ZSet.from_dict(db, "{k}z", {f"m{i}": i for i in range(20)} | {"a": 0})
             one_round_trip(db, backend, operation) if _ else operation()
 
 

@@ -134,7 +134,7 @@ class Autocomplete:
 
     def _write(self, *args: Any) -> Any:
         return self.database.scripts.run(
-            "autocomplete_write", self._index_keys, [self._prefix_base, *args]
+            "autocomplete_write", [*self._index_keys, self._prefix_base], args
         )
 
     def _load(self, value: Any) -> Any:
@@ -254,8 +254,9 @@ class Autocomplete:
             json.dumps([terms, pairs]).encode(), usedforsecurity=False
         ).hexdigest()
         data, _, _, saved, cached = self._index_keys
-        keys = [data, saved, cached, self._group.key("c", digest)]
-        args: list[Any] = [self._prefix_base, self.cache_timeout, limit or 0]
+        result = self._group.key("c", digest)  # cached (KEYS[3]) .. a name
+        keys = [data, saved, cached, result, self._prefix_base]
+        args: list[Any] = [self.cache_timeout, limit or 0]
         args += [len(terms), *terms]
         for name, multiplier in pairs:
             args += [name, repr(multiplier)]
@@ -313,17 +314,17 @@ class AutocompleteFactories:
 # -- Python twins of the named operations (engines without Lua) ----------------
 @twin("autocomplete_write")
 def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
-    data, titles, prefixes, boosts, cached = keys
-    base, operation, target = args[:3]
+    data, titles, prefixes, boosts, cached, base = keys
+    operation, target = args[:2]
     old = None if operation == b"boost" else call(b"HGET", prefixes, target)
     if operation == b"remove" and old is None:
         return 0
-    for key in call(b"SMEMBERS", cached):
-        call(b"DEL", key)
+    for name in call(b"SMEMBERS", cached):
+        call(b"DEL", cached + name)
     call(b"DEL", cached)
     if operation == b"boost":
-        multiplier = float(args[3])
-        if args[4] == b"1":
+        multiplier = float(args[2])
+        if args[3] == b"1":
             multiplier *= float(call(b"HGET", boosts, target) or 1)
         saved = b"%.17g" % multiplier
         call(b"HSET", boosts, target, saved)
@@ -332,10 +333,10 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         if prefix:
             call(b"ZREM", base + prefix, target)
     if operation == b"store":
-        new = [p for p in args[5].split(b" ") if p]
-        for prefix, score in zip(new, args[6:], strict=True):
+        new = [p for p in args[4].split(b" ") if p]
+        for prefix, score in zip(new, args[5:], strict=True):
             call(b"ZADD", base + prefix, score, target)
-        for key, value in ((data, args[3]), (titles, args[4]), (prefixes, args[5])):
+        for key, value in ((data, args[2]), (titles, args[3]), (prefixes, args[4])):
             call(b"HSET", key, target, value)
     else:
         for key in (data, titles, prefixes):
@@ -346,9 +347,9 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
 
 @twin("autocomplete_search")
 def _search_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
-    data, boosts, cached, result = keys
-    base, timeout, limit, count = args[0], int(args[1]), int(args[2]), int(args[3])
-    terms, pairs = args[4 : 4 + count], args[4 + count :]
+    data, boosts, cached, result, base = keys
+    timeout, limit, count = int(args[0]), int(args[1]), int(args[2])
+    terms, pairs = args[3 : 3 + count], args[3 + count :]
     source = base + terms[0]
     if count > 1 or pairs or call(b"HLEN", boosts) > 0:
         source = result
@@ -382,7 +383,7 @@ def _search_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
                     call(b"ZADD", source, b"%.17g" % (float(score) / m), member)
             if timeout > 0:
                 call(b"EXPIRE", source, str(timeout).encode())
-                call(b"SADD", cached, source)
+                call(b"SADD", cached, result[len(cached) :])
                 call(b"EXPIRE", cached, str(timeout).encode())
     members = call(b"ZRANGE", source, b"0", str(limit - 1).encode())
     if source == result and timeout <= 0:

@@ -1,5 +1,10 @@
 """Cache: values that expire, stored under ``<name>:<key>``, and memoizing decorators.
 
+On a cluster a cache's keys are ``{<name>}:<key>``: the cache's name is their
+hash tag (through the key helper), so they share one slot and ``get_many``,
+``set_many`` and ``flush`` work as on a single server. Standalone names are
+walrus 0.9's.
+
 Values pass through a serializer (see :mod:`walrus.serializers`): ``"pickle"``
 (the default: plain data, read back by an unpickler that cannot run code),
 ``"json"``, ``"signed-pickle"`` (any object, signed with HMAC-SHA256 under
@@ -119,7 +124,8 @@ KeyFunction = Callable[[tuple[Any, ...], Mapping[str, Any]], str]
 
 
 class Cache:
-    """A cache of values under ``<name>:<key>``; ``timeout`` values are seconds.
+    """A cache of values under ``<name>:<key>`` (``{<name>}:<key>`` on a
+    cluster); ``timeout`` values are seconds.
 
     ``serializer`` is a name (``"pickle"``, ``"json"``, ``"signed-pickle"``
     with ``secret_key``, ``"unsafe-pickle"``) or an object; see
@@ -142,6 +148,7 @@ class Cache:
         self._expiry_ms(None)  # validates default_timeout
         self.debug = debug
         self.serializer: Serializer = make_serializer(serializer, secret_key)
+        self._keys = database.keyspace.group(name)  # one cluster slot per cache
 
     # -- keys and values ------------------------------------------------------------
     def make_key(self, key: str | bytes) -> RedisKey:
@@ -154,11 +161,11 @@ class Cache:
                 return self._prefix.encode("utf-8", "surrogateescape") + key
         elif not isinstance(key, str):
             raise InvalidCacheKey(f"cache keys are str or bytes, not {key!r}")
-        return self.database.keyspace(self.name, key)
+        return self._keys.key(key)
 
     @property
     def _prefix(self) -> str:
-        return self.database.keyspace(self.name, "")
+        return self._keys.key("")
 
     def _encode(self, redis_key: RedisKey, value: Any) -> bytes:
         return encode(self.serializer, redis_key, value)
@@ -254,23 +261,17 @@ class Cache:
     # -- the whole cache ------------------------------------------------------------
     def _scan(self) -> Iterator[bytes]:
         """The Redis keys of the cache, as bytes (never decoded: a key that
-        is not UTF-8 is listed too)."""
+        is not UTF-8 is listed too); SCAN on every primary of a cluster."""
         prefix = self._prefix
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
-        cursor: Any = 0
-        while True:
-            cursor, batch = self.database.execute_command(
-                "SCAN", cursor, "MATCH", pattern, "COUNT", FLUSH_BATCH, **_RAW
-            )
-            yield from batch
-            if int(cursor) == 0:
-                return
+        return self.database.scan_iter(match=pattern, count=FLUSH_BATCH, **_RAW)
 
     def keys(self, strip_prefix: bool = False) -> list[str | bytes]:
-        """The Redis keys of the cached values (``<name>:<key>``), or with
-        ``strip_prefix=True`` the cache keys alone, as in walrus 0.9: text in
-        both reply modes, bytes for a key that is not UTF-8. SCAN, 1,000 keys
-        per round trip."""
+        """The Redis keys of the cached values (``<name>:<key>``, on a cluster
+        ``{<name>}:<key>``), or with ``strip_prefix=True`` the cache keys
+        alone, as in walrus 0.9: text in both reply modes, bytes for a key
+        that is not UTF-8. SCAN, 1,000 keys per round trip (per primary on a
+        cluster)."""
         prefix = self._prefix.encode("utf-8", "surrogateescape")
         cut = len(prefix) if strip_prefix else 0
         found: list[str | bytes] = []
@@ -285,7 +286,8 @@ class Cache:
     def flush(self) -> int:
         """Remove every cached value; returns how many.
 
-        SCAN (never KEYS) and one DEL per 1,000 keys.
+        SCAN (never KEYS; on every primary of a cluster) and one DEL per
+        1,000 keys.
         """
         removed = 0
         batch: list[Any] = []

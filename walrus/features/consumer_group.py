@@ -12,12 +12,24 @@ Every method is one round trip, whatever the number of streams (several
 streams go in one pipeline). Replies are the same under RESP2 and RESP3; a
 group that does not exist raises :class:`~walrus.exceptions.UnknownGroup`, a
 key holding another type :class:`~walrus.exceptions.WrongType`.
+
+On a cluster (``walrus.ClusterDatabase``) a pipeline is one round trip per
+node its streams live on. A read of streams in different slots is one
+XREADGROUP per slot, sent together in one plain pipeline and merged in the
+group's stream order; a *blocking* read over several slots cannot block on
+every node at once, so it polls: a non-blocking read of every slot, then
+again after 5, 10, 20 ... up to 100 ms, until a message arrives or ``block``
+ms have passed (latency up to 100 ms; one round trip per node per poll).
+Streams that share a hash tag (``'{jobs}:a'``, ``'{jobs}:b'``) are in one
+slot: one XREADGROUP, a true blocking read.
 """
 
 from __future__ import annotations
 
 import keyword
+import math
 import re
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
@@ -38,6 +50,8 @@ from walrus.features.group_stream import (
     ConsumerGroupStream,
     check_name,
     group_error,
+    slot_groups,
+    wire,
 )
 from walrus.features.stream_worker import StreamWorker, WorkerOptions
 from walrus.keys import key_text
@@ -54,16 +68,12 @@ __all__ = [
     "normalize_keys",
 ]
 
+FIRST_POLL = 0.005  # seconds: a blocking read over several slots polls this
+LAST_POLL = 0.1  # soon at first, then twice as long each time, up to this
+
 
 class StreamNameWarning(UserWarning):
     """A stream of a consumer group got no attribute (use ``cg.streams[key]``)."""
-
-
-def wire(key: Any) -> bytes:
-    """The key as the server sees it (to match reply keys with given keys)."""
-    if isinstance(key, bytes):
-        return key
-    return str(key).encode()
 
 
 class StreamMap(dict[Any, ConsumerGroupStream]):
@@ -250,19 +260,75 @@ class ConsumerGroup:
         block: int | None,
         consumer: Any = None,
         operation: str = "read",
+        wait: Callable[[float], Any] = time.sleep,
     ) -> list[tuple[Any, list[Message]]]:
         """XREADGROUP of ``ids`` (``{key: '>' or an id}``) as ``consumer``:
         ``[(key as the server returns it, messages)]`` for the streams that
-        had some. One round trip (a failed read: two)."""
+        had some, in the order of ``ids``. One round trip (a failed read: two).
+
+        On a cluster, streams in several slots are read with one XREADGROUP
+        per slot in one plain pipeline (one round trip per node); with
+        ``block`` that read is repeated (see the module) with ``wait(seconds)``
+        between two reads, until ``block`` ms passed or ``wait`` returns true
+        (the worker's stop event)."""
         count = _positive(count, "count")
         block = _positive(block, "block", zero=True)
         name = self._consumer(consumer)
         commands = self._commands(operation)
+        slots = slot_groups(self.database, ids)
+        if len(slots) > 1:
+            return self._poll_slots(slots, ids, count, block, name, wait)
         try:
             reply = commands.xreadgroup(self.name, name, ids, count=count, block=block)
         except ResponseError as exc:
             raise self._read_error(exc, list(ids)) from exc
         return read_reply(reply)
+
+    def _poll_slots(
+        self,
+        slots: list[list[Any]],
+        ids: dict[Any, Any],
+        count: int | None,
+        block: int | None,
+        consumer: Any,
+        wait: Callable[[float], Any],
+    ) -> list[tuple[Any, list[Message]]]:
+        """Non-blocking reads of every slot until one finds messages or
+        ``block`` ms (None: no wait, 0: forever) passed; one pipeline each."""
+        if block is None:
+            return self._read_slots(slots, ids, count, consumer)
+        deadline = time.monotonic() + block / 1000 if block else math.inf
+        pause = FIRST_POLL
+        while True:
+            found = self._read_slots(slots, ids, count, consumer)
+            left = deadline - time.monotonic()
+            if found or left <= 0 or wait(min(pause, left)):
+                return found
+            pause = min(pause * 2, LAST_POLL)
+
+    def _read_slots(
+        self,
+        slots: list[list[Any]],
+        ids: dict[Any, Any],
+        count: int | None,
+        consumer: Any,
+    ) -> list[tuple[Any, list[Message]]]:
+        """One XREADGROUP per slot in one plain pipeline; the streams with
+        messages, in the order of ``ids``. One round trip per node."""
+        pipe = self.database.pipeline(transaction=False)
+        for keys in slots:
+            pipe.xreadgroup(
+                self.name, consumer, {key: ids[key] for key in keys}, count=count
+            )
+        replies = self._execute(pipe, raise_on_error=False)
+        found: list[tuple[Any, list[Message]]] = []
+        for reply in replies:
+            if isinstance(reply, ResponseError):  # named as one XREADGROUP names it
+                raise self._read_error(reply, list(ids)) from reply
+            found += read_reply(reply)
+        order = {wire(key): index for index, key in enumerate(ids)}
+        found.sort(key=lambda pair: order.get(wire(pair[0]), len(order)))
+        return found
 
     def _read_error(self, exc: ResponseError, keys: list[Any]) -> WalrusError:
         """The walrus error for a failed read of ``keys``; a key of another
@@ -285,7 +351,8 @@ class ConsumerGroup:
         each key's min id; ``{key: True if created, False if it existed}``.
         Missing streams are created empty (MKSTREAM) unless both flags are
         false, when they raise :class:`MissingKey`. On an error nothing is
-        left created. One round trip (k streams: one pipeline)."""
+        left created. One round trip (k streams: one pipeline; on a cluster,
+        one round trip per node the streams live on)."""
         make = ensure_keys_exist or mkstream
         self._commands("create")
         pipe = self.database.pipeline(transaction=False)
@@ -350,7 +417,9 @@ class ConsumerGroup:
         streams that had some, each key as the server returns it (bytes, or
         str when decoding), as in walrus 0.9; ``cg.streams[key]`` takes that
         form too. At most ``count`` per stream; ``block`` waits that many ms
-        (0: forever). One round trip."""
+        (0: forever). One round trip; on a cluster, streams in several slots
+        are read per slot and merged in the group's order, one round trip
+        per node, and ``block`` polls (see the module)."""
         found = self._read_group(dict.fromkeys(self.keys, ">"), count, block, consumer)
         return [[key, self.streams[key]._wrap(messages)] for key, messages in found]
 

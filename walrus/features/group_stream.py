@@ -13,10 +13,11 @@ Every method is one round trip. A group that does not exist raises
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from walrus.exceptions import (
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from walrus.drivers.protocol import Driver
     from walrus.features.consumer_group import ConsumerGroup
 
-__all__ = ["AutoClaim", "ConsumerGroupStream"]
+__all__ = ["AutoClaim", "ConsumerGroupStream", "slot_groups", "wire"]
 
 _PENDING_FIELDS = ("message_id", "consumer", "time_since_delivered", "times_delivered")
 
@@ -46,6 +47,25 @@ class AutoClaim(NamedTuple):
 
     next_id: Any  # '0-0' once the whole pending list was scanned
     messages: list[Any]  # (id, fields) pairs, or ids with ``justid=True``
+
+
+def wire(key: Any) -> bytes:
+    """The key as the server sees it (to match reply keys with given keys)."""
+    if isinstance(key, bytes):
+        return key
+    return str(key).encode()
+
+
+def slot_groups(database: Driver, keys: Iterable[Any]) -> list[list[Any]]:
+    """``keys`` grouped by cluster slot, groups and keys in the given order;
+    on a single server (any engine but a cluster) one group. No I/O."""
+    keys = list(keys)
+    if not database.keyspace.cluster:
+        return [keys]
+    groups: dict[int, list[Any]] = {}
+    for key in keys:
+        groups.setdefault(key_slot(wire(key)), []).append(key)
+    return list(groups.values())
 
 
 def check_name(value: Any, what: str) -> Any:

@@ -176,9 +176,9 @@ class Index:
         return self._group.key("doc", doc)
 
     def _write(self, op: str, doc: str, *args: Any) -> bool:
-        keys = [self._meta, self._terms, self._doc_key(doc)]
+        keys = [self._meta, self._terms, self._doc_key(doc), self._base]
         reply = self.database.scripts.run(
-            "search_write", keys, [self._base, op, doc, self.settings, *args]
+            "search_write", keys, [op, doc, self.settings, *args]
         )
         if isinstance(reply, bytes | str):
             stored = _text(reply)[len(_MISMATCH) :]
@@ -450,8 +450,8 @@ class SearchFactories:
 # -- the Python twin of the named operation (engines without Lua) --------------
 @twin("search_write")
 def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
-    meta, terms, document = keys
-    base, op, doc, settings = args[:4]
+    meta, terms, document, base = keys
+    op, doc, settings = args[:3]
     writes = op in (b"update", b"replace")
     stored = call(b"HGET", meta, b"settings")
     if writes and stored is not None and stored != settings:
@@ -470,17 +470,17 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     if op in (b"remove", b"replace"):
         call(b"DEL", document)
     if writes:
-        count = int(args[6])
-        pairs = args[7 : 7 + 2 * count]
+        count = int(args[5])
+        pairs = args[6 : 6 + 2 * count]
         for i in range(0, len(pairs), 2):
             call(b"HSET", document, pairs[i], pairs[i + 1])
-        rest = args[7 + 2 * count :]
+        rest = args[6 + 2 * count :]
         for i in range(0, len(rest), 2):
             call(b"HSET", base + rest[i], doc, rest[i + 1])
-        call(b"HSET", terms, doc, args[5])
+        call(b"HSET", terms, doc, args[4])
         call(b"HSET", meta, b"settings", settings)
         docs += 1
-        length += int(args[4])
+        length += int(args[3])
     if docs or length:
         left = call(b"HINCRBY", meta, b"docs", str(docs).encode())
         call(b"HINCRBY", meta, b"length", str(length).encode())

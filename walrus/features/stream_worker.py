@@ -20,7 +20,10 @@ What it does for you:
 * **dead letters**: a message delivered more than ``max_deliveries`` times
   is not delivered again: it is added to the ``dead_letter`` stream (its
   fields plus ``walrus-stream``, ``walrus-id``, ``walrus-group`` and
-  ``walrus-deliveries``) and acknowledged.
+  ``walrus-deliveries``) and acknowledged, in one transaction when the
+  dead-letter stream shares the streams' slot (always, off a cluster); on a
+  cluster otherwise the copy is written first and the ack sent after it, so
+  a crash in between dead-letters the message twice but never loses it.
 * **clean stop**: :meth:`StreamWorker.stop` (from any thread, or a signal
   with :meth:`StreamWorker.stop_on_signals`) lets the current message finish,
   acks what is done and ends the loop, within ``block`` ms when it is waiting.
@@ -36,7 +39,11 @@ What it does for you:
   handed to it again.
 
 Steady state: one blocking read (XREADGROUP) per batch, plus one round trip
-acknowledging the batch.
+acknowledging the batch. On a cluster, both are one round trip per node the
+group's streams are on; streams in several slots are read by polling them
+(:meth:`~walrus.ConsumerGroup.read`), and :meth:`StreamWorker.stop` is then
+noticed between two polls. Streams that share a hash tag (``'{jobs}:a'``,
+``'{jobs}:b'``) keep the one blocking read.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus.exceptions import EngineError, InvalidType, InvalidValue
 from walrus.features.containers.stream import _messages
-from walrus.features.group_stream import pending_entry
+from walrus.features.group_stream import pending_entry, slot_groups, wire
 
 if TYPE_CHECKING:
     from walrus.features.consumer_group import ConsumerGroup
@@ -322,7 +329,9 @@ class StreamWorker:
     def _read_ids(self, ids: dict[Any, Any], block: int | None) -> list[Delivery]:
         """XREADGROUP of ``ids`` (``{key: '>' or an id}``) as deliveries."""
         group = self.group
-        found = group._read_group(ids, self.count, block, operation="consume")
+        found = group._read_group(
+            ids, self.count, block, operation="consume", wait=self._stop.wait
+        )
         batch: list[Delivery] = []
         for key, messages in found:
             given = group.streams[key].key  # the key as given to the group
@@ -388,8 +397,18 @@ class StreamWorker:
         return [d for d in claimed if id(d) not in buried]
 
     def _bury(self, dead: list[Delivery]) -> None:
-        """Move messages to the dead-letter stream and ack them: one round trip."""
-        pipe = self.database.pipeline(transaction=True)
+        """Move messages to the dead-letter stream and ack them.
+
+        One transaction (MULTI/EXEC, one round trip) when the dead-letter
+        stream and the messages' streams share a slot (always on a single
+        server). On a cluster, when they do not, the XADDs go first (one
+        plain pipeline) and the XACKs after them (another): a crash between
+        the two leaves the messages pending, so they are delivered again and
+        may be dead-lettered twice, but never lost (at least once).
+        """
+        streams = {wire(d.stream): d.stream for d in dead}.values()
+        together = len(slot_groups(self.database, [self.dead_letter, *streams]))
+        pipe = self.database.pipeline(transaction=together == 1)
         for delivery in dead:
             fields = dict(delivery.data)
             fields.update(
@@ -401,6 +420,10 @@ class StreamWorker:
                 }
             )
             pipe.xadd(self.dead_letter, fields)
+        if together > 1:
+            self._execute(pipe)  # the copies are safe before anything is acked
+            pipe = self.database.pipeline(transaction=False)
+        for delivery in dead:
             pipe.xack(delivery.stream, self.group.name, delivery.message_id)
         self._execute(pipe)
         self.dead_lettered += len(dead)

@@ -196,7 +196,8 @@ class TimeSeries(ConsumerGroup):
     ) -> list[Any]:
         """Messages never delivered to the group from every stream, as one
         list of :class:`Message` in time order (ties: streams in key order).
-        At most ``count`` per stream. One round trip."""
+        At most ``count`` per stream. One round trip (on a cluster, streams in
+        several slots: one per node, see :meth:`ConsumerGroup.read`)."""
         found = super().read(count, block, consumer)
         messages = [m for _, batch in found for m in batch]
         order = {key_text(k): i for i, k in enumerate(self.keys)}

@@ -32,11 +32,11 @@ from walrus.api import DatabaseAPI
 from walrus.drivers.protocol import Capability
 from walrus.drivers.server.resend import GuardedPipeline, ResendGuard, guard_retries
 from walrus.drivers.urls import EMBEDDED_SCHEMES
-from walrus.exceptions import REPLY_ERRORS, command_error
+from walrus.exceptions import REPLY_ERRORS, InvalidValue, command_error
 
 __all__ = ["Database", "Walrus", "parse_errors_as_walrus"]
 
-_SERVER_CAPABILITIES = frozenset(
+SERVER_CAPABILITIES = frozenset(
     {
         Capability.LUA,
         Capability.TRANSACTIONS,
@@ -145,7 +145,14 @@ class Database(DatabaseAPI, ResendGuard, redis.Redis):
     def from_url(cls, url: str, **kwargs: Any) -> Database:
         """A database for ``url``: a server (``redis://``, ``rediss://``,
         ``unix://``) or an embedded engine (``memory://``, ``rlite://``,
-        ``vedis://``: see :mod:`walrus.drivers.urls`)."""
+        ``vedis://``: see :mod:`walrus.drivers.urls`). A cluster is
+        ``walrus.ClusterDatabase.from_url(url)``: ``cluster=True`` here
+        raises InvalidValue saying so."""
+        if kwargs.pop("cluster", False):
+            raise InvalidValue(
+                "Database.from_url opens one server; for a cluster use "
+                f"walrus.ClusterDatabase.from_url({url!r})"
+            )
         scheme = url.split(":", 1)[0].lower()
         if scheme in EMBEDDED_SCHEMES:
             embedded: Database = _embedded_driver(scheme).from_url(url, **kwargs)
@@ -167,7 +174,7 @@ class Database(DatabaseAPI, ResendGuard, redis.Redis):
     @property
     def capabilities(self) -> frozenset[Capability]:
         """Everything: a server provides every capability walrus knows."""
-        return _SERVER_CAPABILITIES
+        return SERVER_CAPABILITIES
 
     @property
     def backend_name(self) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from redis.exceptions import ResponseError
 
-from walrus.exceptions import InvalidType, WrongType
+from walrus.exceptions import CommandError, CrossSlot, InvalidType, WrongType
 from walrus.keys import key_text
 
 if TYPE_CHECKING:
@@ -197,18 +197,28 @@ class Sortable(Container):
 
         ``pattern`` sorts by other keys (BY), ``get_pattern`` returns other
         keys' values (GET), ``ordering='DESC'`` reverses, ``limit``/``offset``
-        page. O(N + M log M); one round trip.
+        page. On a cluster, ``store`` and the patterns' keys must be in this
+        key's slot (a ``{tag}``), else CrossSlot. O(N + M log M); one round trip.
         """
         if limit is not None or offset is not None:
             offset, limit = offset or 0, -1 if limit is None else limit
-        with self._guard:
-            return self.database.sort(
-                self.key,
-                start=offset,
-                num=limit,
-                by=pattern,
-                get=get_pattern,
-                desc=(ordering or "").upper() == "DESC",
-                alpha=alpha,
-                store=store,
-            )
+        try:
+            with self._guard:
+                return self.database.sort(
+                    self.key,
+                    start=offset,
+                    num=limit,
+                    by=pattern,
+                    get=get_pattern,
+                    desc=(ordering or "").upper() == "DESC",
+                    alpha=alpha,
+                    store=store,
+                )
+        except CommandError as exc:  # a cluster refusing a BY or GET pattern
+            if "denied in Cluster mode" not in str(exc):
+                raise
+            raise CrossSlot(
+                f"SORT {key_text(self.key)!r}: {exc} Give the patterns the sorted "
+                "key's hash tag, e.g. key '{g}ids' with BY '{g}weight_*' and "
+                "GET '{g}name_*'"
+            ) from exc

@@ -29,8 +29,9 @@ class HyperLogLog(Container):
             return self.database.pfcount(self.key)
 
     def merge(self, dest: Any, *others: HyperLogLog) -> HyperLogLog:
-        """Store the union of this and ``others`` at ``dest`` (PFMERGE); a
-        HyperLogLog on it. O(N) in the number of sets; one round trip."""
+        """Store the union of this and ``others`` at ``dest`` (PFMERGE; on a
+        cluster, all in one slot, else CrossSlot); a HyperLogLog on it. O(N)
+        in the number of sets; one round trip."""
         with self._guard:
             self.database.pfmerge(
                 check_value(dest, "key"), self.key, *(o.key for o in others)
@@ -38,6 +39,7 @@ class HyperLogLog(Container):
         return HyperLogLog(self.database, dest)
 
     def __ior__(self, other: HyperLogLog) -> HyperLogLog:
-        """Merge ``other`` into this one (PFMERGE). One round trip."""
+        """Merge ``other`` into this one (PFMERGE; on a cluster, one slot).
+        One round trip."""
         self.merge(self.key, other)
         return self

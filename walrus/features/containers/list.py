@@ -267,13 +267,15 @@ class List(Sortable, MutableSequence[Any]):
     def move_tail(self, key: Any) -> Any:
         """Move the last item to the head of list ``key`` (RPOPLPUSH); the item.
 
-        O(1); one round trip.
+        On a cluster both lists must be in one slot (a ``{tag}``), else
+        CrossSlot. O(1); one round trip.
         """
         with self._guard:
             return self.database.rpoplpush(self.key, check_value(key, "key"))
 
     def bmove_tail(self, key: Any, timeout: int = 0) -> Any:
-        """Like move_tail(), waiting up to ``timeout`` seconds (BRPOPLPUSH)."""
+        """Like move_tail(), waiting up to ``timeout`` seconds (BRPOPLPUSH;
+        on a cluster, one slot)."""
         with self._guard:
             return self.database.brpoplpush(self.key, check_value(key, "key"), timeout)
 

@@ -2,7 +2,9 @@
 
 Operators between two walrus Sets run on the server (SUNION, SINTER, SDIFF and
 their STORE forms); with any other iterable they work as ``collections.abc``
-defines them and return a Python set.
+defines them and return a Python set. On a cluster, the keys of one server
+operation must share a slot (a ``{tag}``: ``'{k}a'``, ``'{k}b'``), else
+:class:`~walrus.exceptions.CrossSlot` is raised and nothing is written.
 """
 
 from __future__ import annotations
@@ -122,28 +124,32 @@ class Set(Sortable, MutableSet[Any]):
         return [self.key, *(o.key for o in others)]
 
     def __or__(self, other: Any) -> set[Any]:
-        """The union (SUNION with another Set). O(N); one round trip."""
+        """The union (SUNION with another Set; on a cluster, one slot). O(N);
+        one round trip."""
         if not isinstance(other, Set):
             return set(super().__or__(other))
         with self._guard:
             return set(self.database.sunion(self._keys([other])))
 
     def __and__(self, other: Any) -> set[Any]:
-        """The intersection (SINTER with another Set). One round trip."""
+        """The intersection (SINTER with another Set; on a cluster, one
+        slot). One round trip."""
         if not isinstance(other, Set):
             return set(super().__and__(other))
         with self._guard:
             return set(self.database.sinter(self._keys([other])))
 
     def __sub__(self, other: Any) -> set[Any]:
-        """The difference (SDIFF with another Set). O(N); one round trip."""
+        """The difference (SDIFF with another Set; on a cluster, one slot).
+        O(N); one round trip."""
         if not isinstance(other, Set):
             return set(super().__sub__(other))
         with self._guard:
             return set(self.database.sdiff(self._keys([other])))
 
     def __ior__(self, other: Any) -> Set:
-        """Add ``other``'s members (SUNIONSTORE, or SADD). One round trip."""
+        """Add ``other``'s members (SUNIONSTORE, one slot on a cluster; or
+        SADD). One round trip."""
         if isinstance(other, Set):
             self.unionstore(self.key, other)
         else:
@@ -151,16 +157,19 @@ class Set(Sortable, MutableSet[Any]):
         return self
 
     def __iand__(self, other: Any) -> Set:
-        """Keep only members also in ``other`` (SINTERSTORE). One round trip."""
+        """Keep only members also in ``other`` (SINTERSTORE, one slot on a
+        cluster; an iterable goes through a temporary key in this set's
+        slot, in one transaction). One round trip."""
         if isinstance(other, Set):
             self.interstore(self.key, other)
             return self
         members = check_values(other, "member")
-        pipe = self.database.pipeline()
+        pipe: Any = self.database.pipeline()
         if members:
-            temp = self.database.keyspace.temp()
+            temp = self.database.keyspace.temp_near(self.key)
             pipe.sadd(temp, *members)
-            pipe.sinterstore(self.key, [self.key, temp])
+            # by name: redis-py's cluster pipelines block the sinterstore method
+            pipe.execute_command("SINTERSTORE", self.key, self.key, temp)
             pipe.delete(temp)
         else:
             pipe.delete(self.key)
@@ -169,7 +178,8 @@ class Set(Sortable, MutableSet[Any]):
         return self
 
     def __isub__(self, other: Any) -> Set:
-        """Remove ``other``'s members (SDIFFSTORE, or SREM). One round trip."""
+        """Remove ``other``'s members (SDIFFSTORE, one slot on a cluster; or
+        SREM). One round trip."""
         if isinstance(other, Set):
             self.diffstore(self.key, other)
         else:
@@ -177,19 +187,22 @@ class Set(Sortable, MutableSet[Any]):
         return self
 
     def diffstore(self, dest: Any, *others: Set) -> Set:
-        """Store this set minus ``others`` at ``dest`` (SDIFFSTORE); a Set on it."""
+        """Store this set minus ``others`` at ``dest`` (SDIFFSTORE; on a
+        cluster, all in one slot); a Set on it. One round trip."""
         with self._guard:
             self.database.sdiffstore(check_value(dest, "key"), self._keys(others))
         return Set(self.database, dest)
 
     def interstore(self, dest: Any, *others: Set) -> Set:
-        """Store the intersection with ``others`` at ``dest`` (SINTERSTORE)."""
+        """Store the intersection with ``others`` at ``dest`` (SINTERSTORE;
+        on a cluster, all in one slot); a Set on it. One round trip."""
         with self._guard:
             self.database.sinterstore(check_value(dest, "key"), self._keys(others))
         return Set(self.database, dest)
 
     def unionstore(self, dest: Any, *others: Set) -> Set:
-        """Store the union with ``others`` at ``dest`` (SUNIONSTORE)."""
+        """Store the union with ``others`` at ``dest`` (SUNIONSTORE; on a
+        cluster, all in one slot); a Set on it. One round trip."""
         with self._guard:
             self.database.sunionstore(check_value(dest, "key"), self._keys(others))
         return Set(self.database, dest)

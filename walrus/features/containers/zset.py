@@ -4,7 +4,9 @@ Subscripts: ``z[member]`` is the member's score, ``z[i]`` a list of the
 member at rank ``i`` (negative from the end; empty out of range: walrus 0.9's
 shape), ``z[a:b]`` a slice by rank or by member (the start member included,
 the stop member not), and ``z[x, True]`` adds scores. ``z |= other`` and
-``z &= other`` store the union or intersection in ``z`` (scores summed).
+``z &= other`` store the union or intersection in ``z`` (scores summed); on a
+cluster their keys must share a slot (a ``{tag}``), else
+:class:`~walrus.exceptions.CrossSlot` is raised and nothing is written.
 """
 
 from __future__ import annotations
@@ -330,7 +332,8 @@ class ZSet(Sortable):
         aggregate: str | None = None,
     ) -> ZSet:
         """Store the intersection with ``others`` at ``dest`` (ZINTERSTORE, with
-        ``weights`` per set and ``aggregate`` SUM/MIN/MAX); a ZSet on it."""
+        ``weights`` per set and ``aggregate`` SUM/MIN/MAX; on a cluster, all
+        in one slot); a ZSet on it. One round trip."""
         return self._store("ZINTERSTORE", dest, others, weights, aggregate)
 
     def unionstore(
@@ -341,16 +344,19 @@ class ZSet(Sortable):
         aggregate: str | None = None,
     ) -> ZSet:
         """Store the union with ``others`` at ``dest`` (ZUNIONSTORE, with
-        ``weights`` per set and ``aggregate`` SUM/MIN/MAX); a ZSet on it."""
+        ``weights`` per set and ``aggregate`` SUM/MIN/MAX; on a cluster, all
+        in one slot); a ZSet on it. One round trip."""
         return self._store("ZUNIONSTORE", dest, others, weights, aggregate)
 
     def __ior__(self, other: ZSet) -> ZSet:
-        """``z |= other``: the union stored in ``z`` (ZUNIONSTORE). One round trip."""
+        """``z |= other``: the union stored in ``z`` (ZUNIONSTORE; on a
+        cluster, one slot). One round trip."""
         self.unionstore(self.key, other)
         return self
 
     def __iand__(self, other: ZSet) -> ZSet:
-        """``z &= other``: the intersection stored in ``z`` (ZINTERSTORE)."""
+        """``z &= other``: the intersection stored in ``z`` (ZINTERSTORE; on
+        a cluster, one slot). One round trip."""
         self.interstore(self.key, other)
         return self
 

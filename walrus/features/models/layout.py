@@ -1,8 +1,10 @@
 """Where a model's rows and indexes live: walrus 0.9's key names, built here only.
 
 All keys of one model form one key group (``<namespace>|<model>`` or
-``<model>``), so a later cluster mode can hash-tag them into one slot; every
-save, delete and query touches keys of that group only. With the group
+``<model>``); on a cluster the group is hash-tagged (``{note}:id.3``), so
+every key below, temporary keys included, lands in one slot. Every save,
+delete and query touches keys of that group only, and the model's scripts
+build names only by prefixing the declared group prefix. With the group
 prefix ``note:`` and ``index_separator`` ``.``:
 
 ========================  =============================================

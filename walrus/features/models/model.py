@@ -9,7 +9,8 @@ server:
   engine): one round trip, plus one read first when the model has full-text
   fields (the old text's terms must be computed here; the operation checks
   that text is still stored, and the write is retried otherwise);
-- ``load``: one round trip; ``all()``: one round trip (SORT ... GET);
+- ``load``: one round trip; ``all()``: one round trip (SORT ... GET); on a
+  cluster, one for the row keys and one per 1,000 rows (see :meth:`all`);
 - ``query``: the whole expression, ordering and limit in one MULTI/EXEC, then
   the rows in one pipelined round trip per 1,000.
 """
@@ -221,15 +222,20 @@ class Model(metaclass=ModelMeta):
         """Every row, in no particular order: one SORT ... GET, one round trip.
 
         A list, as :meth:`query` returns: the one reply holds every row anyway.
+        A cluster accepts a GET pattern only with a hash tag before its ``*``,
+        and the index's members are whole row keys (walrus 0.9's layout), so
+        there the row keys are read (SMEMBERS) and the rows follow in one
+        pipelined round trip per 1,000, as in :meth:`query`.
         """
         keys = cls._keys()
+        db = cls._database()
+        if db.keyspace.cluster:
+            return cls._fetch(list(db.execute_command("SMEMBERS", keys.all, **_raw())))
         names = list(cls._fields)
         gets: list[bytes] = [b"GET", b"#"]
         for name in names:
             gets += [b"GET", b"*->" + name.encode()]
-        reply = cls._database().execute_command(
-            "SORT", keys.all, "BY", "nosort", *gets, **_raw()
-        )
+        reply = db.execute_command("SORT", keys.all, "BY", "nosort", *gets, **_raw())
         width = len(names) + 1
         rows = []
         for at in range(0, len(reply), width):
@@ -563,12 +569,12 @@ class Model(metaclass=ModelMeta):
             amount, kind = f.to_db(incr_by), b"float"
         keys = cls._keys()
         row = self._row_key(keys)
-        script_keys = [row]
+        script_keys = [row, keys.absolute_prefix(f.name)]
         if f.index and f.continuous:
             script_keys.append(keys.continuous(f.name))
-        absolute = keys.absolute_prefix(f.name) if f.index else b""
+        indexed = b"1" if f.index else b"0"
         reply = cls._database().scripts.run(
-            "model_incr", script_keys, [f.name.encode(), amount, kind, absolute]
+            "model_incr", script_keys, [f.name.encode(), amount, kind, indexed]
         )
         if reply is None:
             raise MissingKey(f"{self!r} is not stored (deleted?)")

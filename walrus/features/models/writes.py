@@ -41,30 +41,34 @@ class WritePlan:
     zadd: list[tuple[bytes, bytes]] = field(default_factory=list)
     delete: list[bytes] = field(default_factory=list)
 
-    def keys(self, all_key: bytes, counter: bytes | None) -> list[bytes]:
+    def keys(self, all_key: bytes, counter: bytes | None, prefix: bytes) -> list[bytes]:
         first = counter if self.mode == "auto" and counter else self.row
-        declared = [first, all_key, *self.zrem, *self.delete]
-        if self.mode != "auto":
-            declared += [*self.sadd, *(k for k, _ in self.zadd)]
-        return declared
+        return [first, all_key, prefix]
 
     def args(self, prefix: bytes, sep: bytes) -> list[bytes]:
-        out: list[bytes] = [self.mode.encode(), self.row, MARK, prefix, sep]
-        for items in (
-            self.checks,
-            self.unindex,
-            self.zrem,
-            self.fields,
-            self.sadd,
-            self.zadd,
-            self.delete,
-        ):
+        """The arguments; every key is given by its name after ``prefix``
+        (the script prefixes them again, so they stay in the model's group)."""
+
+        def name(key: bytes) -> bytes:
+            if not key.startswith(prefix):
+                raise ValueError(f"{key!r} is not a key of the model {prefix!r}")
+            return key[len(prefix) :]
+
+        out: list[bytes] = [self.mode.encode(), name(self.row), MARK, sep]
+        lists: list[tuple[list[Any], bool]] = [  # (items, first of each is a key)
+            (self.checks, False),
+            (self.unindex, False),
+            (self.zrem, True),
+            (self.fields, False),
+            (self.sadd, True),
+            (self.zadd, True),
+            (self.delete, True),
+        ]
+        for items, keyed in lists:
             out.append(str(len(items)).encode())
             for item in items:
-                if isinstance(item, tuple):
-                    out.extend(item)
-                else:
-                    out.append(item)
+                first, *rest = item if isinstance(item, tuple) else (item,)
+                out += [name(first) if keyed else first, *rest]
         return out
 
     def run(
@@ -78,14 +82,14 @@ class WritePlan:
         one command queued on ``client``, a pipeline)."""
         return db.scripts.run(
             "model_write",
-            self.keys(keys.all, counter),
+            self.keys(keys.all, counter, keys.prefix),
             self.args(keys.prefix, keys.sep),
             client=client,
         )
 
 
 def _lists(args: list[bytes]) -> list[list[bytes]]:
-    at = 5
+    at = 4
     found: list[list[bytes]] = []
     for width in (2, 1, 1, 2, 1, 2, 1):
         n = int(args[at])
@@ -96,7 +100,8 @@ def _lists(args: list[bytes]) -> list[list[bytes]]:
 
 @twin("model_write")
 def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
-    mode, row, mark, prefix, sep = args[:5]
+    mode, name, mark, sep = args[:4]
+    prefix = keys[2]
     checks, unindex, zrem, fields, sadd, zadd, delete = _lists(args)
     new_id: bytes | None = None
 
@@ -105,11 +110,11 @@ def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
 
     if mode == b"auto":
         new_id = str(call(b"INCR", keys[0])).encode()
-        row = sub(row)
-    elif mode == b"create" and call(b"EXISTS", row) == 1:
+    row = prefix + sub(name)
+    if mode == b"create" and call(b"EXISTS", row) == 1:
         return b"exists"
-    for name, expected in zip(checks[::2], checks[1::2], strict=True):
-        stored = call(b"HGET", row, name)
+    for field_name, expected in zip(checks[::2], checks[1::2], strict=True):
+        stored = call(b"HGET", row, field_name)
         if (b"!" if stored is None else b"=" + stored) != expected:
             return b"conflict"
     # the range entries first: a score an engine refuses stops the write
@@ -117,14 +122,15 @@ def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     added: set[bytes] = set()
     for key, score in zip(zadd[::2], zadd[1::2], strict=True):
         added.add(sub(key))
-        call(b"ZADD", sub(key), sub(score), row)
-    for name in unindex:
-        stored = call(b"HGET", row, name)
+        call(b"ZADD", prefix + sub(key), sub(score), row)
+    for field_name in unindex:
+        stored = call(b"HGET", row, field_name)
         if stored is not None:
-            call(b"SREM", prefix + name + sep + b"absolute" + sep + stored, row)
+            absolute = prefix + field_name + sep + b"absolute" + sep + stored
+            call(b"SREM", absolute, row)
     for key in zrem:
         if key not in added:
-            call(b"ZREM", key, row)
+            call(b"ZREM", prefix + key, row)
     call(b"DEL", row)
     if fields:
         call(b"HSET", row, *[sub(v) for v in fields])
@@ -132,18 +138,18 @@ def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     else:
         call(b"SREM", keys[1], row)
     for key in sadd:
-        call(b"SADD", sub(key), row)
+        call(b"SADD", prefix + sub(key), row)
     if delete:
-        call(b"DEL", *delete)
+        call(b"DEL", *(prefix + key for key in delete))
     return new_id if new_id is not None else b"ok"
 
 
 @twin("model_incr")
 def _model_incr(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
-    row = keys[0]
+    row, absolute = keys[:2]
     if call(b"EXISTS", row) == 0:
         return None
-    name, amount, kind, absolute = args[:4]
+    name, amount, kind, indexed = args[:4]
     old = call(b"HGET", row, name)
     if kind == b"int":
         call(b"HINCRBY", row, name, amount)
@@ -162,10 +168,10 @@ def _model_incr(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
             raise CommandError("ERR increment would produce NaN or Infinity")
         new = float_text(total).encode()
         call(b"HSET", row, name, new)
-    if absolute:
+    if indexed == b"1":
         if old is not None:
             call(b"SREM", absolute + old, row)
         call(b"SADD", absolute + new, row)
-    if len(keys) > 1:
-        call(b"ZADD", keys[1], new, row)
+    if len(keys) > 2:
+        call(b"ZADD", keys[2], new, row)
     return new
