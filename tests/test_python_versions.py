@@ -198,7 +198,10 @@ def test_the_version_says_which_engines_are_missing(tmp_path: Path) -> None:
     assert "rlite: not installed; vedis: not installed" in result.stdout
 
 
-def test_install_dry_run_prints_this_pythons_steps(tmp_path: Path) -> None:
+def test_install_dry_run_prints_this_pythons_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no wheel kept
     result = run_without_engines(tmp_path, "install", "--dry-run", "rlite", "vedis")
     assert result.returncode == 0, result.stderr
     for name in ("rlite", "vedis"):
