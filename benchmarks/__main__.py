@@ -38,6 +38,7 @@ from benchmarks.harness import (
     Original,
     Result,
     Workload,
+    cluster_backend,
     format_table,
     measure,
     rlite_backend,
@@ -45,8 +46,17 @@ from benchmarks.harness import (
     vedis_backend,
 )
 
-BACKENDS = ("redis", "rlite-memory", "rlite-file", "vedis-memory", "vedis-file")
-QUICK_BACKENDS = ("redis", "rlite-memory")  # the file backends commit: slow
+BACKENDS = (
+    "redis",
+    "rlite-memory",
+    "rlite-file",
+    "vedis-memory",
+    "vedis-file",
+    "cluster",
+)
+# the file backends commit: slow; the cluster takes seconds to start (ask for it)
+QUICK_BACKENDS = ("redis", "rlite-memory")
+TESTS = Path(__file__).parents[1] / "tests"  # tests/cluster.py starts the cluster
 ORIGINAL_SCRIPT = Path(__file__).with_name("original.py")
 
 
@@ -104,6 +114,33 @@ def valkey_server(server_cpu: int | None) -> Iterator[tuple[dict[str, Any], str]
         server.stop()
 
 
+@contextlib.contextmanager
+def valkey_cluster(server_cpu: int | None) -> Iterator[tuple[Backend, str]]:
+    """A fresh 3+3 Valkey cluster (``tests/cluster.py``): its backend and version.
+
+    Benchmarks run from a checkout, so the tests' cluster starter is imported
+    from the repository's ``tests/`` directory rather than duplicated here.
+    """
+    sys.path.insert(0, str(TESTS))
+    from cluster import ClusterProcess
+
+    cluster = ClusterProcess()
+    cluster.start()
+    try:
+        if server_cpu is not None:
+            for server in cluster.nodes:  # all six share the server's CPU
+                if server.pid is not None:
+                    _pin(server.pid, server_cpu)
+        node = cluster.primary_nodes()[0]
+        with contextlib.closing(node.client()) as client:
+            info = client.info("server")
+        version = info.get("valkey_version") or info.get("redis_version", "?")
+        described = f"Valkey {version} cluster, 3 primaries + 3 replicas"
+        yield cluster_backend(cluster.startup_nodes, cluster.flush), described
+    finally:
+        cluster.stop()
+
+
 def _cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -139,7 +176,12 @@ def run(
     for workload in workloads:
         for backend in backends:
             started = time.perf_counter()
-            results.append(measure(workload, backend, settings))
+            try:
+                results.append(measure(workload, backend, settings))
+            # walrus's CrossSlot is one: keys in several slots, not on a cluster
+            except redis.exceptions.ClusterCrossSlotError as error:
+                print(f"  {workload.name} on {backend.name}: skipped, {error}")
+                continue
             took = time.perf_counter() - started
             print(f"  {workload.name} on {backend.name}: {took:.1f} s", file=sys.stderr)
     return results
@@ -232,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        server_version = None
+        servers: list[str] = []
         results: list[Result] = []
         for name in dict.fromkeys(names):
             directory = scratch if name.endswith("-file") else None
@@ -243,9 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 connection["directory"] = str(directory / "original")
             if name == "redis":
                 server = valkey_server(cpus[1] if pin else None)
-                connection, server_version = stack.enter_context(server)
+                connection, version = stack.enter_context(server)
+                servers.append(version)
                 backend = server_backend(connection)
                 original_python = args.original
+            elif name == "cluster":
+                cluster = valkey_cluster(cpus[1] if pin else None)
+                backend, version = stack.enter_context(cluster)
+                servers.append(version)
+                original_python = None  # walrus 0.9 has no cluster support
             elif name.startswith("rlite"):
                 backend = rlite_backend(name, directory)
             else:
@@ -262,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.extend(measured)
         order = {w.name: i for i, w in enumerate(workloads)}
         results.sort(key=lambda r: order[r.workload])  # stable: backends in order
-    print("\n".join(machine_facts(len(cpus), server_version, pinning)))
+    print("\n".join(machine_facts(len(cpus), ", ".join(servers), pinning)))
     print(
         f"settings: {'quick' if args.quick else 'full'}; "
         f"{time.perf_counter() - started:.1f} s\n"

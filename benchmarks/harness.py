@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import redis
+import redis.cluster
 
 import walrus
 
@@ -60,7 +61,10 @@ __all__ = [
     "Settings",
     "Workload",
     "calibrate",
+    "cluster_backend",
     "format_table",
+    "group_key",
+    "is_server_client",
     "measure",
     "ops_per_second",
     "plain_command",
@@ -84,9 +88,26 @@ class Workload:
     quick: bool = True  # part of --quick (False: a long setup, full runs only)
 
 
+def is_server_client(client: Any) -> bool:
+    """Whether ``client`` is redis-py's, standalone or cluster (not an engine's)."""
+    return isinstance(client, (redis.Redis, redis.cluster.RedisCluster))
+
+
+def group_key(client: Any, base: str, suffix: str = "") -> str:
+    """The name walrus gives a key of group ``base``: hash-tagged ``{base}suffix``
+    on a cluster (walrus/keys.py), ``base + suffix`` everywhere else.
+
+    ``client`` is a plain client or a walrus database (``ClusterDatabase`` is a
+    ``RedisCluster``): workloads also name their own multi-key data with it.
+    """
+    if isinstance(client, redis.cluster.RedisCluster):
+        return f"{{{base}}}{suffix}"
+    return base + suffix
+
+
 def plain_command(client: Any) -> Callable[..., Any]:
     """``command(*args)`` on a plain client: redis-py's, hirlite's or vedis's."""
-    if isinstance(client, redis.Redis):
+    if is_server_client(client):
         return client.execute_command
     if hasattr(client, "command"):  # hirlite
         return client.command  # type: ignore[no-any-return]
@@ -117,6 +138,20 @@ def server_backend(connection: dict[str, Any]) -> Backend:
         return db
 
     return Backend("redis", open_walrus, lambda db: redis.Redis(**connection), True)
+
+
+def cluster_backend(startup_nodes: list[Any], flush: Callable[[], None]) -> Backend:
+    """The cluster backend: ``walrus.ClusterDatabase`` and ``RedisCluster`` on one
+    cluster; ``flush`` empties every primary before each workload."""
+
+    def open_walrus() -> Any:
+        flush()
+        return walrus.ClusterDatabase(startup_nodes=startup_nodes)
+
+    def open_plain(db: Any) -> Any:
+        return redis.cluster.RedisCluster(startup_nodes=startup_nodes)
+
+    return Backend("cluster", open_walrus, open_plain, True)
 
 
 def rlite_backend(name: str, directory: Path | None) -> Backend:
@@ -274,7 +309,9 @@ def measure(workload: Workload, backend: Backend, settings: Settings) -> Result:
     finally:
         with contextlib.suppress(AttributeError):  # walrus 0.9.7's WalrusLite
             db.close()
-        if client is not None and not hasattr(client, "command"):
+        if client is not None and (
+            is_server_client(client) or not hasattr(client, "command")
+        ):
             client.close()  # redis-py or vedis; closing stock hirlite crashes
     plain = rates[1] if len(rates) > 1 else None
     return Result(workload.name, backend.name, rates[0], plain, counts)

@@ -90,3 +90,32 @@ def test_ratio_to_the_original_is_relative_to_each_runs_plain_client(
     assert versus_original(result) == 2.0
     no_plain = Result("w", "redis", 500.0, None, None, (100.0, None))
     assert versus_original(no_plain) == 5.0
+
+
+def test_cluster_backend_runs_on_a_real_cluster() -> None:
+    """``--backend cluster`` starts a 3+3 cluster: ClusterDatabase vs RedisCluster."""
+    result = run_benchmarks("--quick", "--backend", "cluster", "--filter", "hash get")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    table = [cells(line) for line in lines if line.startswith("| ")]
+    rows = {(row[0], row[1]): row for row in table[2:]}
+    assert list(rows) == [("hash get", "cluster"), ("hash get, 10 fields", "cluster")]
+    row = rows["hash get", "cluster"]
+    assert float(row[4]) > 0  # plain RedisCluster did the same HGET: a ratio
+    assert row[5:7] == ["1", "1"]  # one command, one round trip on the cluster
+    assert any(
+        line.startswith("server: Valkey ") and "cluster" in line for line in lines
+    )
+
+
+def test_cluster_skips_a_workload_whose_keys_span_slots(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO))  # benchmarks/ is not installed
+    from benchmarks.__main__ import run, valkey_cluster
+    from benchmarks.harness import Workload
+
+    spans = Workload("spans", lambda db: db.mset({"a": 1, "b": 2}), lambda db: print)
+    with valkey_cluster(None) as (backend, _):
+        assert run([spans], [backend], quick=True) == []
+    assert "spans on cluster: skipped, MSET: its keys" in capsys.readouterr().out

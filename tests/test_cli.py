@@ -111,6 +111,34 @@ def test_tour_on_a_server(tmp_path: Path, server_url: str) -> None:
     assert redis.Redis.from_url(server_url).dbsize() == 0  # it cleaned up
 
 
+def test_tour_on_a_cluster_node_opens_a_cluster_database(tmp_path: Path) -> None:
+    from cluster import ClusterProcess
+
+    cluster = ClusterProcess().start()
+    try:
+        result = run_walrus("tour", "--url", cluster.url, cwd=tmp_path)
+        assert f"db is ClusterDatabase (cluster), {cluster.url}" in result.stdout
+        # Two sections use plain keys of several slots in one command; every
+        # other section runs, and these fail with walrus's CrossSlot.
+        failed = [
+            line.split(":", 2)[1:]
+            for line in result.stdout.splitlines()
+            if line.startswith("!! section failed")
+        ]
+        assert [(kind, text.split(":")[0]) for kind, text in failed] == [
+            (" CrossSlot", " MSET"),
+            (" CrossSlot", " SINTER"),
+        ]
+        assert "The tour is over: 2 section(s) failed." in result.stdout
+        db = walrus.ClusterDatabase.from_url(cluster.url)
+        try:
+            assert sorted(db.scan_iter()) == []  # it cleaned up, on every primary
+        finally:
+            db.close()
+    finally:
+        cluster.stop()
+
+
 def test_tour_refuses_a_server_database_holding_keys(
     tmp_path: Path, server_url: str
 ) -> None:

@@ -129,10 +129,24 @@ def _describe(db: Any, where: str) -> str:
     return f"{type(db).__name__} ({db.backend_name}), {where}"
 
 
+def _open_url(url: str) -> Any:
+    """A ``walrus.ClusterDatabase`` when the server at ``url`` runs in
+    cluster mode (one ``INFO cluster`` on a plain connection), else a
+    ``walrus.Database``."""
+    probe = redis.Redis.from_url(url)
+    try:
+        clustered = probe.info("cluster").get("cluster_enabled") == 1
+    finally:
+        probe.close()
+    if clustered:
+        return walrus.ClusterDatabase.from_url(url)
+    return walrus.Database.from_url(url)
+
+
 @contextlib.contextmanager
 def _open_tour_database(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
     if args.url:
-        server = walrus.Database.from_url(args.url)
+        server = _open_url(args.url)
         try:
             yield server, _describe(server, _safe_url(args.url))
         finally:
@@ -200,7 +214,7 @@ def version_text() -> str:
 def shell(args: argparse.Namespace) -> int:
     """An interactive Python prompt with ``db`` bound."""
     if args.url:
-        db: Any = walrus.Database.from_url(args.url)
+        db: Any = _open_url(args.url)
         db.ping()  # fail now, not at the first command typed
         where = _safe_url(args.url)
     else:

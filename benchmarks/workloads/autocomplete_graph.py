@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import Operation, Workload, group_key, plain_command
 
 NAMESPACE, GRAPH = "bench:ac", "bench:graph"
 WORDS = ["walrus", "tusk", "carpenter", "eye", "ocean", "ice", "python", "redis"]
@@ -51,7 +51,8 @@ def _graph(act: Any) -> Any:
 def _plain_query(client: Any) -> Operation:
     command = plain_command(client)
     low, high = "[spo::p1::friends::", "(spo::p1::friends:;"
-    return lambda: command("ZRANGEBYLEX", GRAPH, low, high)
+    key = group_key(client, GRAPH)
+    return lambda: command("ZRANGEBYLEX", key, low, high)
 
 
 def _search(graph: Any) -> object:

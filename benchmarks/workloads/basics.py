@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import (
+    Operation,
+    Workload,
+    group_key,
+    is_server_client,
+    plain_command,
+)
 
 KEY = "bench:key"
 KEYS = 10_000
@@ -23,7 +27,9 @@ def _one_key(db: Any) -> None:
 
 def _many_keys(db: Any) -> None:
     for start in range(0, KEYS, CHUNK):
-        db.mset({f"bench:k:{i}": i for i in range(start, start + CHUNK)})
+        db.mset(
+            {group_key(db, "bench:k", f":{i}"): i for i in range(start, start + CHUNK)}
+        )
 
 
 def _plain_get(client: Any) -> Operation:
@@ -38,7 +44,7 @@ def _plain_set(client: Any) -> Operation:
 
 def _plain_cas(client: Any) -> Operation:
     """The cas script on a server; GET, compare and SET on rlite (no safe Lua)."""
-    if isinstance(client, redis.Redis):
+    if is_server_client(client):
         from walrus.scripts import lua_source  # not at the top: walrus 0.9 runs this
 
         script = client.register_script(lua_source("cas"))
@@ -56,19 +62,19 @@ def _walrus_atomic(db: Any) -> Operation:
     def ten_sets() -> None:
         with db.atomic() as pipe:
             for i in range(10):
-                pipe.set(f"bench:a:{i}", i)
+                pipe.set(group_key(db, "bench:a", f":{i}"), i)
 
     return ten_sets
 
 
 def _plain_atomic(client: Any) -> Operation:
     """A MULTI/EXEC pipeline of 10 SETs (sent one by one on rlite)."""
-    if isinstance(client, redis.Redis):
+    if is_server_client(client):
 
         def pipeline() -> object:
             pipe = client.pipeline(transaction=True)
             for i in range(10):
-                pipe.set(f"bench:a:{i}", i)
+                pipe.set(group_key(client, "bench:a", f":{i}"), i)
             return pipe.execute()
 
         return pipeline
@@ -84,7 +90,7 @@ def _plain_atomic(client: Any) -> Operation:
 
 def _plain_iterate(client: Any) -> Operation:
     """SCAN COUNT 1000 on a server; KEYS on rlite, which has no SCAN."""
-    if isinstance(client, redis.Redis):
+    if is_server_client(client):
         return lambda: list(client.scan_iter(count=CHUNK))
     return lambda: client.command("KEYS", "*")
 

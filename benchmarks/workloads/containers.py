@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
 import walrus
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import Operation, Workload, is_server_client, plain_command
 from walrus import Array, BloomFilter, Hash, List, ZSet
 
 HASH, BIG_HASH, LIST, SET, ZSET, BLOOM, ARRAY = (
@@ -69,7 +67,7 @@ def _commands(*commands: tuple[Any, ...]) -> Any:
     """A plain operation sending several commands (a MULTI/EXEC block)."""
 
     def prepare(client: Any) -> Operation:
-        if isinstance(client, redis.Redis):
+        if is_server_client(client):
 
             def pipelined() -> object:
                 pipe = client.pipeline(transaction=True)

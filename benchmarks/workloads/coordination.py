@@ -14,7 +14,13 @@ from typing import Any
 import redis
 import redis.lock
 
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import (
+    Operation,
+    Workload,
+    group_key,
+    is_server_client,
+    plain_command,
+)
 
 CACHE, COUNTER, LOCK = "bench:cache", "bench:counter", "bench:lock"
 VALUE = {"user": 42, "roles": ["admin", "staff"], "active": True}
@@ -36,13 +42,13 @@ def _cache_write(db: Any) -> Operation:
 
 def _plain_read(client: Any) -> Operation:
     command = plain_command(client)
-    key = f"{CACHE}:hot"
+    key = group_key(client, CACHE, ":hot")
     return lambda: pickle.loads(command("GET", key))
 
 
 def _plain_write(client: Any) -> Operation:
     command = plain_command(client)
-    key = f"{CACHE}:hot"
+    key = group_key(client, CACHE, ":hot")
 
     def write() -> object:
         data = pickle.dumps(VALUE, pickle.HIGHEST_PROTOCOL)
@@ -63,7 +69,7 @@ def _lock_cycle(db: Any) -> Operation:
 
 def _plain_lock_cycle(client: Any) -> Operation:
     """redis-py's Lock on a server; SET NX PX + DEL with stock hirlite."""
-    if isinstance(client, redis.Redis):
+    if is_server_client(client):
         lock = redis.lock.Lock(client, f"plain:{LOCK}", timeout=10)
 
         def cycle() -> None:

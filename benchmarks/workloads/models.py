@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import Operation, Workload, group_key, plain_command
 
 ROWS = 2000
+ITEM = "bench|item"  # the key group of Item's rows and indexes
 WORDS = ["python", "redis", "walrus", "tusk", "ocean", "ice", "carpenter", "eye"]
 
 
@@ -97,12 +98,12 @@ def _plain_create(client: Any) -> Operation:
     counter = itertools.count()
 
     def run() -> object:
-        key = f"plain:item:id.new{next(counter)}"
+        key = group_key(client, "plain:item", f":id.new{next(counter)}")
         commands = [
             ("HMSET", key, "name", key, "rank", "5", "kind", "c"),
-            ("SADD", "plain:item:all", key),
-            ("SADD", "plain:item:kind.absolute.c", key),
-            ("ZADD", "plain:item:rank.continuous", "5", key),
+            ("SADD", group_key(client, "plain:item", ":all"), key),
+            ("SADD", group_key(client, "plain:item", ":kind.absolute.c"), key),
+            ("ZADD", group_key(client, "plain:item", ":rank.continuous"), "5", key),
         ]
         if not hasattr(client, "pipeline"):  # an embedded engine: no round trips
             return [plain_command(client)(*c) for c in commands]
@@ -116,15 +117,17 @@ def _plain_create(client: Any) -> Operation:
 
 def _plain_load(client: Any) -> Operation:
     command = plain_command(client)
-    return lambda: command("HGETALL", "bench|item:id.item7")
+    return lambda: command("HGETALL", group_key(client, ITEM, ":id.item7"))
 
 
 def _plain_filtered(client: Any) -> Operation:
     command = plain_command(client)
 
     def run() -> object:
-        ranked = command("ZRANGEBYSCORE", "bench|item:rank.continuous", "100", "(110")
-        kinds = set(command("SMEMBERS", "bench|item:kind.absolute.a"))
+        ranked = command(
+            "ZRANGEBYSCORE", group_key(client, ITEM, ":rank.continuous"), "100", "(110"
+        )
+        kinds = set(command("SMEMBERS", group_key(client, ITEM, ":kind.absolute.a")))
         return _rows(client, [k for k in ranked if k in kinds])
 
     return run
@@ -134,7 +137,12 @@ def _plain_ordered(client: Any) -> Operation:
     command = plain_command(client)
 
     def run() -> object:
-        keys = command("ZREVRANGEBYSCORE", "bench|item:rank.continuous", "(50", "-inf")
+        keys = command(
+            "ZREVRANGEBYSCORE",
+            group_key(client, ITEM, ":rank.continuous"),
+            "(50",
+            "-inf",
+        )
         return _rows(client, keys)
 
     return run
@@ -142,7 +150,7 @@ def _plain_ordered(client: Any) -> Operation:
 
 def _plain_all(client: Any) -> Operation:
     command = plain_command(client)
-    return lambda: _rows(client, command("SMEMBERS", "bench|item:all"))
+    return lambda: _rows(client, command("SMEMBERS", group_key(client, ITEM, ":all")))
 
 
 WORKLOADS = [

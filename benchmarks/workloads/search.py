@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import Operation, Workload, group_key, plain_command
 
 NAME = "bench:search"
 VOCABULARY = [f"w{n}" for n in range(100)]
@@ -54,9 +54,15 @@ def _plain_search(words: list[str], combine: str) -> Callable[[Any], Operation]:
         command = plain_command(client)
 
         def run() -> object:
-            found = [_fields(command("HGETALL", f"{NAME}:w:{w}")) for w in words]
+            found = [
+                _fields(command("HGETALL", group_key(client, NAME, f":w:{w}")))
+                for w in words
+            ]
             hits = set.intersection(*found) if combine == "and" else set.union(*found)
-            return [command("HGETALL", f"{NAME}:doc:{hit}") for hit in sorted(hits)]
+            return [
+                command("HGETALL", group_key(client, NAME, f":doc:{hit}"))
+                for hit in sorted(hits)
+            ]
 
         return run
 
@@ -65,7 +71,9 @@ def _plain_search(words: list[str], combine: str) -> Callable[[Any], Operation]:
 
 def _plain_add(client: Any) -> Operation:
     command = plain_command(client)
-    return lambda: command("HSET", f"{NAME}:doc:1", "content", _content(1))
+    return lambda: command(
+        "HSET", group_key(client, NAME, ":doc:1"), "content", _content(1)
+    )
 
 
 # Results are consumed with list(): walrus 0.9 may return generators.

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-
-from benchmarks.harness import Operation, Workload, plain_command
+from benchmarks.harness import Operation, Workload, is_server_client, plain_command
 
 STREAM, GROUP_STREAM, GROUP = "bench:stream", "bench:group-stream", "bench:group"
 
 
 def _server_command(client: Any) -> Any:
     """The plain command function of a server client; refuses the others."""
-    if not isinstance(client, redis.Redis):
+    if not is_server_client(client):
         raise NotImplementedError("no stream commands on this plain client")
     return plain_command(client)
 

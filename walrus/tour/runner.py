@@ -140,9 +140,14 @@ class Transcript:
 
 
 def _delete_tour_keys(db: Any) -> None:
-    keys = list(db.search(f"{KEY_PREFIX}*"))
-    if keys:
-        db.delete(*keys)
+    """One DEL per key in a plain pipeline: the keys span several slots of a
+    cluster, which a single DEL refuses (one request per node there). On a
+    cluster, key groups are hash-tagged: ``{tour:...}...``."""
+    pipe = db.pipeline(transaction=False)
+    for pattern in (f"{KEY_PREFIX}*", f"{{{KEY_PREFIX}*"):
+        for key in db.search(pattern):
+            pipe.delete(key)
+    pipe.execute()
 
 
 def run_tour(db: Any, out: TextIO = sys.stdout) -> int:
