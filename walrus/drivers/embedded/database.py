@@ -131,9 +131,8 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
             )
         if name is None:
             return cls(**options)
-        return cls.attach(
-            shared_core(f"{scheme}-url:{name}", cls._named_engine(options)), **options
-        )
+        opener = cls._named_engine(options)  # first: it takes the driver's keys
+        return cls.attach(shared_core(f"{scheme}-url:{name}", opener), **options)
 
     @classmethod
     def _named_engine(cls, options: dict[str, Any]) -> Callable[[], EmbeddedCore]:
