@@ -276,6 +276,28 @@ def test_plain_pipeline_spans_slots(cdb: Any) -> None:
     assert pipe.execute() == [True] * 3 + [1, 2, 3]
 
 
+def test_key_commands_of_several_slots_run_per_slot(cdb: Any) -> None:
+    """delete, exists, unlink, touch and redis-py's *_nonatomic helpers send
+    one command per slot (not atomic across slots), one command in one slot."""
+    keys = keys_on_every_primary(cdb)
+    cdb.mset_nonatomic({key: n for n, key in enumerate(keys)})
+    assert cdb.mget_nonatomic(keys) == [
+        str(n) if cdb.get_encoder().decode_responses else str(n).encode()
+        for n in range(3)
+    ]
+    assert cdb.exists(*keys) == 3 and cdb.touch(*keys) == 3
+    tag = cdb.keyspace.group("d")
+    cdb.set(tag.key("a"), 1)
+    cdb.set(tag.key("b"), 1)
+    cdb.exists(tag.key("a"))  # warms the connection to the slot's node
+    with count_round_trips() as sent:
+        assert cdb.delete(tag.key("a"), tag.key("b"), tag.key("c")) == 2
+    assert (sent.round_trips, sent.commands) == (1, 1)  # no MULTI around it
+    assert cdb.delete(keys[0], keys[1]) == 2
+    assert cdb.unlink(*keys) == 1
+    assert cdb.exists(*keys) == 0
+
+
 def test_watch_in_one_slot(cdb: Any) -> None:
     key = cdb.keyspace.group("w").key("n")
     cdb.set(key, 1)

@@ -35,11 +35,14 @@ def _strings(db: Any, show: Transcript) -> None:
 
 @tour_section("The keyspace: iteration, search and len", into=SECTIONS)
 def _keyspace(db: Any, show: Transcript) -> None:
-    """Iterating a database SCANs its keys in batches of 1,000; it never uses KEYS."""
-    show("db.mset({'tour:user:1': 'ann', 'tour:user:2': 'bob', 'tour:color': 'red'})")
+    """Iterating a database SCANs its keys in batches of 1,000; it never uses KEYS.
+    Keys whose names share a ``{tag}`` live in one slot of a cluster, so one
+    multi-key command can take them; a single server ignores the braces."""
+    show("db.mset({'tour:{user}:1': 'ann', 'tour:{user}:2': 'bob'})")
+    show("db.set('tour:color', 'red')")
     show("len(db)")
     show("sorted(db)")
-    show("sorted(db.search('tour:user:*'))")
+    show("sorted(db.search('tour:{user}:*'))")
 
 
 @tour_section("Temporary keys", into=SECTIONS)

@@ -36,7 +36,7 @@ import os
 import queue
 import random
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -380,6 +380,22 @@ class ClusterDatabase(DatabaseAPI, _OneSlot, RedisCluster):  # type: ignore[misc
         pipe.__class__ = ClusterDatabasePipeline
         pipe._walrus_guard()
         return pipe
+
+    def _execute_pipeline_by_slot(
+        self, command: str, slots_to_args: Mapping[int, Iterable[Any]]
+    ) -> list[Any]:
+        """``command`` once per slot's arguments, for redis-py's ``delete``,
+        ``exists``, ``unlink``, ``touch``, ``mget_nonatomic`` and
+        ``mset_nonatomic``: one command when the keys share a slot, else a
+        plain pipeline (one round trip per node; not atomic across slots).
+        redis-py sends them in ``pipeline()``, a transaction here."""
+        if len(slots_to_args) == 1:
+            (args,) = slots_to_args.values()
+            return [self.execute_command(command, *args)]
+        pipe = self.pipeline(transaction=False)
+        for args in slots_to_args.values():
+            pipe.execute_command(command, *args)
+        return pipe.execute()  # type: ignore[no-any-return]
 
     def ping(self, **kwargs: Any) -> bool:
         """Whether every primary answers PING. One round trip per primary."""
