@@ -20,11 +20,13 @@ from redis.cluster import ClusterNode, RedisCluster
 
 import walrus
 from walrus.exceptions import (
+    CommandError,
     CrossSlot,
     InvalidType,
     InvalidValue,
     OutcomeUnknown,
     ScriptNotFound,
+    UnsupportedOperation,
     WrongType,
 )
 from walrus.testing import count_round_trips
@@ -235,6 +237,20 @@ def test_error_replies_are_walrus_exceptions(cdb: Any) -> None:
             cdb.lpush(key, "x")
     with pytest.raises(ScriptNotFound):
         cdb.evalsha("0" * 40, 1, "k")
+
+
+def test_hand_sent_multi_is_unsupported(cdb: Any) -> None:
+    """MULTI/EXEC/DISCARD by hand have no one connection on a cluster; a
+    transaction's unknown command fails as in a single server's pipeline."""
+    for word in ("MULTI", "EXEC", "DISCARD"):
+        with pytest.raises(UnsupportedOperation, match=r"db\.atomic\(\)"):
+            cdb.execute_command(word)
+    pipe = cdb.pipeline()
+    pipe.execute_command("NO-SUCH-COMMAND")
+    with pytest.raises(CommandError, match="unknown command"):
+        pipe.execute()
+    with pytest.raises(CommandError, match="unknown command"):
+        cdb.execute_command("NO-SUCH-COMMAND")
 
 
 # -- pipelines, scripts ---------------------------------------------------------------

@@ -33,9 +33,9 @@ Raise = Callable[[Any], object]
 def _exec_abort(db: Any) -> object:
     if db.backend_name == "cluster":
         pytest.skip(
-            "a cluster client sends each keyless command to a node and connection"
-            " of its choosing, so MULTI ... EXEC by hand has no one connection to"
-            " live on; a transaction there is pipeline() (tests/test_cluster.py)"
+            "EXECABORT needs MULTI sent by hand, which a cluster client cannot "
+            "hold on one connection: it raises UnsupportedOperation there "
+            "(tests/test_cluster.py::test_hand_sent_multi_is_unsupported)"
         )
     db.execute_command("MULTI")
     with pytest.raises(wex.CommandError):

@@ -69,6 +69,7 @@ from walrus.exceptions import (
     InvalidType,
     InvalidValue,
     OutcomeUnknown,
+    UnsupportedOperation,
 )
 from walrus.keys import Keyspace
 
@@ -79,6 +80,10 @@ __all__ = ["ClusterDatabase", "ClusterDatabasePipeline"]
 _CONNECTION_STATE = frozenset({"ASKING", "READONLY", "READWRITE"})
 # A transaction's frame: the commands inside decide whether it may be resent.
 _FRAME = frozenset({"MULTI", "EXEC"})
+
+# Transaction commands without keys: a cluster client has no connection to
+# hold them together when they are sent one by one.
+_HAND_TRANSACTION = frozenset({"MULTI", "EXEC", "DISCARD"})
 
 # Words of redis-py's RedisClusterException messages about the arguments.
 _ARGUMENT_WORDS = ("argument", "querystring", "unix domain", "'ssl'")
@@ -244,7 +249,8 @@ _KEY_FINDERS: dict[str, Any] = {
 class _OneSlot:
     """Mixed into the cluster client and its pipelines: keys of one command
     in different slots raise walrus's CrossSlot; the keys of XREAD,
-    XREADGROUP and SORT are found without asking the server."""
+    XREADGROUP and SORT are found without asking the server; commands no
+    node can run reach a node, which answers as a single server would."""
 
     def _get_command_keys(self, *args: Any) -> Any:
         finder = _KEY_FINDERS.get(_word(args[0])) if len(args) > 1 else None
@@ -253,6 +259,31 @@ class _OneSlot:
             return keys
         find: Any = super()._get_command_keys  # type: ignore[misc]
         return find(*args)
+
+    def determine_slot(self, *args: Any) -> int | None:
+        """The slot redis-py routes ``args`` to; a command that any node
+        refuses (unknown, wrong argument count) goes to a random primary, so
+        its ERR reply comes back as on a single server (in a transaction: an
+        EXECABORT). No extra round trip."""
+        find: Any = super().determine_slot  # type: ignore[misc]
+        try:
+            return find(*args)  # type: ignore[no-any-return]
+        except CrossSlot:
+            raise
+        except (RedisClusterException, RedisError):
+            if _word(args[0]) in _HAND_TRANSACTION:
+                raise UnsupportedOperation(
+                    "cluster",
+                    f"{_word(args[0])} sent by hand",
+                    "each command goes to a pooled connection of the node its "
+                    "keys live on, so a hand-made MULTI ... EXEC has no one "
+                    "connection; use db.atomic() or db.pipeline() (a "
+                    "transaction on keys of one slot)",
+                ) from None
+            commands: Any = self.commands_parser.commands  # type: ignore[attr-defined]
+            if not _refused_by_every_node(commands, args):
+                raise
+        return random.randrange(REDIS_CLUSTER_HASH_SLOTS)
 
     def _slot_of_keys(self, command: str, keys: Sequence[Any]) -> int:
         find: Any = super()._slot_of_keys  # type: ignore[misc]
@@ -426,20 +457,6 @@ class ClusterDatabase(DatabaseAPI, _OneSlot, RedisCluster):  # type: ignore[misc
     def backend_name(self) -> str:
         """``'cluster'``."""
         return "cluster"
-
-    def determine_slot(self, *args: Any) -> int | None:
-        """The slot redis-py routes ``args`` to; a command that any node
-        refuses (unknown, wrong argument count) goes to a random primary, so
-        its ERR reply comes back as on a single server. No extra round trip."""
-        find: Any = super().determine_slot
-        try:
-            return find(*args)  # type: ignore[no-any-return]
-        except CrossSlot:
-            raise
-        except (RedisClusterException, RedisError):
-            if not _refused_by_every_node(self.commands_parser.commands, args):
-                raise
-        return random.randrange(REDIS_CLUSTER_HASH_SLOTS)
 
     def run_named_operation(
         self, name: str, keys: Sequence[Any], args: Sequence[Any], client: Any = None
