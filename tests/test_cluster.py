@@ -240,9 +240,10 @@ def test_error_replies_are_walrus_exceptions(cdb: Any) -> None:
 
 
 def test_hand_sent_multi_is_unsupported(cdb: Any) -> None:
-    """MULTI/EXEC/DISCARD by hand have no one connection on a cluster; a
-    transaction's unknown command fails as in a single server's pipeline."""
-    for word in ("MULTI", "EXEC", "DISCARD"):
+    """MULTI/EXEC/DISCARD/UNWATCH by hand have no one connection on a
+    cluster; a transaction's unknown command fails as in a single server's
+    pipeline."""
+    for word in ("MULTI", "EXEC", "DISCARD", "UNWATCH"):
         with pytest.raises(UnsupportedOperation, match=r"db\.atomic\(\)"):
             cdb.execute_command(word)
     pipe = cdb.pipeline()
@@ -251,6 +252,10 @@ def test_hand_sent_multi_is_unsupported(cdb: Any) -> None:
         pipe.execute()
     with pytest.raises(CommandError, match="unknown command"):
         cdb.execute_command("NO-SUCH-COMMAND")
+    # a keyless command redis-py has no default node for names target_nodes
+    with pytest.raises(UnsupportedOperation, match="target_nodes"):
+        cdb.execute_command("ROLE")
+    assert cdb.execute_command("ROLE", target_nodes=cdb.get_primaries()[0])
 
 
 # -- pipelines, scripts ---------------------------------------------------------------

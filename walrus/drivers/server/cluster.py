@@ -83,7 +83,7 @@ _FRAME = frozenset({"MULTI", "EXEC"})
 
 # Transaction commands without keys: a cluster client has no connection to
 # hold them together when they are sent one by one.
-_HAND_TRANSACTION = frozenset({"MULTI", "EXEC", "DISCARD"})
+_HAND_TRANSACTION = frozenset({"MULTI", "EXEC", "DISCARD", "UNWATCH"})
 
 # Words of redis-py's RedisClusterException messages about the arguments.
 _ARGUMENT_WORDS = ("argument", "querystring", "unix domain", "'ssl'")
@@ -263,27 +263,21 @@ class _OneSlot:
     def determine_slot(self, *args: Any) -> int | None:
         """The slot redis-py routes ``args`` to; a command that any node
         refuses (unknown, wrong argument count) goes to a random primary, so
-        its ERR reply comes back as on a single server (in a transaction: an
-        EXECABORT). No extra round trip."""
+        its ERR reply comes back as on a single server; one without keys
+        that has no default node raises UnsupportedOperation (MULTI by hand,
+        ROLE without ``target_nodes``). No extra round trip."""
         find: Any = super().determine_slot  # type: ignore[misc]
         try:
             return find(*args)  # type: ignore[no-any-return]
         except CrossSlot:
             raise
-        except (RedisClusterException, RedisError):
-            if _word(args[0]) in _HAND_TRANSACTION:
-                raise UnsupportedOperation(
-                    "cluster",
-                    f"{_word(args[0])} sent by hand",
-                    "each command goes to a pooled connection of the node its "
-                    "keys live on, so a hand-made MULTI ... EXEC has no one "
-                    "connection; use db.atomic() or db.pipeline() (a "
-                    "transaction on keys of one slot)",
-                ) from None
+        except (RedisClusterException, RedisError) as exc:
             commands: Any = self.commands_parser.commands  # type: ignore[attr-defined]
-            if not _refused_by_every_node(commands, args):
-                raise
-        return random.randrange(REDIS_CLUSTER_HASH_SLOTS)
+            if _refused_by_every_node(commands, args):
+                return random.randrange(REDIS_CLUSTER_HASH_SLOTS)
+            if isinstance(exc, RedisClusterException) and "Missing key" in str(exc):
+                raise _unroutable(args) from None
+            raise
 
     def _slot_of_keys(self, command: str, keys: Sequence[Any]) -> int:
         find: Any = super()._slot_of_keys  # type: ignore[misc]
@@ -296,6 +290,25 @@ class _OneSlot:
                 f"are in different slots; {_HINT}"
             ) from exc
         return slot
+
+
+def _unroutable(args: Sequence[Any]) -> UnsupportedOperation:
+    """The error for a command without keys that redis-py has no node for."""
+    word = _word(args[0])
+    if word in _HAND_TRANSACTION:
+        return UnsupportedOperation(
+            "cluster",
+            f"{word} sent by hand",
+            "each command goes to a pooled connection of the node its keys "
+            "live on, so a hand-made MULTI ... EXEC has no one connection; use "
+            "db.atomic() or db.pipeline() (a transaction on keys of one slot)",
+        )
+    return UnsupportedOperation(
+        "cluster",
+        f"{word} without target_nodes",
+        "it has no key to route it by: pass target_nodes= (a node from "
+        "db.get_nodes(), or db.get_primaries())",
+    )
 
 
 def _refused_by_every_node(commands: dict[str, Any], args: Sequence[Any]) -> bool:
