@@ -242,8 +242,14 @@ def test_member_cost_does_not_grow_with_size(tmp_path: Path, where: str) -> None
         db.zadd(f"z{suffix}", {f"m{i}": i for i in range(size)})
         db.rpush(f"l{suffix}", *range(size))
     for op in ("hset", "sadd", "zadd", "lpush"):
-        small = min(_rate(db, f"{op[0]}small", op) for _ in range(3))
-        large = min(_rate(db, f"{op[0]}big", op) for _ in range(3))
+        # alternated, best of four: a busy spell of a shared machine slows
+        # both sizes, not one
+        times = [
+            (_rate(db, f"{op[0]}small", op), _rate(db, f"{op[0]}big", op))
+            for _ in range(4)
+        ]
+        small = min(t for t, _ in times)
+        large = min(t for _, t in times)
         assert large < 5 * small, (
             f"{op}: {large:.3f}s on {big} members vs {small:.3f}s on 10"
         )
