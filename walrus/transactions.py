@@ -84,10 +84,21 @@ class Atomic:
         return self._pipe
 
     def __getattr__(self, name: str) -> Any:
-        # tx.set(...) queues like tx.pipe.set(...)
+        # tx.set(...) queues like tx.pipe.set(...); the pipeline's bound method
+        # stays on tx until the pipeline changes (looked up once per block)
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self.pipe, name)
+        pipe = self.pipe
+        value = getattr(pipe, name)
+        if getattr(value, "__self__", None) is pipe:
+            self.__dict__[name] = value
+        return value
+
+    def _forget_methods(self) -> None:
+        """Drop the bound methods :meth:`__getattr__` kept (its own
+        attributes start with ``_``)."""
+        for name in [n for n in self.__dict__ if not n.startswith("_")]:
+            del self.__dict__[name]
 
     def __enter__(self) -> Atomic:
         self._begin()
@@ -114,11 +125,13 @@ class Atomic:
         self._finish("clear", begin_new)
 
     def _begin(self) -> None:
+        self._forget_methods()
         self._pipe = self._new_pipeline()
         self._stack.pipes.append(self._pipe)
 
     def _finish(self, how: str, begin_new: bool) -> list[Any]:
         pipe, self._pipe = self._pipe, None
+        self._forget_methods()
         if pipe is None:
             raise InvalidValue(f"tx.{how}(): this atomic() block has ended")
         try:

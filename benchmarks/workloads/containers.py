@@ -88,6 +88,38 @@ def _commands(*commands: tuple[Any, ...]) -> Any:
     return prepare
 
 
+def _each(*commands: tuple[Any, ...]) -> Any:
+    """A plain operation sending several commands, one round trip each (what
+    several walrus calls in a row send)."""
+
+    def prepare(client: Any) -> Operation:
+        command = plain_command(client)
+        sent = [[str(a) for a in args] for args in commands]
+
+        def each() -> object:
+            return [command(*args) for args in sent]
+
+        return each
+
+    return prepare
+
+
+def _zrange_with_scores(client: Any) -> Operation:
+    """redis-py's ``zrange(withscores=True)`` on a server: (member, float) pairs,
+    as walrus returns (a bare command leaves the scores as bytes)."""
+    if is_server_client(client):
+        return lambda: client.zrange(ZSET, 0, 9, withscores=True)
+    return _command("ZRANGE", ZSET, 0, 9, "WITHSCORES")(client)
+
+
+def _hash_iterate(client: Any) -> Operation:
+    """redis-py's ``hscan_iter`` on a server (walrus iterates with HSCAN, 10,000
+    fields per round trip, as a plain client iterates); HGETALL elsewhere."""
+    if is_server_client(client):
+        return lambda: list(client.hscan_iter(BIG_HASH, count=10_000))
+    return _command("HGETALL", BIG_HASH)(client)
+
+
 def _plain_array_append(client: Any) -> Operation:
     """HLEN + HSET + HDEL: what the Array scripts do, without atomicity."""
     command = plain_command(client)
@@ -121,12 +153,24 @@ def _array_append_pop(db: Any) -> Operation:
 
 
 def _bloom_plain(command: str) -> Any:
-    """SETBIT or GETBIT on the probe item's positions, in one MULTI/EXEC."""
+    """The probe item's bit positions, hashed on each call as any Bloom filter
+    must, then read or set: one BITFIELD on a server (what walrus sends),
+    SETBIT or GETBIT on each position in one MULTI/EXEC elsewhere."""
 
     def prepare(client: Any) -> Operation:
         offline = walrus.Database()  # no connection is made: only its encoder
-        bits = BloomFilter(offline, BLOOM).positions("item:1")
+        positions = BloomFilter(offline, BLOOM).positions
+        if is_server_client(client):
+            word = ("SET", "u1") if command == "SETBIT" else ("GET", "u1")
+            value = (1,) if command == "SETBIT" else ()
+
+            def bitfield() -> object:
+                args = [a for bit in positions("item:1") for a in (*word, bit, *value)]
+                return client.execute_command("BITFIELD", BLOOM, *args)
+
+            return bitfield
         value = ("1",) if command == "SETBIT" else ()
+        bits = positions("item:1")
         return _commands(*[(command, BLOOM, bit, *value) for bit in bits])(client)
 
     return prepare
@@ -198,13 +242,13 @@ def _workloads() -> list[Workload]:
             "hash iterate 10k",
             _setup,
             _op(lambda db: db.Hash(BIG_HASH), lambda h: list(iter(h))),
-            _command("HGETALL", BIG_HASH),
+            _hash_iterate,
         ),
         Workload(
             "list append+pop",
             _setup,
             _list_append_pop,
-            _commands(("RPUSH", LIST, "x"), ("RPOP", LIST)),
+            _each(("RPUSH", LIST, "x"), ("RPOP", LIST)),  # two calls: two trips
         ),
         Workload(
             "list index",
@@ -240,7 +284,7 @@ def _workloads() -> list[Workload]:
             "zset range 10",
             _setup,
             _op(lambda db: db.ZSet(ZSET), lambda z: z.range(0, 9, with_scores=True)),
-            _command("ZRANGE", ZSET, 0, 9, "WITHSCORES"),
+            _zrange_with_scores,
         ),
         Workload(
             "bloom add",
@@ -269,6 +313,71 @@ def _workloads() -> list[Workload]:
     ]
 
 
+UPDATE = {f"f{i}": str(i) for i in range(100)}
+HLL, SET_A, SET_B, UPDATED = (f"bench:{n}" for n in ("hll", "set-a", "set-b", "upd"))
+
+
+def _more_setup(db: Any) -> None:
+    db.Set(SET_A).add(*[str(i) for i in range(100)])
+    db.Set(SET_B).add(*[str(i) for i in range(50, 150)])
+    db.HyperLogLog(HLL).add("x")
+
+
+def _plain_update(client: Any) -> Operation:
+    """redis-py's ``hset(mapping=...)`` on a server; HMSET elsewhere."""
+    if is_server_client(client):
+        return lambda: client.hset(UPDATED, mapping=UPDATE)
+    return _command("HMSET", UPDATED, *[a for p in UPDATE.items() for a in p])(client)
+
+
+def _hll_add_len(db: Any) -> Operation:
+    hll = db.HyperLogLog(HLL)
+
+    def add_len() -> object:
+        hll.add("x")
+        return len(hll)
+
+    return add_len
+
+
+def _union(db: Any) -> Operation:
+    a, b = db.Set(SET_A), db.Set(SET_B)
+    return lambda: a | b
+
+
+def _plain_union(client: Any) -> Operation:
+    """redis-py's ``sunion`` on a server (a Python set, as walrus returns)."""
+    if is_server_client(client):
+        return lambda: client.sunion(SET_A, SET_B)
+    return _command("SUNION", SET_A, SET_B)(client)
+
+
+def _more_workloads() -> list[Workload]:
+    return [
+        Workload(
+            "hash update 100 fields",
+            _more_setup,
+            _op(lambda db: db.Hash(UPDATED), lambda h: h.update(UPDATE)),
+            _plain_update,
+        ),
+        Workload(
+            "hll add+len",
+            _more_setup,
+            _hll_add_len,
+            _each(("PFADD", HLL, "x"), ("PFCOUNT", HLL)),  # two calls: two trips
+        ),
+        Workload(
+            "set union 2x100",
+            _more_setup,
+            _union,
+            _plain_union,
+        ),
+    ]
+
+
 WORKLOADS = (
-    _workloads() + _sized_workloads(10, "10") + _sized_workloads(100_000, "100k")
+    _workloads()
+    + _more_workloads()
+    + _sized_workloads(10, "10")
+    + _sized_workloads(100_000, "100k")
 )

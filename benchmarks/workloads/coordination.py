@@ -8,6 +8,7 @@ on rlite. Operations are steady-state.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from typing import Any
 
@@ -57,6 +58,37 @@ def _plain_write(client: Any) -> Operation:
     return write
 
 
+def _cached_key(args: tuple[Any, ...]) -> str:
+    """The plain side's memo key: a digest of the arguments' pickles."""
+    digest = hashlib.sha256(repr([pickle.dumps(a, 4) for a in args]).encode())
+    return f"{CACHE}:plain:{digest.hexdigest()}"
+
+
+def _cached_setup(db: Any) -> None:
+    _setup(db)
+    db.set(_cached_key((42,)), pickle.dumps(VALUE, pickle.HIGHEST_PROTOCOL))
+
+
+def _cached_hit(db: Any) -> Operation:
+    @db.cache(CACHE).cached(timeout=3600)
+    def profile(user: int) -> Any:
+        return VALUE
+
+    profile(42)  # the first call stores the value: then every call is a hit
+    return lambda: profile(42)
+
+
+def _plain_cached_hit(client: Any) -> Operation:
+    """What a memoizing decorator does on a hit: key from the arguments, GET,
+    unpickle."""
+    command = plain_command(client)
+
+    def hit(*args: Any) -> object:
+        return pickle.loads(command("GET", _cached_key(args)))
+
+    return lambda: hit(42)
+
+
 def _lock_cycle(db: Any) -> Operation:
     lock = db.lock(LOCK, ttl=10_000)
 
@@ -100,6 +132,7 @@ def _workloads() -> list[Workload]:
     return [
         Workload("cache read", _setup, _cache_read, _plain_read),
         Workload("cache write", _setup, _cache_write, _plain_write),
+        Workload("@cache.cached hit", _cached_setup, _cached_hit, _plain_cached_hit),
         Workload("lock acquire+release", _setup, _lock_cycle, _plain_lock_cycle),
         Workload(
             "counter incr",

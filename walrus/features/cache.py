@@ -93,7 +93,7 @@ def default_key(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
     """A digest of a call's arguments (their pickles, or their classes and state)."""
     call = (
         [_fingerprint(a) for a in args],
-        sorted((k, _fingerprint(v)) for k, v in kwargs.items()),
+        sorted((k, _fingerprint(v)) for k, v in kwargs.items()) if kwargs else [],
     )
     return hashlib.sha256(repr(call).encode("utf-8", "backslashreplace")).hexdigest()
 
@@ -154,6 +154,8 @@ class Cache:
     def make_key(self, key: str | bytes) -> RedisKey:
         """The Redis key of the cache key ``key``: text, or bytes for a
         ``bytes`` key that is not UTF-8 (stored as given)."""
+        if type(key) is str:  # the usual case
+            return self._keys.key(key)
         if isinstance(key, bytes):
             try:
                 key.decode("utf-8")
@@ -177,7 +179,9 @@ class Cache:
         timeout = timeout or self.default_timeout
         if not timeout:
             return None
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        if type(timeout) is int and timeout > 0:  # whole seconds: the usual case
+            return timeout * 1000
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
             raise InvalidValue(f"a cache timeout is a number of seconds: {timeout!r}")
         if timeout < 0:
             raise InvalidValue(f"a cache timeout cannot be negative: {timeout!r}")
@@ -204,7 +208,8 @@ class Cache:
         px = self._expiry_ms(timeout)
         if self.debug:
             return True
-        return bool(self.database.set(redis_key, data, px=px))
+        expiry = () if px is None else ("PX", px)
+        return bool(self.database.execute_command("SET", redis_key, data, *expiry))
 
     def delete(self, key: str | bytes) -> int:
         """Remove ``key``; returns how many were removed. O(1); one round trip."""

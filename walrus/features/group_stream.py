@@ -13,8 +13,7 @@ Every method is one round trip. A group that does not exist raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redis.crc import key_slot
@@ -116,15 +115,11 @@ class ConsumerGroupStream(Stream):
             f"group={key_text(self.group.name)!r}>"
         )
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            with super()._errors():
-                yield
-        except CommandError as exc:
-            if isinstance(exc, WrongType):
-                raise
-            raise group_error(exc, self.group.name, [self.key]) from exc
+    def _error(self, exc: ResponseError) -> BaseException:
+        error = super()._error(exc)
+        if isinstance(error, CommandError) and not isinstance(error, WrongType):
+            return group_error(error, self.group.name, [self.key])
+        return error
 
     def _group_id(self, value: Any) -> Any:
         """A group's last delivered id: ``'$'`` or a message id."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.utils import HIREDIS_AVAILABLE, check_protocol_version
 
 from walrus.api import DatabaseAPI
@@ -183,8 +183,19 @@ class Database(DatabaseAPI, ResendGuard, redis.Redis):
     def run_named_operation(
         self, name: str, keys: Sequence[Any], args: Sequence[Any], client: Any = None
     ) -> Any:
-        """EVALSHA the operation's Lua (loaded after NOSCRIPT). One round trip."""
-        return self.lua_script(name)(keys=keys, args=args, client=client)
+        """EVALSHA the operation's Lua (loaded after NOSCRIPT). One round trip.
+
+        Without ``client`` the EVALSHA is sent directly (redis-py's
+        ``Script.__call__`` checks for pipelines and imports on every call).
+        """
+        script = self.lua_script(name)
+        if client is not None:
+            return script(keys=keys, args=args, client=client)
+        try:
+            return self.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:  # a new or flushed server: load it, once
+            script.sha = self.script_load(script.script)
+            return self.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def monitor_lines(self) -> Iterator[bytes | str]:
         """Every command the server runs from now on (MONITOR), one line each."""

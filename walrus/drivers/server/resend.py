@@ -99,15 +99,23 @@ def name_of(args: Sequence[Any]) -> str:
 _SAFE = ALSO_SAFE | {
     name for name, entry in COMMANDS.items() if "readonly" in entry[1].split()
 }
+# A command name as redis-py sends it ("GET") -> whether it may be sent twice;
+# names with subcommands ("SCRIPT") are not here: name_of() reads the second word.
+_SAFE_BY_NAME = {
+    name: name in _SAFE
+    for name in COMMANDS
+    if " " not in name and name not in _CONTAINERS
+}
 
 
 def resend_safe(args: Sequence[Any]) -> bool:
     """Whether sending the command ``args`` twice has the effect of once."""
     if not args:
         return False
-    if args[0] in _SAFE:  # redis-py's own calls: "GET", "SCRIPT LOAD" ...
-        return True
-    return name_of(args) in _SAFE
+    safe = _SAFE_BY_NAME.get(args[0])  # redis-py's own calls: "GET", "SET" ...
+    if safe is None:  # "SCRIPT LOAD", b"get", "script", "load" ...
+        return name_of(args) in _SAFE
+    return safe
 
 
 def _label(commands: Iterable[Sequence[Any]], transaction: bool) -> str:
@@ -117,27 +125,46 @@ def _label(commands: Iterable[Sequence[Any]], transaction: bool) -> str:
     return f"{kind} of {len(names)} commands ({shown})"
 
 
-def send_once(connection: Any, what: str, send: Callable[[], T]) -> T:
+def send_once(
+    connection: Any, what: str | Callable[[], str], send: Callable[[], T]
+) -> T:
     """Run ``send`` (one request on ``connection``) so that it is never resent.
 
     The connection is opened first, so a failure to connect (nothing sent)
     stays retryable; a transport failure after that closes the connection
-    and raises :class:`OutcomeUnknown`, which :class:`NoResendRetry` does
-    not retry.
+    and raises :class:`OutcomeUnknown` (naming the request ``what``, or what
+    ``what()`` says: only built after a failure), which
+    :class:`NoResendRetry` does not retry.
     """
-    connection.connect()
+    _connect(connection)
     try:
         return send()
     except _TRANSPORT_ERRORS as exc:
         if type(exc) not in _TRANSPORT_ERRORS:
             raise
-        connection.disconnect()
-        raise OutcomeUnknown(
-            f"{what}: the connection failed after it was sent ({exc}); the "
-            "server may or may not have run it, and walrus does not send a "
-            "write twice (see docs/security.md)",
-            what,
-        ) from exc
+        raise _outcome_unknown(connection, what, exc) from exc
+
+
+def _connect(connection: Any) -> None:
+    """Open ``connection`` unless it is open (redis-py's ``connect()`` does
+    nothing then, through its retry policy: skipped on the hot path)."""
+    if getattr(connection, "_sock", None) is None:
+        connection.connect()
+
+
+def _outcome_unknown(
+    connection: Any, what: str | Callable[[], str], exc: Exception
+) -> OutcomeUnknown:
+    """Close ``connection``, whose request ``what`` failed after it was sent."""
+    connection.disconnect()
+    if not isinstance(what, str):
+        what = what()
+    return OutcomeUnknown(
+        f"{what}: the connection failed after it was sent ({exc}); the "
+        "server may or may not have run it, and walrus does not send a "
+        "write twice (see docs/security.md)",
+        what,
+    )
 
 
 class ResendGuard:
@@ -148,11 +175,18 @@ class ResendGuard:
         self, conn: Any, command_name: str, *args: Any, **options: Any
     ) -> Any:
         send: Any = super()._send_command_parse_response  # type: ignore[misc]
-        if resend_safe(args):
+        # resend_safe() and send_once(), inlined: this runs for every command
+        safe = _SAFE_BY_NAME.get(command_name)
+        if safe or (safe is None and resend_safe(args)):
             return send(conn, command_name, *args, **options)
-        return send_once(
-            conn, name_of(args), lambda: send(conn, command_name, *args, **options)
-        )
+        if getattr(conn, "_sock", None) is None:
+            conn.connect()
+        try:
+            return send(conn, command_name, *args, **options)
+        except _TRANSPORT_ERRORS as exc:
+            if type(exc) not in _TRANSPORT_ERRORS:
+                raise
+            raise _outcome_unknown(conn, name_of(args), exc) from exc
 
 
 class GuardedPipeline(ResendGuard, redis.client.Pipeline):
@@ -179,7 +213,7 @@ def _send_commands(
     argv = [args for args, _ in commands]
     if all(resend_safe(args) for args in argv):
         return send()
-    return send_once(connection, _label(argv, transaction), send)
+    return send_once(connection, lambda: _label(argv, transaction), send)
 
 
 class NoResendRetry(Retry):
@@ -197,10 +231,12 @@ class NoResendRetry(Retry):
         is_retryable: Callable[[Exception], bool] | None = None,
         with_failure_count: bool = False,
     ) -> T:
-        def retryable(error: Exception) -> bool:
-            if isinstance(error, OutcomeUnknown):
-                return False
-            return is_retryable is None or is_retryable(error)
+        if is_retryable is None:
+            retryable = _not_unknown
+        else:
+
+            def retryable(error: Exception) -> bool:
+                return not isinstance(error, OutcomeUnknown) and is_retryable(error)
 
         return self.inner.call_with_retry(do, fail, retryable, with_failure_count)
 
@@ -220,6 +256,10 @@ class NoResendRetry(Retry):
 
     def __hash__(self) -> int:
         return hash((NoResendRetry, self.inner))
+
+
+def _not_unknown(error: Exception) -> bool:
+    return not isinstance(error, OutcomeUnknown)
 
 
 def guard_retries(client: redis.Redis) -> None:

@@ -59,8 +59,13 @@ class Array(Container):
 
     def __getitem__(self, index: int) -> Any:
         """The item at ``index`` (negative from the end); ``None`` out of range,
-        as in walrus 0.9. O(1); one round trip."""
-        return self._run("array_get", [_index(index)])
+        as in walrus 0.9. O(1); one round trip (HGET, or a named operation
+        for a negative index, which needs the length)."""
+        index = _index(index)
+        if index >= 0:  # the fields are "0".."n-1": field i exists iff i < n
+            with self._guard:
+                return self.database.hget(self.key, str(index))
+        return self._run("array_get", [index])
 
     def __setitem__(self, index: int, value: Any) -> None:
         """Replace the item at ``index`` (``IndexError`` out of range). O(1)."""

@@ -10,7 +10,7 @@ becomes :class:`~walrus.exceptions.WrongType` naming the key and both types.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -26,6 +26,7 @@ __all__ = [
     "SCAN_COUNT",
     "Container",
     "Sortable",
+    "check_mapping",
     "check_score",
     "check_value",
     "check_values",
@@ -38,9 +39,15 @@ SCAN_COUNT = 10_000  # items per HSCAN/SSCAN/ZSCAN/LRANGE batch when iterating
 T = TypeVar("T")
 
 
+_STORABLE = frozenset({str, bytes, int, float})  # the exact types: one set lookup
+_SCORES = frozenset({int, float})
+
+
 def check_value(value: Any, what: str = "value") -> Any:
     """``value`` itself if Redis can store it; a TypeError naming its type if not."""
-    if isinstance(value, (str, bytes, int, float)) and not isinstance(value, bool):
+    if type(value) in _STORABLE or (
+        isinstance(value, (str, bytes, int, float)) and not isinstance(value, bool)
+    ):
         return value
     raise InvalidType(
         f"a {what} must be str, bytes, int or float, not {type(value).__name__}"
@@ -49,7 +56,28 @@ def check_value(value: Any, what: str = "value") -> Any:
 
 def check_values(values: Iterable[Any], what: str = "value") -> list[Any]:
     """``values`` as a list, each checked by :func:`check_value`."""
+    values = list(values)
+    if _STORABLE.issuperset(map(type, values)):  # the usual case, at C speed
+        return values
     return [check_value(v, what) for v in values]
+
+
+def check_mapping(
+    *sources: Mapping[Any, Any] | None, what: str = "field", scores: bool = False
+) -> dict[Any, Any]:
+    """The pairs of ``sources`` (a later one wins) in a new dict, each key
+    (a ``what``) checked by :func:`check_value` and each value by
+    :func:`check_value`, or by :func:`check_score` with ``scores``."""
+    pairs: dict[Any, Any] = {}
+    for source in sources:
+        if source:
+            pairs.update(source.items())
+    values, check = (_SCORES, check_score) if scores else (_STORABLE, check_value)
+    if _STORABLE.issuperset(map(type, pairs)) and values.issuperset(
+        map(type, pairs.values())
+    ):  # the usual case, at C speed
+        return pairs
+    return {check_value(k, what): check(v) for k, v in pairs.items()}
 
 
 def check_score(score: Any) -> float | int:

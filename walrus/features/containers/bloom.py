@@ -103,19 +103,23 @@ class BloomFilter(Container):
     def _run(self, write: bool, items: Iterable[Any]) -> list[list[int]]:
         """The bits at each item's positions (before setting them, if
         ``write``), grouped by item."""
-        positions = [bit for item in items for bit in self.positions(item)]
+        positions: list[int] = []
+        for item in items:
+            positions += self.positions(item)
         if not positions:
             return []
-        if write:
-            args = [a for bit in positions for a in ("SET", "u1", bit, 1)]
-        else:
-            args = [a for bit in positions for a in ("GET", "u1", bit)]
+        # SET u1 <bit> 1 (or GET u1 <bit>) per position, built at C speed
+        word: list[Any] = ["SET", "u1", 0, 1] if write else ["GET", "u1", 0]
+        args = word * len(positions)
+        args[2 :: len(word)] = positions
         with self._guard:
             try:
                 replies = self.database.execute_command("BITFIELD", self.key, *args)
             except UnsupportedOperation:  # ledisdb: a MULTI of SETBIT/GETBIT
                 replies = self._run_bitwise(write, positions)
         k = self.hashes
+        if len(replies) == k:  # one item
+            return [replies]
         return [replies[i : i + k] for i in range(0, len(replies), k)]
 
     def _run_bitwise(self, write: bool, positions: list[int]) -> list[int]:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, cast
 from walrus.features.containers.base import (
     SCAN_COUNT,
     Container,
+    check_mapping,
     check_value,
     check_values,
-    scan_batches,
 )
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ class Hash(Container):
 
     def __setitem__(self, field: Any, value: Any) -> None:
         """Set one field (HSET). O(1); one round trip."""
-        pair = {check_value(field, "field"): check_value(value)}
+        field, value = check_value(field, "field"), check_value(value)
         with self._guard:
-            self.database.hset(self.key, mapping=pair)
+            self.database.execute_command("HSET", self.key, field, value)
 
     def __delitem__(self, field: Any) -> None:
         """Delete one field (HDEL); ``KeyError`` if missing. O(1); one round trip."""
@@ -80,19 +80,24 @@ class Hash(Container):
         return self._scan()
 
     def _scan(self, match: Any = None) -> Iterator[tuple[Any, Any]]:
-        seen: set[Any] = set()
-
-        def fetch(cursor: int) -> tuple[int, Any]:
+        seen: set[Any] | None = None  # fields of earlier batches
+        cursor = 0
+        while True:
             with self._guard:
                 cursor, batch = self.database.hscan(
                     self.key, cursor, match=match, count=SCAN_COUNT
                 )
-            return cursor, cast("dict[Any, Any]", batch).items()
-
-        for field, value in scan_batches(fetch):
-            if field not in seen:  # a rehash may repeat a field
-                seen.add(field)
-                yield field, value
+            pairs = cast("dict[Any, Any]", batch).items()
+            if seen is None and not cursor:  # one batch: each field once
+                yield from pairs
+                return
+            seen = set() if seen is None else seen
+            for field, value in pairs:
+                if field not in seen:  # a rehash may repeat a field
+                    seen.add(field)
+                    yield field, value
+            if not cursor:
+                return
 
     def keys(self) -> list[Any]:
         """Every field (HKEYS). O(N); one round trip."""
@@ -116,10 +121,7 @@ class Hash(Container):
 
         O(N) in the number of fields; one round trip; nothing sent when empty.
         """
-        pairs = {
-            check_value(f, "field"): check_value(v)
-            for f, v in [*(__data or {}).items(), *kwargs.items()]
-        }
+        pairs = check_mapping(__data, kwargs)
         if pairs:
             with self._guard:
                 self.database.hset(self.key, mapping=pairs)

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 __all__ = ["Set"]
 
 
+def _fresh_set(reply: Any) -> set[Any]:
+    """A reply as a set: redis-py's callback made one for this call already."""
+    return reply if type(reply) is set else set(reply)
+
+
 class Set(Sortable, MutableSet[Any]):
     """A Redis set."""
 
@@ -107,7 +112,7 @@ class Set(Sortable, MutableSet[Any]):
     def members(self) -> set[Any]:
         """Every member as a Python set (SMEMBERS). O(N); one round trip."""
         with self._guard:
-            return set(self.database.smembers(self.key))
+            return _fresh_set(self.database.smembers(self.key))
 
     def as_set(self, decode: bool = False) -> set[Any]:
         """Every member as a Python set; ``decode`` turns bytes into str."""
@@ -129,7 +134,7 @@ class Set(Sortable, MutableSet[Any]):
         if not isinstance(other, Set):
             return set(super().__or__(other))
         with self._guard:
-            return set(self.database.sunion(self._keys([other])))
+            return _fresh_set(self.database.sunion(self._keys([other])))
 
     def __and__(self, other: Any) -> set[Any]:
         """The intersection (SINTER with another Set; on a cluster, one
@@ -137,7 +142,7 @@ class Set(Sortable, MutableSet[Any]):
         if not isinstance(other, Set):
             return set(super().__and__(other))
         with self._guard:
-            return set(self.database.sinter(self._keys([other])))
+            return _fresh_set(self.database.sinter(self._keys([other])))
 
     def __sub__(self, other: Any) -> set[Any]:
         """The difference (SDIFF with another Set; on a cluster, one slot).
@@ -145,7 +150,7 @@ class Set(Sortable, MutableSet[Any]):
         if not isinstance(other, Set):
             return set(super().__sub__(other))
         with self._guard:
-            return set(self.database.sdiff(self._keys([other])))
+            return _fresh_set(self.database.sdiff(self._keys([other])))
 
     def __ior__(self, other: Any) -> Set:
         """Add ``other``'s members (SUNIONSTORE, one slot on a cluster; or

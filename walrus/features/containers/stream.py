@@ -12,9 +12,11 @@ Streams work on every backend: Redis 6.2+ or Valkey, and the embedded engines
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
 from redis.exceptions import ResponseError
@@ -27,9 +29,13 @@ from walrus.exceptions import (
     MissingKey,
     UnsupportedOperation,
     WalrusError,
-    WrongType,
 )
-from walrus.features.containers.base import SCAN_COUNT, Container, check_value
+from walrus.features.containers.base import (
+    SCAN_COUNT,
+    Container,
+    check_mapping,
+    check_value,
+)
 from walrus.keys import key_text
 
 if TYPE_CHECKING:
@@ -61,6 +67,8 @@ def _positive(value: Any, what: str, zero: bool = False) -> int | None:
     """``value`` if it is None or an int above zero (or zero itself with ``zero``)."""
     if value is None:
         return None
+    if type(value) is int and value > 0:  # the usual case
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidType(f"{what} must be an int, not {type(value).__name__}")
     if value < 0 or (value == 0 and not zero):
@@ -68,9 +76,20 @@ def _positive(value: Any, what: str, zero: bool = False) -> int | None:
     return value
 
 
+_PAIR, _DICT, _FIELDS = {tuple}, {dict}, operator.itemgetter(1)
+
+
 def _messages(reply: Any) -> list[Message]:
     """XRANGE-style entries as ``(id, fields)`` pairs."""
-    return [(entry[0], dict(entry[1] or {})) for entry in reply or ()]
+    if not reply:
+        return []
+    if (
+        type(reply) is list
+        and set(map(type, reply)) == _PAIR
+        and set(map(type, map(_FIELDS, reply))) == _DICT
+    ):
+        return reply  # redis-py's own (id, dict) pairs, made for this call
+    return [(entry[0], dict(entry[1] or {})) for entry in reply]
 
 
 def read_reply(reply: Any) -> list[tuple[Any, list[Message]]]:
@@ -95,6 +114,30 @@ def read_reply(reply: Any) -> list[tuple[Any, list[Message]]]:
     return result
 
 
+class _StreamErrors:
+    """Raises a stream's :meth:`Stream._error` for an error reply (a class,
+    not a generator: it wraps every call)."""
+
+    __slots__ = ("stream",)
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, ResponseError):
+            error = self.stream._error(exc)
+            if error is not exc:
+                raise error from exc
+
+
 class Stream(Container):
     """A Redis stream, standalone: add, read by id range, block for new messages.
 
@@ -117,20 +160,20 @@ class Stream(Container):
             )
         return self.database
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Error replies as walrus exceptions (WrongType, MissingKey, CommandError)."""
-        try:
-            with self._guard:
-                yield
-        except ResponseError as exc:
-            if isinstance(exc, WrongType):
-                raise
-            if str(exc) == "no such key":
-                raise MissingKey(f"no stream at key {key_text(self.key)!r}") from exc
-            if isinstance(exc, WalrusError):
-                raise
-            raise CommandError(str(exc)) from exc
+    def _errors(self) -> AbstractContextManager[None]:
+        """Error replies as walrus exceptions (see :meth:`_error`)."""
+        return _StreamErrors(self)
+
+    def _error(self, exc: ResponseError) -> BaseException:
+        """The exception for an error reply: WrongType naming both types,
+        MissingKey, CommandError (``exc`` itself: raised as it is)."""
+        if "WRONGTYPE" in str(exc):
+            return self._wrong_type(exc)
+        if str(exc) == "no such key":
+            return MissingKey(f"no stream at key {key_text(self.key)!r}")
+        if isinstance(exc, WalrusError):
+            return exc
+        return CommandError(str(exc))
 
     def _id(self, value: Any) -> Any:
         """A message id given by the user, as sent (TimeSeries converts datetimes)."""
@@ -138,6 +181,8 @@ class Stream(Container):
 
     def _bound(self, value: Any) -> Any:
         """A range bound given by the user (an id, ``'-'``, ``'+'`` or ``'(id'``)."""
+        if type(value) is str and value in ("-", "+"):  # the defaults
+            return value
         return _checked_id(value, _BOUND, "range bound")
 
     # -- writing -------------------------------------------------------------------
@@ -151,20 +196,24 @@ class Stream(Container):
         """Append a message (XADD) and return its id; ``'*'`` lets the server
         choose it. ``maxlen`` trims the stream as it grows (about that length
         unless ``approximate=False``). O(1), O(N) in evicted messages; one trip."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise InvalidType(
                 f"message data must be a mapping, not {type(data).__name__}"
             )
-        fields = {check_value(f, "field"): check_value(v) for f, v in data.items()}
+        fields = check_mapping(data)
         if not fields:
             raise InvalidValue("a stream message needs at least one field")
-        message_id = _checked_id(id, _ADD_ID, "stream message id")
-        maxlen = _positive(maxlen, "maxlen", zero=True)
+        if type(id) is not str or id != "*":  # '*', the default, needs no check
+            id = _checked_id(id, _ADD_ID, "stream message id")
+        args: list[Any] = [self.key]
+        if _positive(maxlen, "maxlen", zero=True) is not None:
+            args += ("MAXLEN", "~", maxlen) if approximate else ("MAXLEN", maxlen)
+        args.append(id)
+        for pair in fields.items():
+            args += pair
         commands = self._commands("add")
         with self._errors():
-            return commands.xadd(
-                self.key, fields, id=message_id, maxlen=maxlen, approximate=approximate
-            )
+            return commands.execute_command("XADD", *args)
 
     def delete(self, *ids: Any) -> int:
         """Delete messages by id (XDEL); the number deleted. O(1) each; one trip."""
@@ -263,12 +312,13 @@ class Stream(Container):
         self, operation: str, start: Any, stop: Any, count: int | None
     ) -> list[Message]:
         """XRANGE, or XREVRANGE for ``operation='revrange'``, of checked bounds."""
-        low, high = self._bound(start), self._bound(stop)
-        count = _positive(count, "count")
+        args = [self.key, self._bound(start), self._bound(stop)]
+        if _positive(count, "count") is not None:
+            args += ("COUNT", count)
         commands = self._commands(operation)
-        read = commands.xrevrange if operation == "revrange" else commands.xrange
+        name = "XREVRANGE" if operation == "revrange" else "XRANGE"
         with self._errors():
-            return _messages(read(self.key, low, high, count=count))
+            return _messages(commands.execute_command(name, *args))
 
     @overload
     def __getitem__(self, item: slice) -> list[Message]: ...

@@ -21,6 +21,7 @@ from walrus.exceptions import InvalidValue
 from walrus.features.containers.base import (
     SCAN_COUNT,
     Sortable,
+    check_mapping,
     check_score,
     check_value,
     check_values,
@@ -38,6 +39,8 @@ Pair = tuple[Any, float]
 
 def _pairs(reply: Iterable[Any]) -> list[Pair]:
     """``(member, score)`` tuples from RESP2 or RESP3 replies."""
+    if type(reply) is list and reply and type(reply[0]) is tuple:
+        return reply  # RESP2: redis-py made (member, float) pairs for this call
     return [(member, float(score)) for member, score in reply]
 
 
@@ -133,14 +136,14 @@ class ZSet(Sortable):
 
         The number of new members. O(log N) each; one round trip; none sent if empty.
         """
-        scores = {
-            check_value(m, "member"): check_score(s)
-            for m, s in [*(_mapping or {}).items(), *kwargs.items()]
-        }
+        scores = check_mapping(_mapping, kwargs, what="member", scores=True)
         if not scores:
             return 0
+        args: list[Any] = []
+        for member, score in scores.items():
+            args += (score, member)
         with self._guard:
-            return int(self.database.zadd(self.key, scores) or 0)
+            return int(self.database.execute_command("ZADD", self.key, *args) or 0)
 
     def remove(self, *items: Any) -> int:
         """Remove ``items`` (ZREM); how many were members. One round trip."""

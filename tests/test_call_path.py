@@ -1,0 +1,117 @@
+"""The server driver's call path: the shortcuts taken for speed keep the rules.
+
+Every command goes through the resend guard and many through named
+operations; these paths skip redis-py layers for speed (issue 20). What must
+still hold: the resend rule classifies a command the same whatever the form
+of its name, a named operation is one EVALSHA and reloads after NOSCRIPT in
+three round trips, and a request lost in flight is named in its
+OutcomeUnknown (the name is built only then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faults import FaultyServer
+from support import round_trips, text
+
+import walrus
+from walrus import OutcomeUnknown
+from walrus.drivers.command_table import COMMANDS
+from walrus.drivers.server.resend import resend_safe
+
+
+@pytest.fixture
+def server(servers: Any) -> dict[str, Any]:
+    return dict(servers["valkey"].connection_kwargs)
+
+
+@pytest.fixture
+def faulty(tmp_path: Path) -> Iterator[FaultyServer]:
+    server = FaultyServer(tmp_path / "valkey").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_resend_rule_does_not_depend_on_how_a_name_is_written() -> None:
+    # "GET" takes the table of first words; b"GET", "get" and the split form
+    # of a subcommand take the general path: the two must agree
+    for name in COMMANDS:
+        words = name.split(" ")
+        forms = [
+            (name, "x"),
+            (*words, "x"),
+            (*(w.lower() for w in words), "x"),
+            (*(w.encode() for w in words), "x"),
+        ]
+        verdicts = {resend_safe(args) for args in forms}
+        assert len(verdicts) == 1, (name, [resend_safe(args) for args in forms])
+    assert resend_safe(("GET", "k")) and not resend_safe(("SET", "k", "v"))
+    assert resend_safe(("SCRIPT LOAD", "return 1"))
+    assert not resend_safe(("SCRIPT", "FLUSH"))
+
+
+def test_a_named_operation_is_one_evalsha_and_reloads_in_three(
+    server: dict[str, Any],
+) -> None:
+    db = walrus.Database(**server)
+    try:
+        db.set("k", "a")
+        assert db.cas("k", "a", "b") is True  # loads the script
+        with round_trips(db) as counter:
+            assert db.cas("k", "b", "c") is True
+        assert (counter.round_trips, counter.commands) == (1, 1)
+        db.script_flush()
+        with round_trips(db) as counter:  # NOSCRIPT, SCRIPT LOAD, EVALSHA
+            assert db.cas("k", "c", "d") is True
+        assert (counter.round_trips, counter.commands) == (3, 3)
+        assert db.get("k") == b"d"  # it ran once
+    finally:
+        db.flushdb()
+        db.close()
+
+
+def test_a_lost_transaction_is_named_in_its_error(faulty: FaultyServer) -> None:
+    db = faulty.open()
+    db.set("n", 0)
+    pipe = db.pipeline()
+    pipe.incr("n")
+    pipe.set("m", 1)
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown) as info:
+        pipe.execute()
+    assert "MULTI/EXEC of 2 commands (INCRBY, SET)" in str(info.value)
+    assert info.value.command == "MULTI/EXEC of 2 commands (INCRBY, SET)"
+    assert db.get("n") == b"1"  # run once, not sent again
+
+
+def test_a_lost_write_is_named_in_its_error(faulty: FaultyServer) -> None:
+    db = faulty.open()
+    db.set("n", 0)
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown) as info:
+        db.incr("n")
+    assert str(info.value).startswith("INCRBY: the connection failed")
+    assert info.value.command == "INCRBY"
+    assert db.get("n") == b"1"  # run once, not sent again
+
+
+def test_tx_methods_follow_the_blocks_pipeline(db: Any) -> None:
+    # tx.set is looked up once per pipeline: after commit() and clear() it
+    # queues on the block's new pipeline, never on the one sent or discarded
+    with db.atomic() as tx:
+        tx.set("a", 1)
+        first = tx.pipe
+        assert tx.commit() == [True]
+        assert tx.pipe is not first
+        tx.set("b", 2)
+        tx.clear()
+        tx.set("c", 3)
+    assert db.atomic_results() == [True]
+    assert [db.get(k) for k in ("a", "b", "c")] == [text(db, "1"), None, text(db, "3")]
+    with db.atomic() as tx:  # a new block: a new pipeline
+        tx.incr("a")
+    assert db.atomic_results() == [2]
