@@ -17,6 +17,11 @@ server would give:
 * the named atomic operations' Python twins (``WALRUS.OP name numkeys ...``);
 * its life: clients connect and release it; it closes with the last one.
 
+A plain data command (GET, HSET, ZRANGE ...) needs none of that but the
+lock while nobody watches, waits or monitors: :meth:`EmbeddedCore.fast`
+gives the engine's own way to run it (``engine.quick(name)``), which the
+client calls directly (see ``EmbeddedDatabase.execute_command``).
+
 :class:`~.database.EmbeddedDatabase` is the redis-py client that runs its
 commands here.
 """
@@ -102,6 +107,8 @@ class EmbeddedCore(WatchedKeys):
         self.shared_as: str | None = None  # its name in shared_core's registry
         self._holds = 0  # clients about to connect (see shared_core)
         self._scripting: Any = None  # the Lua runtime, made on the first script
+        # command name -> the engine's direct way to run it, or None (see fast())
+        self.fast_commands: dict[str, Callable[[Command], Reply] | None] = {}
 
     @property
     def scripting(self) -> Any:
@@ -113,6 +120,36 @@ class EmbeddedCore(WatchedKeys):
         return self._scripting
 
     # -- running commands ------------------------------------------------------
+    def fast(self, name: str) -> Callable[[Command], Reply] | None:
+        """How to run command ``name`` (upper case, as redis-py's methods send
+        it) straight on the engine, or None when the core has work to do for
+        it: a command the core answers, queues, blocks on or runs per command.
+
+        The caller holds the lock and has checked that nobody watches a key,
+        waits in a blocking command or monitors, and that its client has no
+        MULTI open and the engine's database selected; then what
+        :meth:`_run` adds (WATCH versions, wake-ups, MONITOR lines) is
+        nothing. The answer is kept in :attr:`fast_commands`.
+        """
+        if self.closed:
+            return None
+        run: Callable[[Command], Reply] | None = None
+        quick = getattr(self.engine, "quick", None)
+        if (
+            quick is not None
+            and name.isupper()
+            and " " not in name
+            and not per_command(name)
+            and name not in TRANSACTION_COMMANDS
+            and name not in NOT_PLAIN
+            and name not in STREAM_COMMANDS
+            and name not in ("CONFIG", "QUIT", "RESET")
+        ):
+            run = quick(name)
+        if len(self.fast_commands) < 4096:  # any name may be sent: bounded
+            self.fast_commands[name] = run
+        return run
+
     def execute(self, args: Command, client: Client) -> Reply:
         """Run one command for ``client`` (blocking ones wait without the lock)."""
         if not args:
@@ -412,6 +449,7 @@ class EmbeddedCore(WatchedKeys):
         with self.lock:
             if not self.closed:
                 self.closed = True
+                self.fast_commands.clear()
                 if self.shared_as is not None:
                     forget(self.shared_as, self)
                 self.engine.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Iterator, Sequence
+from time import monotonic
 from typing import Any
 
 import redis
@@ -24,13 +25,14 @@ from walrus.drivers.embedded.clients import DATABASES, Client
 from walrus.drivers.embedded.connection import EmbeddedConnectionPool
 from walrus.drivers.embedded.core import EmbeddedCore
 from walrus.drivers.embedded.pubsub import EmbeddedPubSub
-from walrus.drivers.embedded.replies import parse_pipeline, redis_value
+from walrus.drivers.embedded.replies import decoded, parse_pipeline, redis_value
 from walrus.drivers.embedded.shared import shared_core
 from walrus.drivers.embedded.transactions import TransactionAborted
 from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.protocol import Capability
 from walrus.drivers.urls import parse_url
 from walrus.exceptions import (
+    CommandError,
     EngineError,
     InvalidValue,
     UnsupportedOperation,
@@ -85,6 +87,10 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         }
         self._encoder: Any = self.connection_pool.get_encoder()
         self._decode = decode_responses
+        self._utf8 = encoding.lower().replace("-", "") == "utf8" and (
+            encoding_errors == "strict"
+        )
+        self._closed = False
         try:
             self._init_walrus(script_dir)
         except BaseException:
@@ -156,12 +162,74 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         first = args[0]
         if isinstance(first, str) and " " in first:
             args = (*first.split(), *args[1:])
-        encode = self._encoder.encode
+        encode = self._encode
         return [encode(a) for a in args]
 
+    def _encode(self, value: Any) -> bytes:
+        """One argument as redis-py sends it (a memoryview as its bytes: an
+        engine keeps what it is given)."""
+        encoded = self._encoder.encode(value)
+        return bytes(encoded) if isinstance(encoded, memoryview) else encoded
+
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Run a command: a plain data command straight on the engine under
+        the lock (see :meth:`~.core.EmbeddedCore.fast`), others through the
+        core; the reply converted once."""
+        name = args[0] if args else None
+        if type(name) is str:
+            core, client = self._core, self._client
+            with core.lock:
+                run = core.fast_commands.get(name, _UNKNOWN)
+                if run is _UNKNOWN:
+                    run = core.fast(name)
+                if run is not None and not (
+                    core._watched
+                    or core._blocked
+                    or core.monitors
+                    or client.transactions
+                    or client.killed
+                    or client.db != core._selected
+                    or self._closed
+                ):
+                    if self._utf8:
+                        packed = pack_utf8(args, self._encode)
+                    else:
+                        packed = self.pack(args)
+                    client.last_command = packed[0]
+                    client.last_used = monotonic()
+                    reply = run(packed)
+                else:
+                    reply = core.execute(self.pack(args), self._live_client())
+                    return self.parse_reply(name, reply, options)
+            if type(reply) is ErrorReply or len(options) > ("keys" in options):
+                return self.parse_reply(name, reply, options)
+            if self._decode:
+                reply = decoded(self._encoder, reply)
+            callback = dict.get(self.response_callbacks, name)
+            return reply if callback is None else self._callback(callback, name, reply)
         reply = self._core.execute(self.pack(args), self._live_client())
         return self.parse_reply(args[0], reply, options)
+
+    def get(self, name: Any) -> Any:
+        """redis-py's ``get``, without the key list it keeps for routing (an
+        engine in process has one node)."""
+        return self.execute_command("GET", name)
+
+    def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        """redis-py's ``set``; a plain ``set(name, value)`` skips its option
+        checks (a third of its cost in process: there are none to check)."""
+        if args or kwargs:
+            return super().set(name, value, *args, **kwargs)
+        return self.execute_command("SET", name, value)
+
+    def _callback(self, callback: Any, name: str, reply: Reply) -> Any:
+        try:
+            return callback(reply)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+            raise CommandError(
+                f"{self._core.engine.name} gave {name} a reply redis-py cannot "
+                f"parse: {reply!r:.200}"
+            ) from exc
 
     def _live_client(self) -> Client:
         """This object's client; reconnected (as redis-py does) if CLIENT KILL
@@ -254,6 +322,24 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         return f"<{type(self).__name__} {self._core.engine.name}>"
 
 
+_UNKNOWN: Any = object()  # a command name the core was not asked about yet
+
+
+def _pack_utf8(args: tuple[Any, ...], encode: Callable[[Any], bytes]) -> Command:
+    """Arguments as bytes: str as UTF-8, bytes as they are, others through
+    ``encode`` (redis-py's encoder). The pure-Python twin of the compiled
+    ``_native.pack``."""
+    return [
+        a if type(a) is bytes else a.encode() if type(a) is str else encode(a)
+        for a in args
+    ]
+
+
+try:
+    from walrus.drivers.embedded._native import pack as pack_utf8
+except ImportError:  # built without a C compiler
+    pack_utf8 = _pack_utf8
+
 # Commands whose array replies may hold error replies.
 _NESTED_ERRORS = frozenset(
     {"EXEC", "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"}
@@ -271,6 +357,7 @@ _PER_CLIENT = frozenset(
         "response_callbacks",
         "_encoder",
         "_decode",
+        "_utf8",
     }
 )
 

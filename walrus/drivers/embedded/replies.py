@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 from walrus.drivers.embedded.types import Reply
 from walrus.exceptions import CommandError
 
-__all__ = ["parse_pipeline", "redis_value"]
+__all__ = ["decoded", "parse_pipeline", "redis_value"]
 
 
 def redis_value(
@@ -38,7 +38,7 @@ def redis_value(
     if NEVER_DECODE in options:
         del options[NEVER_DECODE]
     elif encoder.decode_responses:
-        reply = _decoded(encoder, reply)
+        reply = decoded(encoder, reply)
     callbacks: Any = client.response_callbacks
     callback = callbacks.get(command_name) if command_name else None
     if callback is None:
@@ -52,11 +52,12 @@ def redis_value(
         ) from exc
 
 
-def _decoded(encoder: Any, reply: Reply) -> Reply:
+def decoded(encoder: Any, reply: Reply) -> Reply:
+    """A reply with its bytes decoded by ``encoder`` (lists walked)."""
     if isinstance(reply, bytes):
         return encoder.decode(reply)
     if isinstance(reply, list):
-        return [_decoded(encoder, r) for r in reply]
+        return [decoded(encoder, r) for r in reply]
     return reply
 
 

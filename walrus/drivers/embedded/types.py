@@ -33,7 +33,11 @@ class Engine(Protocol):
     without it have database 0 only), and ``take_modified()`` returns the
     ``(db, key)`` pairs really modified since its last call (``None``:
     unknown, treat every key as modified); without it the core assumes a
-    successful write modified the keys it names.
+    successful write modified the keys it names. ``quick(name)`` returns a
+    function that runs command ``name`` as ``execute`` would, file units and
+    commits included, with its per-name decisions taken once (None: not
+    offered); the core calls it directly for plain commands
+    (``EmbeddedCore.fast``).
     """
 
     name: str

@@ -53,6 +53,9 @@ class WatchedKeys:
         (and whether they exist, so an expiry breaks the watch) go into ``into``."""
         with self.lock:
             self._use(client)
+            take = getattr(self.engine, "take_modified", None)
+            if not self._watched and take is not None:
+                take()  # what commands run unwatched modified (see core.fast)
             into.setdefault((-1, b""), (self._epoch, False))
             for key in keys:
                 slot = (client.db, key)

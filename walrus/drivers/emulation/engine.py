@@ -328,6 +328,38 @@ class EmulationEngine:
         self.store.flush()
         return replies
 
+    def quick(self, name: str) -> Callable[[list[bytes]], Reply] | None:
+        """How the embedded core runs command ``name`` (upper case) directly:
+        as :meth:`execute` does, with the handler looked up once (None: no
+        such command, the core's path answers the error)."""
+        direct = self.direct(name)
+        if direct is None:
+            return None
+
+        def run(args: list[bytes]) -> Reply:
+            reply = direct(args)
+            self.store.flush()
+            return reply
+
+        return run
+
+    def direct(self, name: str) -> Callable[[list[bytes]], Reply] | None:
+        """:meth:`run` for command ``name`` with its handler looked up once."""
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return None
+        handler, arity = spec
+
+        def run(args: list[bytes]) -> Reply:
+            if (arity > 0 and len(args) != arity) or len(args) < -arity:
+                return ErrorReply(wrong_args(args[0]).message)
+            try:
+                return handler(self, args)
+            except Refused as refused:
+                return ErrorReply(refused.message)
+
+        return run
+
     def exclusive(self) -> contextlib.nullcontext[None]:
         """Nothing to do: one process owns an emulated database."""
         return contextlib.nullcontext()

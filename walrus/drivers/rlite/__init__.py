@@ -1,4 +1,5 @@
-"""The rlite driver: hirlite's C library, called through ``ctypes``.
+"""The rlite driver: hirlite's C library, called through a small compiled
+module built at install (:mod:`.native`; ``ctypes`` where it could not be).
 
 rlite gives natively: strings, hashes, lists, sets, sorted sets, expiry,
 MULTI/EXEC/WATCH across processes on one file, Lua, pub/sub on files.

@@ -2,9 +2,10 @@
 
 Stock hirlite's Python wrapper kills the interpreter on every error reply
 on Python 3.10+ (engines.md §2.2). This driver never uses that wrapper: it
-calls the rlite C library inside hirlite's extension module directly with
-``ctypes`` (``rliteConnect``, ``rliteCommandArgv``, ``rliteFreeReplyObject``),
-so an error reply is an ordinary value. The engine's remaining native crash
+calls the rlite C library inside hirlite's extension module directly
+(``rliteConnect``, ``rliteCommandArgv``, ``rliteFreeReplyObject``; through
+walrus's compiled helpers, or ``ctypes``: :mod:`.native`), so an
+error reply is an ordinary value. The engine's remaining native crash
 triggers are never sent (:mod:`walrus.drivers.rlite.gaps` replaces them), the
 path is checked before rlite opens it, and commands rlite lacks are filled in
 by that module too. One lock (in :class:`~walrus.drivers.embedded.core.EmbeddedCore`)
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from walrus.drivers.embedded.core import IN_PROCESS_CAPABILITIES, EmbeddedCore
@@ -33,30 +35,30 @@ from walrus.drivers.emulation.engine import now_ms
 from walrus.drivers.protocol import Capability
 from walrus.drivers.rlite import collection_gaps as _collection_gaps  # noqa: F401
 from walrus.drivers.rlite import streams as _streams  # noqa: F401
-from walrus.drivers.rlite.emulated import native_in_multi, route
+from walrus.drivers.rlite.emulated import native_in_multi, quick, route
 from walrus.drivers.rlite.file import create, deep_check, open_main, resolve
 from walrus.drivers.rlite.gaps import CursorTable, run_guarded
 from walrus.drivers.rlite.journal import FileGuard, snapshot, wal_path
 from walrus.drivers.rlite.native import (
     WRITE_HOOK,
     Context,
-    arrays,
-    convert,
     layout,
     library,
     write_pages,
 )
+from walrus.drivers.rlite.shapes import may_expire
 from walrus.exceptions import DatabaseOpenError, EngineError
 from walrus.scripts import TWINS
 
 __all__ = ["RliteDatabase", "RliteEngine"]
 
 MEMORY = ":memory:"
+_NOTHING = contextlib.nullcontext()
 READ_ONLY = ErrorReply("READONLY You can't write against a read only database.")
 
 
 class RliteEngine:
-    """One rlite handle (``:memory:`` or a file), spoken to through ctypes.
+    """One rlite handle (``:memory:`` or a file), spoken to through :mod:`.native`.
 
     On a file every operation is a unit (:meth:`exclusive`): locked against
     other processes and journaled so that ``kill -9`` never leaves it half
@@ -84,14 +86,16 @@ class RliteEngine:
         self.read_only = read_only
         self.cursors = CursorTable()
         self.selected = 0  # the numbered database rlite has selected
+        # a key may have a TTL: a file may hold some; in memory, from the first
+        # command that can set one (collection writes then keep TTLs: gaps.send)
+        self.expiring = path != MEMORY
         self.stream_engine: Any = None  # streams, emulated (rlite_streams)
         self.capabilities = IN_PROCESS_CAPABILITIES | {
             Capability.LUA,
             Capability.STREAMS,
         }
         lib = library()
-        self._command = lib.command
-        self._free_reply = lib.free_reply
+        self._call = lib.call
         self._guard: FileGuard | None = None
         self._snapshot: str | None = None  # read-only: the copy's directory
         self._handle: int | None = None
@@ -204,20 +208,13 @@ class RliteEngine:
             return self._send(args)
 
     def _send(self, args: Command) -> Reply:
-        count = len(args)
-        argv_type, lengths_type = arrays(count)
+        handle = self._handle
+        if handle is None:  # closed by another thread: never give rlite NULL
+            raise EngineError("the rlite database is closed")
+        if not self.expiring and may_expire(args):
+            self.expiring = True
         self._wrote, self._hook_error = False, None
-        pointer = self._command(
-            self._handle, count, argv_type(*args), lengths_type(*map(len, args))
-        )
-        if not pointer:
-            raise EngineError(f"rlite gave no reply to {args[0]!r}")
-        try:
-            reply = convert(pointer.contents)
-        finally:
-            self._free_reply(pointer)
-            if self._context.replyPosition < self._context.replyLength:
-                self._drain()
+        reply = self._call(handle, args)
         if self._hook_error is not None:
             raise EngineError(
                 f"rlite wrote {args[0]!r} but walrus could not journal it first "
@@ -227,17 +224,6 @@ class RliteEngine:
             self._guard.rollback()
             return READ_ONLY
         return reply
-
-    def _drain(self) -> None:
-        """Drop replies rlite queued beyond the one answer (some commands, e.g.
-        MSETNX naming a key twice, queue two); left there, every later reply
-        would belong to the command before it (found by the fuzz test)."""
-        context = self._context
-        while context.replyPosition < context.replyLength:
-            extra = ctypes.c_void_p()
-            library().get_reply(self._handle, ctypes.byref(extra))
-            if extra.value:
-                library().free_reply(extra.value)
 
     def digest(self, key: bytes) -> Reply:
         """What identifies ``key``'s value and deadline now (DUMP, native)."""
@@ -255,6 +241,17 @@ class RliteEngine:
             return ErrorReply("ERR empty command")
         return route(self, args)
 
+    def quick(self, name: str) -> Callable[[Command], Reply]:
+        """How the core runs plain command ``name`` directly (see
+        ``EmbeddedCore.fast``): as :meth:`execute` does, with what depends on
+        the name decided once; in memory a native command is one C call."""
+        handle, memory = self._handle, self._guard is None
+        call: Callable[[Command], Reply] = self.raw
+        if memory and handle is not None:  # the core's lock keeps it open
+            call = functools.partial(self._call, handle)
+        run: Callable[[Command], Reply] = quick(self, name.encode(), call, memory)
+        return run
+
     def execute_many(self, commands: list[Command], atomic: bool) -> list[Reply]:
         """Run a pipeline; in one rlite MULTI/EXEC when ``atomic`` and every
         command is native, else command by command holding the file lock
@@ -270,8 +267,7 @@ class RliteEngine:
         # EXECABORT: a command was refused while queueing; nothing ran
         return [q if isinstance(q, ErrorReply) else results for q in queued]
 
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
         """One unit: hold the file against other processes, journal its writes.
 
         A walrus operation of several rlite commands (a pipeline, a named
@@ -282,10 +278,8 @@ class RliteEngine:
         system calls, plus the journal's writes (see rlite_journal).
         """
         if self._guard is None:
-            yield
-            return
-        with self._guard.unit():
-            yield
+            return _NOTHING
+        return self._guard.unit()
 
     def close(self) -> None:
         """Close the handle; the companion file goes with the last process."""

@@ -40,7 +40,7 @@ from walrus.drivers.rlite.gaps import (
     is_stream,
     send,
 )
-from walrus.drivers.rlite.shapes import CONDITIONS, SMALLEST_NORMAL
+from walrus.drivers.rlite.shapes import CONDITIONS, SMALLEST_NORMAL, TTL_SOURCES
 from walrus.drivers.rlite.streams import RliteStreamStore
 
 __all__ = ["RliteStore", "emulated"]
@@ -324,6 +324,14 @@ def _hyperloglog(engine: Any, args: Command, reply: Reply) -> Reply:
     return reply
 
 
+def _score_text(raw: bytes) -> bytes:
+    """One score as the other engines print it (a short integer, already
+    printed that way by rlite, as it is)."""
+    if raw.isdigit() and len(raw) < 16 and (raw[0] != 48 or len(raw) == 1):
+        return raw
+    return format_float(float(raw))
+
+
 def _scores(pairs: bool) -> Callable[[Any, Command, Reply], Reply]:
     """rlite prints scores with 17 digits (``0.10000000000000001``); the
     other engines, Valkey and Redis 7.2+ print the shortest exact form."""
@@ -331,7 +339,7 @@ def _scores(pairs: bool) -> Callable[[Any, Command, Reply], Reply]:
     def rescore(engine: Any, args: Command, reply: Reply) -> Reply:
         name = args[0].upper()
         if isinstance(reply, bytes):
-            return format_float(float(reply))
+            return _score_text(reply)
         if not pairs or not isinstance(reply, list):
             return reply
         if name == b"ZSCAN" and len(reply) == 2:
@@ -340,7 +348,7 @@ def _scores(pairs: bool) -> Callable[[Any, Command, Reply], Reply]:
         if ranged and not any(a.upper() == b"WITHSCORES" for a in args[4:]):
             return reply
         out = list(reply)
-        out[1::2] = [format_float(float(s)) for s in out[1::2]]
+        out[1::2] = [_score_text(s) for s in out[1::2]]
         return out
 
     return rescore
@@ -393,6 +401,46 @@ def route(engine: Any, args: Command) -> Reply:
             return reply if fix is None else fix(engine, args, reply)
     reply = send(engine, args)
     return reply if fix is None else fix(engine, args, reply)
+
+
+def quick(
+    engine: Any, name: bytes, call: Callable[[Command], Reply], memory: bool
+) -> Any:
+    """How to run command ``name`` as :func:`route` does, with what depends
+    on the name alone decided now. ``call`` sends one command to rlite: a
+    native command answered as rlite gives it is ``call`` itself. In
+    ``memory`` (no file units to hold) a gap runs directly, and a write that
+    would lose a TTL (``KEEPS_TTL``) skips the TTL reads while no key of the
+    engine can have one (``engine.expiring`` is false)."""
+    if name not in NATIVE and name not in GAPS:
+        return lambda args: route(engine, args)
+    fill, keeps = GAPS.get(name), name in KEEPS_TTL
+    if name in _STREAM_CHECKED or ((fill is not None or keeps) and not memory):
+        return lambda args: route(engine, args)
+    if name in TTL_SOURCES:
+        call = engine.raw  # which notes that keys may now expire
+    condition, fix = CONDITIONS.get(name), _REPLIES.get(name)
+    if condition is None and fix is None and fill is None and not keeps:
+        return call
+    if name == b"GET":
+
+        def get(args: Command) -> Reply:
+            reply = call(args)
+            if type(reply) is bytes and reply.endswith(MAGIC):
+                return WRONGTYPE
+            return reply
+
+        return get
+
+    def run(args: Command) -> Reply:
+        if condition is not None and condition(args):
+            return emulated(engine, args)
+        if keeps and engine.expiring:
+            return route(engine, args)
+        reply = call(args) if fill is None else fill(engine, args)
+        return reply if fix is None else fix(engine, args, reply)
+
+    return run
 
 
 def native_in_multi(args: Command) -> bool:

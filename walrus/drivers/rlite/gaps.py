@@ -85,6 +85,7 @@ class CursorTable:
 class RawEngine(Protocol):
     cursors: CursorTable
     selected: int  # the numbered database rlite has selected
+    expiring: bool  # a key may have a TTL (always, on a file)
 
     def raw(self, args: Command) -> Reply: ...
 
@@ -567,11 +568,12 @@ KEEPS_TTL = {
 
 
 def send(engine: RawEngine, args: Command) -> Reply:
-    """Run a command through its gap, if it has one, else guarded; keep TTLs."""
+    """Run a command through its gap, if it has one, else guarded; keep TTLs
+    (while a key of the engine may have one)."""
     name = args[0].upper()
     fill = GAPS.get(name)
     positions = KEEPS_TTL.get(name)
-    if positions is None or len(args) <= max(positions):
+    if positions is None or len(args) <= max(positions) or not engine.expiring:
         return fill(engine, args) if fill is not None else run_guarded(engine, args)
     keys = {args[i] for i in positions}
     ttls = {k: engine.raw([b"PTTL", k]) for k in keys}

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from walrus.drivers.embedded.types import Command
 
-__all__ = ["CONDITIONS", "SMALLEST_NORMAL"]
+__all__ = ["CONDITIONS", "SMALLEST_NORMAL", "TTL_SOURCES", "may_expire"]
 
 Condition = Callable[[Command], bool]  # True: this use needs the emulation
 
@@ -62,6 +62,10 @@ def _plain_bound(raw: bytes) -> bool:
 
 def _ints(*positions: int) -> Condition:
     """Emulate unless the arguments at ``positions`` (when present) are plain."""
+    if len(positions) == 1:  # the common case, without a generator
+        (at,) = positions
+        match = _INT.fullmatch
+        return lambda args: at < len(args) and match(args[at]) is None
     return lambda args: any(
         at < len(args) and not plain_int(args[at]) for at in positions
     )
@@ -208,3 +212,16 @@ CONDITIONS: dict[bytes, Condition] = {
     b"ZPOPMIN": lambda args: len(args) != 2,
     b"ZPOPMAX": lambda args: len(args) != 2,
 }
+
+
+# The commands that can give a key a TTL in rlite (RENAME, MOVE and COPY
+# carry one a key already had); SET only with options.
+TTL_SOURCES = frozenset(
+    b"SET SETEX PSETEX EXPIRE PEXPIRE EXPIREAT PEXPIREAT RESTORE".split()
+)
+
+
+def may_expire(args: Command) -> bool:
+    """Whether sending ``args`` can give a key a TTL (see TTL_SOURCES)."""
+    name = args[0].upper()
+    return name in TTL_SOURCES and (name != b"SET" or len(args) > 3)

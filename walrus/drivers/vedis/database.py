@@ -21,7 +21,7 @@ import functools
 import os
 import stat
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from walrus.drivers.embedded.core import IN_PROCESS_CAPABILITIES, EmbeddedCore
 from walrus.drivers.embedded.database import EmbeddedDatabase
@@ -45,6 +45,14 @@ INSTALL_HINT = (
     "PIP_CONSTRAINT=bc.txt PIP_BUILD_CONSTRAINT=bc.txt pip install 'walrus[vedis]'"
 )
 MEMORY_PATHS = (None, "", ":memory:", ":mem:")
+_FORKS = [0]  # fork()s this process came out of (cheaper to check than getpid)
+
+
+def _forked() -> None:
+    _FORKS[0] += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _open_vedis(path: str | None, commit_interval: float) -> VedisStore:
@@ -159,10 +167,31 @@ class VedisEngine(EmulationEngine):
         super().__init__(store, name, capabilities)
         self._owner = owner
         self._pid = os.getpid()
+        self._forks = _FORKS[0]
         self._depth = 0
 
     def execute(self, args: list[bytes]) -> Any:
         return self.run(args) if self._depth else super().execute(args)
+
+    def quick(self, name: str) -> Callable[[list[bytes]], Any] | None:
+        """How the core runs command ``name`` directly: one unit, as
+        :meth:`execute` inside :meth:`exclusive`, the handler looked up once."""
+        direct = self.direct(name)
+        if direct is None:
+            return None
+
+        def run(args: list[bytes]) -> Any:
+            if self._depth or _FORKS[0] != self._forks:
+                with self.exclusive():  # refuses a database opened before fork()
+                    return self.execute(args)
+            try:
+                reply = direct(args)
+            except Exception as exc:
+                self._failed(args, exc)
+            self.store.flush()
+            return reply
+
+        return run
 
     def execute_many(self, commands: list[list[bytes]], atomic: bool) -> list[Any]:
         if self._depth:
@@ -198,11 +227,15 @@ class VedisEngine(EmulationEngine):
         try:
             return super().run(args)
         except Exception as exc:
-            if isinstance(exc, WalrusError):
-                raise
-            self.store.reload()
-            message = f"Vedis failed while running {args[0]!r}: {vedis_reason(exc)}"
-            raise EngineError(message) from exc
+            self._failed(args, exc)
+
+    def _failed(self, args: list[bytes], exc: Exception) -> NoReturn:
+        """Vedis failed inside a command: forget what is cached, raise."""
+        if isinstance(exc, WalrusError):
+            raise exc
+        self.store.reload()
+        message = f"Vedis failed while running {args[0]!r}: {vedis_reason(exc)}"
+        raise EngineError(message) from exc
 
 
 class VedisContext:

@@ -1,0 +1,17 @@
+"""Types of the compiled helpers (``_native.c``; absent without a C compiler)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+def pack(args: tuple[Any, ...], encode: Callable[[Any], bytes], /) -> list[bytes]: ...
+def bind(
+    command: int,
+    free_reply: int,
+    get_reply: int,
+    position_offset: int,
+    length_offset: int,
+    error_reply: Callable[[bytes], Any],
+    no_reply: type[BaseException],
+    /,
+) -> None: ...
+def command(handle: int, args: Sequence[bytes], /) -> Any: ...
