@@ -56,7 +56,11 @@ from redis.exceptions import (
 
 from walrus.api import DatabaseAPI
 from walrus.drivers.protocol import Capability
-from walrus.drivers.server.database import SERVER_CAPABILITIES, parse_errors_as_walrus
+from walrus.drivers.server.database import (
+    SERVER_CAPABILITIES,
+    evalsha,
+    parse_errors_as_walrus,
+)
 from walrus.drivers.server.resend import (
     NoResendRetry,
     _label,
@@ -486,7 +490,7 @@ class ClusterDatabase(DatabaseAPI, _OneSlot, RedisCluster):  # type: ignore[misc
                 )
                 self._loaded_everywhere.add(script.sha)
             return script(keys=keys, args=args, client=client)
-        return script(keys=keys, args=args, client=self)
+        return evalsha(self, script, keys, args)
 
     def monitor_lines(self) -> Iterator[bytes | str]:
         """Every command the primaries run from now on, one line each, as

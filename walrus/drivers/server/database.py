@@ -34,7 +34,7 @@ from walrus.drivers.server.resend import GuardedPipeline, ResendGuard, guard_ret
 from walrus.drivers.urls import EMBEDDED_SCHEMES
 from walrus.exceptions import REPLY_ERRORS, InvalidValue, command_error
 
-__all__ = ["Database", "Walrus", "parse_errors_as_walrus"]
+__all__ = ["Database", "Walrus", "evalsha", "parse_errors_as_walrus"]
 
 SERVER_CAPABILITIES = frozenset(
     {
@@ -124,6 +124,17 @@ def parse_errors_as_walrus(client: redis.Redis) -> None:
         connection.set_parser(ours)
 
 
+def evalsha(client: Any, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    """EVALSHA redis-py's ``script`` on ``client``, loading it after NOSCRIPT
+    (a new or flushed server). Sent directly: redis-py's ``Script.__call__``
+    checks for pipelines and imports on every call."""
+    try:
+        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        script.sha = client.script_load(script.script)
+        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+
+
 class Database(DatabaseAPI, ResendGuard, redis.Redis):
     """A redis-py client for a Redis or Valkey server, with walrus's extras.
 
@@ -183,19 +194,11 @@ class Database(DatabaseAPI, ResendGuard, redis.Redis):
     def run_named_operation(
         self, name: str, keys: Sequence[Any], args: Sequence[Any], client: Any = None
     ) -> Any:
-        """EVALSHA the operation's Lua (loaded after NOSCRIPT). One round trip.
-
-        Without ``client`` the EVALSHA is sent directly (redis-py's
-        ``Script.__call__`` checks for pipelines and imports on every call).
-        """
+        """EVALSHA the operation's Lua (loaded after NOSCRIPT). One round trip."""
         script = self.lua_script(name)
         if client is not None:
             return script(keys=keys, args=args, client=client)
-        try:
-            return self.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        except NoScriptError:  # a new or flushed server: load it, once
-            script.sha = self.script_load(script.script)
-            return self.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return evalsha(self, script, keys, args)
 
     def monitor_lines(self) -> Iterator[bytes | str]:
         """Every command the server runs from now on (MONITOR), one line each."""
