@@ -7,7 +7,9 @@ two different CPUs, so they do not take turns on one (``--no-pin`` to turn off).
 With ``--original PYTHON`` (walrus 0.9.8's environment, Redis backend) and
 ``--original-rlite PYTHON`` (walrus 0.9.7 with hirlite, rlite backends) the
 same workloads also run on the original, in the same invocation
-(``benchmarks/original.py``).
+(``benchmarks/original.py``). With ``--rtt 0.5ms`` the Redis backend's server
+sits behind a delaying proxy (``benchmarks/proxy.py``, its own process, on the
+server's CPU) adding that round-trip time for every client of the run.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from benchmarks.harness import (
     server_backend,
     vedis_backend,
 )
+from benchmarks.proxy import delayed, parse_rtt
 
 BACKENDS = (
     "redis",
@@ -156,7 +159,9 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
-def machine_facts(cpus: int, server_version: str | None, pinning: str) -> list[str]:
+def machine_facts(
+    cpus: int, server_version: str | None, pinning: str, network: str = "loopback"
+) -> list[str]:
     parser = "hiredis" if redis.utils.HIREDIS_AVAILABLE else "Python"
     return [
         f"CPU: {_cpu_model()}, {os.cpu_count()} cores ({cpus} usable)",
@@ -165,6 +170,7 @@ def machine_facts(cpus: int, server_version: str | None, pinning: str) -> list[s
         f"redis-py: {redis.__version__} ({parser} parser); "
         f"hirlite: {_version('hirlite')}",
         f"server: {server_version or 'not started'}; pinning: {pinning}",
+        f"network: {network}",
     ]
 
 
@@ -212,6 +218,19 @@ def run_original(
     return found
 
 
+def _yardstick(
+    original: Original | None, workloads: Sequence[Workload], result: Result
+) -> Original | None:
+    """walrus 0.9's rate, without its plain rate where the plain operation
+    finds nothing on 0.9's data (the comparison is then of raw rates)."""
+    plain_counts = any(
+        w.plain_on_original for w in workloads if w.name == result.workload
+    )
+    if isinstance(original, tuple) and not plain_counts:
+        return (original[0], None)
+    return original
+
+
 def original_failures(results: Sequence[Result]) -> list[str]:
     """Why walrus 0.9 has no rate in a row, once per distinct reason."""
     reasons: dict[str, list[str]] = {}
@@ -248,6 +267,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="an interpreter with walrus 0.9.8 installed: compare on Redis",
     )
     parser.add_argument(
+        "--rtt",
+        type=parse_rtt,
+        metavar="TIME",
+        help="put the redis server behind a delaying proxy adding this round-trip "
+        "time (e.g. 0.5ms; benchmarks/proxy.py)",
+    )
+    parser.add_argument(
         "--original-rlite",
         metavar="PYTHON",
         help="an interpreter with walrus 0.9.7 and hirlite: compare on rlite",
@@ -271,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pinning = f"client on CPU {cpus[0]}, server on CPU {cpus[1]}"
     else:
         pinning = "off" if args.no_pin else "off (needs 2 usable CPUs)"
+    network = "loopback"
+    if args.rtt is not None and "redis" not in names:
+        print("--rtt delays the redis backend only", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -287,6 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server = valkey_server(cpus[1] if pin else None)
                 connection, version = stack.enter_context(server)
                 servers.append(version)
+                if args.rtt is not None:
+                    place = (lambda pid: _pin(pid, cpus[1])) if pin else None
+                    proxy = delayed(connection, args.rtt, place)
+                    connection, delay = stack.enter_context(proxy)
+                    network = f"{delay}; redis backend only"
                 backend = server_backend(connection)
                 original_python = args.original
             elif name == "cluster":
@@ -305,12 +340,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     original_python, name, connection, workloads, args.quick
                 )
                 measured = [
-                    r._replace(original=rates.get(r.workload)) for r in measured
+                    r._replace(original=_yardstick(rates.get(r.workload), workloads, r))
+                    for r in measured
                 ]
             results.extend(measured)
         order = {w.name: i for i, w in enumerate(workloads)}
         results.sort(key=lambda r: order[r.workload])  # stable: backends in order
-    print("\n".join(machine_facts(len(cpus), ", ".join(servers), pinning)))
+    print("\n".join(machine_facts(len(cpus), ", ".join(servers), pinning, network)))
     print(
         f"settings: {'quick' if args.quick else 'full'}; "
         f"{time.perf_counter() - started:.1f} s\n"

@@ -86,6 +86,9 @@ class Workload:
     walrus: Callable[[Any], Operation]
     plain: Callable[[Any], Operation] | None = None
     quick: bool = True  # part of --quick (False: a long setup, full runs only)
+    # False: the plain operation reads keys only this walrus lays out, so on
+    # walrus 0.9's data it does no work; walrus/0.9 then compares raw rates
+    plain_on_original: bool = True
 
 
 def is_server_client(client: Any) -> bool:

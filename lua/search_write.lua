@@ -14,9 +14,9 @@
 --   when a remove finds the document neither indexed nor stored
 local op, id = ARGV[1], ARGV[2]
 local writes = op == 'update' or op == 'replace'
-local meta = redis.call('HGET', KEYS[1], 'settings')
-if writes and meta and meta ~= ARGV[3] then
-  return 'mismatch:' .. meta
+local settings = redis.call('HGET', KEYS[1], 'settings')
+if writes and settings and settings ~= ARGV[3] then
+  return 'mismatch:' .. settings
 end
 
 local docs, length = 0, 0
@@ -24,17 +24,26 @@ local old = redis.call('HGET', KEYS[2], id)
 if not writes and not old and redis.call('EXISTS', KEYS[3]) == 0 then
   return -1
 end
+local postings = 7 + 2 * (tonumber(ARGV[6]) or 0) -- first term/posting pair
+local kept = {} -- the new terms: their postings are overwritten, not deleted
+if writes then
+  for i = postings, #ARGV, 2 do
+    kept[ARGV[i]] = true
+  end
+end
 if old then
   local first = true
   for word in string.gmatch(old, '[^ ]+') do
     if first then
       length = 0 - tonumber(word)
       first = false
-    else
+    elseif not kept[word] then
       redis.call('HDEL', KEYS[4] .. word, id)
     end
   end
-  redis.call('HDEL', KEYS[2], id)
+  if not writes then
+    redis.call('HDEL', KEYS[2], id)
+  end
   docs = -1
 end
 if op == 'remove' or op == 'replace' then
@@ -42,17 +51,21 @@ if op == 'remove' or op == 'replace' then
 end
 
 if writes then
-  local i = 7
-  for _ = 1, tonumber(ARGV[6]) do
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-    i = i + 2
+  local i = 7 -- the document's fields, 1,000 pairs per HSET (unpack's stack)
+  while i < postings do
+    local last = math.min(postings - 1, i + 1999)
+    redis.call('HSET', KEYS[3], unpack(ARGV, i, last))
+    i = last + 1
   end
-  while i <= #ARGV do
-    redis.call('HSET', KEYS[4] .. ARGV[i], id, ARGV[i + 1])
-    i = i + 2
+  for j = postings, #ARGV, 2 do
+    redis.call('HSET', KEYS[4] .. ARGV[j], id, ARGV[j + 1])
   end
-  redis.call('HSET', KEYS[2], id, ARGV[5])
-  redis.call('HSET', KEYS[1], 'settings', ARGV[3])
+  if old ~= ARGV[5] then
+    redis.call('HSET', KEYS[2], id, ARGV[5])
+  end
+  if not settings then
+    redis.call('HSET', KEYS[1], 'settings', ARGV[3])
+  end
   docs = docs + 1
   length = length + tonumber(ARGV[4])
 end

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,74 @@ def test_settings_name_every_option(tmp_path: Path) -> None:
     settings = {t.settings for t in others}
     assert len(settings) == len(others) and base not in settings
     assert all(len(s) < 80 for s in settings)
+
+
+# -- stemming: PyStemmer's C implementation, or the pure-Python fallback ---------
+
+_BASES = [
+    "connect", "generate", "hope", "relate", "condition", "rational", "happy",
+    "run", "sky", "die", "lie", "news", "inning", "proceed", "exceed", "succeed",
+    "gentle", "early", "idle", "atlas", "cosmos", "bias", "communism", "arsenal",
+    "general", "operate", "electric", "sensible", "agree", "fly", "walrus",
+    "carpenter", "ocean", "beautiful", "national", "organize", "feed", "dry",
+]  # fmt: skip
+_SUFFIXES = "- s es ed ing ly ness er ation ization ful fulness ive iveness able"
+STEM_WORDS = [b + s.strip("-") for b in _BASES for s in _SUFFIXES.split()] + [
+    "skies", "dying", "lying", "gently", "singly", "idly", "howe", "andes",
+    "a", "e", "ss", "yy", "y", "123", "x2y", "привет", "東京", "ελλάδα",
+]  # fmt: skip
+
+
+def test_stems_are_the_pure_python_stemmers() -> None:
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from walrus.features.text.tokenizer import stem
+
+    pure = EnglishStemmer()
+    assert [stem(w) for w in STEM_WORDS] == [pure.stemWord(w) for w in STEM_WORDS]
+    expected = [pure.stemWord(w) for w in STEM_WORDS]
+    assert Tokenizer(stopwords_file=None).tokenize(" ".join(STEM_WORDS)) == expected
+
+
+def test_compiled_stemming_is_the_default_where_installed() -> None:
+    stemmer_module = pytest.importorskip("Stemmer")  # PyStemmer, a default dependency
+    from walrus.features.text.tokenizer import _english_stemmer
+
+    assert isinstance(_english_stemmer(), stemmer_module.Stemmer)
+
+
+def test_without_pystemmer_the_pure_fallback_gives_the_same_terms() -> None:
+    """A subprocess where ``import Stemmer`` fails: snowballstemmer's own
+    Python stemmer runs, and the terms are the ones of this process."""
+    code = (
+        "import json, sys\n"
+        "sys.modules['Stemmer'] = None  # PyStemmer unavailable\n"
+        "import snowballstemmer\n"
+        "from walrus import Tokenizer\n"
+        "from walrus.features.text.tokenizer import _english_stemmer\n"
+        "assert type(_english_stemmer()).__module__ != 'Stemmer'\n"
+        "text = sys.stdin.read()\n"
+        "print(json.dumps(Tokenizer(stopwords_file=None).tokenize(text)))\n"
+    )
+    text = " ".join(STEM_WORDS) + " The Running DOGS, and the Café Müller!"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == Tokenizer(stopwords_file=None).tokenize(text)
+
+
+def test_ascii_text_folds_as_the_general_path_would() -> None:
+    """fold() lowers ASCII text directly; the result is what case folding and
+    normalizing give (ASCII has no accents)."""
+    import unicodedata
+
+    from walrus.features.text.words import fold
+
+    ascii_text = "".join(chr(c) for c in range(128))
+    general = unicodedata.normalize("NFKD", ascii_text.casefold())
+    assert fold(ascii_text) == unicodedata.normalize("NFC", general)
+    assert fold("Café WALRUS") == "cafe walrus"  # one accent: the general path

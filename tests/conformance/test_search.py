@@ -207,6 +207,23 @@ def test_update_replace_remove(db: Any) -> None:
     assert len(index) == 0
 
 
+def test_many_fields_and_terms_kept_across_updates(db: Any) -> None:
+    """More fields than one HSET takes in Lua; an update keeps the terms
+    still there (overwritten), drops the others."""
+    index = make(db)
+    fields = {f"f{i}": i for i in range(2500)}
+    index.add("m", "walrus ocean walrus", fields)
+    assert len(index.get_document("m")) == 2501
+    index.update("m", "ice walrus")
+    assert index.search("ocean") == []
+    assert [k for k, _ in index.search_items('"ice walrus"')] == ["m"]
+    assert index.search('"walrus walrus"') == []
+    assert index.get_document("m")["f2499"] == "2499"
+    index.add("n", "walrus")
+    assert len(index) == 2 and index.remove("m") and index.search("ice") == []
+    assert [k for k, _ in index.search_items("walrus")] == ["n"]
+
+
 def test_remove_everything_leaves_no_keys(db: Any) -> None:
     index = loaded(db)
     index.update("1", "completely different words")
@@ -380,6 +397,9 @@ def test_budgets(redis_db: Any) -> None:
             operation()
         assert sent.round_trips == 1
 
+    index.add("warm", "term1")  # load the scripts: NOSCRIPT once on a new server
+    index.search("term1")
+    index.remove("warm")
     once(lambda: index.add("a", long_text, k="v"))
     once(lambda: index.add("b", "term1 term2 other"))
     once(lambda: index.update("a", long_text + " more"))
@@ -394,6 +414,35 @@ def test_budgets(redis_db: Any) -> None:
     once(lambda: index.remove("a"))
     once(lambda: index.remove("b", preserve_data=True))
     assert keys_of(db, index) == [db.keyspace.group("idx").key("doc", "b")]
+
+
+def test_hits_are_fetched_by_one_command(redis_db: Any) -> None:
+    """The documents of a search are one script call however many they are
+    (up to FETCH), not one HGETALL each."""
+    index = make(redis_db)
+    for n in range(60):
+        index.add(f"d{n}", f"common word{n}", n=n)
+    index.search("word1")  # the script is loaded (NOSCRIPT once on a new server)
+    with round_trips(redis_db) as sent:
+        found = index.search_items("common")
+    assert len(found) == 60 and found[0][1]["content"].startswith("common")
+    assert sent.round_trips == 2
+    assert sent.commands == 5  # MULTI, HMGET, HGETALL of the term, EXEC; EVALSHA
+
+
+def test_many_hits_are_fetched_alike(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above FETCH hits the documents come from a pipeline of HGETALLs: the
+    same result as the script call."""
+    from walrus.features import search
+
+    index = make(db)
+    for n in range(7):
+        index.add(f"d{n}", f"common word{n}", n=n)
+    index.remove("d3", preserve_data=False)
+    expected = index.search_items("common")
+    monkeypatch.setattr(search, "FETCH", 2)
+    assert index.search_items("common") == expected
+    assert len(expected) == 6 and all(doc["n"] == key[1:] for key, doc in expected)
 
 
 # -- against a plain-Python model ------------------------------------------------
@@ -494,5 +543,7 @@ def test_lua_and_twin_store_the_same(redis_db: Any) -> None:
         index.remove("3")
         index.remove("4", preserve_data=True)
         index.add("é:東京", "Москва walrus walrus")
+        index.add("many", "walrus tusk", {f"f{i}": i for i in range(1500)})
+        index.update("many", "tusk ice")
     assert dump(redis_db, indexes[0]) == dump(twin_db, indexes[1])
     assert indexes[0].rank("walrus OR arctic") == indexes[1].rank("walrus OR arctic")

@@ -20,8 +20,9 @@ string is a value like any other. Values are text: they are returned as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from walrus.exceptions import InvalidType, InvalidValue
@@ -151,9 +152,7 @@ class Graph:
 
     def _range(self, given: Mapping[str, str]) -> tuple[str, str]:
         """The ZRANGEBYLEX bounds of the triples whose parts are ``given``."""
-        ordering = "".join(
-            sorted(PARTS, key=lambda c: (c not in given, "spo".index(c)))
-        )
+        ordering = _ordering(given)
         known = [_escape(given[c]) for c in ordering if c in given]
         if len(known) == len(PARTS):  # the one member of that exact triple
             member = SEP.join([ordering, *known])
@@ -188,9 +187,11 @@ class Graph:
         (``None`` matches anything). A solution binds every variable so
         that each condition is a stored triple; the result maps each variable
         name to the set of its values over all solutions. Each condition's
-        candidate triples are read by one ZRANGEBYLEX, all in one MULTI/EXEC
-        (a consistent snapshot), then joined here: one round trip, whatever
-        the number of results.
+        candidate triples are read by one ZRANGEBYLEX, all pipelined, then
+        joined here: one command per condition (as in walrus 0.9) and one
+        round trip, whatever the number of results. The reads are not a
+        transaction (walrus 0.9's were not either): a write landing between
+        two of them may show in one condition's triples and not in another's.
         """
         clauses = [self._clause(condition) for condition in conditions]
         names = list(
@@ -198,18 +199,24 @@ class Graph:
                 v.name for c in clauses for v in c.values() if isinstance(v, Variable)
             )
         )
-        pipe = self.database.pipeline(transaction=True)
+        pipe = self.database.pipeline(transaction=False)
+        prefixes = []
         for clause in clauses:
             given = {c: v for c, v in clause.items() if isinstance(v, str)}
-            pipe.zrangebylex(self.key, *self._range(given))
+            low, high = self._range(given)
+            prefixes.append(low[1:])  # every member of the range starts so
+            pipe.zrangebylex(self.key, low, high)
         replies = pipe.execute() if clauses else []
-        solutions: list[dict[str, str]] = [{}]
-        for clause, reply in zip(clauses, replies, strict=True):
-            rows = _bindings(clause, [self._decode(m) for m in reply])
-            solutions = _join(solutions, rows)
-            if not solutions:
+        solutions: _Bindings = ((), {()})  # one solution, binding nothing
+        for clause, prefix, reply in zip(clauses, prefixes, replies, strict=True):
+            solutions = _join(solutions, _bindings(clause, prefix, reply))
+            if not solutions[1]:
                 break
-        return {name: {s[name] for s in solutions} for name in names}
+        bound, rows = solutions
+        return {
+            name: {row[bound.index(name)] for row in rows} if name in bound else set()
+            for name in names
+        }
 
     @staticmethod
     def _clause(condition: Any) -> dict[str, str | Variable]:
@@ -233,42 +240,87 @@ class Graph:
         }
 
 
+def _ordering(given: Iterable[str]) -> str:
+    """The ordering whose prefix holds the ``given`` parts (``"pos"`` for p, o)."""
+    known = set(given)
+    return "".join(sorted(PARTS, key=lambda c: (c not in known, "spo".index(c))))
+
+
+# Variable bindings: the variables' names, and a set of rows of their values.
+_Bindings = tuple[tuple[str, ...], set[tuple[str, ...]]]
+
+
+def _picker(indexes: list[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
+    """A function taking the items at ``indexes`` of a sequence, as a tuple."""
+    if not indexes:
+        return lambda row: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda row: (row[only],)
+    return cast("Callable[[Sequence[str]], tuple[str, ...]]", itemgetter(*indexes))
+
+
 def _bindings(
-    clause: Mapping[str, str | Variable], triples: list[Triple]
-) -> list[dict[str, str]]:
-    """The variable bindings each matching triple gives (consistent ones)."""
-    rows: list[dict[str, str]] = []
-    for triple in triples:
-        row: dict[str, str] = {}
-        for part, term in clause.items():
-            value = getattr(triple, part)
-            if isinstance(term, Variable):
-                if row.setdefault(term.name, value) != value:
-                    break
-            elif term != value:
-                break
-        else:
-            rows.append(row)
-    return rows
+    clause: Mapping[str, str | Variable], prefix: str, members: list[Any]
+) -> _Bindings:
+    """The bindings of the clause's variables by the ``members`` of its range.
+
+    Every member starts with ``prefix``: the ordering's name and the
+    clause's known parts. What follows it are the unknown parts, in the
+    ordering's order, and only those are read. A variable used twice must
+    have one value.
+    """
+    ordering = prefix[:3]
+    unknown = [c for c in ordering if not isinstance(clause.get(c), str)]
+    places: dict[str, list[int]] = {}
+    for part, term in clause.items():
+        if isinstance(term, Variable):
+            places.setdefault(term.name, []).append(unknown.index(part))
+    names = tuple(places)
+    if members and isinstance(members[0], bytes):
+        start = len(prefix.encode("utf-8"))
+        rests = [m[start:].decode("utf-8") for m in members]
+    else:
+        start = len(prefix)
+        rests = [m[start:] for m in members]
+    if len(unknown) == 1 and names:  # one variable: the rest is its value
+        return names, {(r,) if "\\" not in r else (_split(r)[0],) for r in rests}
+    found = [_split(r) for r in rests]
+    same = [(at[0], other) for at in places.values() for other in at[1:]]
+    if same:
+        found = [v for v in found if all(v[a] == v[b] for a, b in same)]
+    pick = _picker([at[0] for at in places.values()])
+    return names, {pick(values) for values in found}
 
 
-def _join(
-    left: list[dict[str, str]], right: list[dict[str, str]]
-) -> list[dict[str, str]]:
-    """A hash join of two lists of bindings on their shared variables."""
-    if not left or not right:
-        return []
-    shared = sorted(set(left[0]) & set(right[0]))
-    index: dict[tuple[str, ...], list[dict[str, str]]] = {}
-    for row in right:
-        index.setdefault(tuple(row[n] for n in shared), []).append(row)
-    joined = (
-        {**row, **match}
-        for row in left
-        for match in index.get(tuple(row[n] for n in shared), ())
-    )
-    unique = {tuple(sorted(row.items())): row for row in joined}
-    return list(unique.values())
+def _join(left: _Bindings, right: _Bindings) -> _Bindings:
+    """A hash join of two sets of bindings on their shared variables (the
+    smaller side is hashed); the rows hold the left's variables, then the
+    right's new ones."""
+    left_names, left_rows = left
+    right_names, right_rows = right
+    shared = [n for n in right_names if n in left_names]
+    left_key = _picker([left_names.index(n) for n in shared])
+    right_key = _picker([right_names.index(n) for n in shared])
+    added = [i for i, n in enumerate(right_names) if n not in left_names]
+    new = _picker(added)
+    if not added:  # the right binds nothing new: keep the left rows it agrees with
+        return left_names, {row for row in left_rows if left_key(row) in right_rows}
+    names = left_names + tuple(right_names[i] for i in added)
+    index: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    if len(left_rows) <= len(right_rows):
+        for row in left_rows:
+            index.setdefault(left_key(row), []).append(row)
+        return names, {
+            row + new(other)
+            for other in right_rows
+            for row in index.get(right_key(other), ())
+        }
+    for other in right_rows:
+        index.setdefault(right_key(other), []).append(new(other))
+    return names, {
+        row + extra for row in left_rows for extra in index.get(left_key(row), ())
+    }
 
 
 class GraphFactories:

@@ -20,8 +20,9 @@ no key behind.
 **Search** reads the postings of the query's terms and the index's counts in
 one MULTI round trip, evaluates the query here (sets of documents; a phrase
 keeps the documents where its words sit at the same distances as in the
-query), ranks the hits, then fetches the documents in one pipelined round
-trip. No temporary keys.
+query), ranks the hits, then fetches the documents in one round trip: one
+call of ``lua/search_documents.lua`` (or its twin) for up to 1,000 hits, a
+pipeline of HGETALLs beyond. No temporary keys.
 
 **Ranking: Okapi BM25**. A document D scores, over the query's distinct terms
 t that D contains (``k1 = 1.2``, ``b = 0.75``)::
@@ -62,6 +63,7 @@ __all__ = ["Index", "SearchFactories"]
 K1 = 1.2
 B = 0.75
 CONTENT = "content"
+FETCH = 1000  # documents read by one script call
 _MISMATCH = "mismatch:"
 
 DocumentId = str | bytes | int
@@ -70,6 +72,23 @@ Value = str | bytes | int | float
 
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _document(raw: Any) -> dict[str, str]:
+    """A document's fields as text, from an HGETALL reply: a dict, or the
+    flat field/value list a script returns."""
+    flat = [x for pair in raw.items() for x in pair] if isinstance(raw, dict) else raw
+    if flat and isinstance(flat[0], bytes):
+        flat = [x.decode("utf-8") for x in flat]
+    pairs = iter(flat)
+    return dict(zip(pairs, pairs, strict=True))
+
+
+def _text_keys(reply: dict[Any, Any]) -> dict[str, Any]:
+    """A postings hash with its document ids as text (the postings as sent)."""
+    if reply and isinstance(next(iter(reply)), bytes):
+        return {k.decode("utf-8"): v for k, v in reply.items()}
+    return reply
 
 
 def _doc_id(key: Any) -> str:
@@ -100,9 +119,15 @@ def _field_value(name: str, value: Any) -> str:
 
 
 class _Postings:
-    """The postings of the query's terms, and the index's counts."""
+    """The postings of the query's terms, and the index's counts.
 
-    def __init__(self, docs: int, length: int, postings: dict[str, dict[str, str]]):
+    A posting (``"<length> <position> ..."``) stays as the server sent it,
+    bytes or text, and is parsed only for the documents that match.
+    """
+
+    def __init__(
+        self, docs: int, length: int, postings: dict[str, dict[str, str | bytes]]
+    ):
         self.docs = docs
         self.avgdl = length / docs if docs else 1.0
         self.postings = postings
@@ -113,20 +138,34 @@ class _Postings:
             found.update(self.postings.get(term, ()))
         return found
 
-    def positions(self, term: str, doc: str) -> set[int]:
+    def positions(self, term: str, doc: str) -> list[int]:
         posting = self.postings.get(term, {}).get(doc)
-        return {int(p) for p in posting.split()[1:]} if posting else set()
+        return [int(p) for p in posting.split()[1:]] if posting else []
 
-    def score(self, term: str, doc: str) -> float:
-        posting = self.postings.get(term, {}).get(doc)
-        if not posting:
-            return 0.0
-        n = len(self.postings[term])
-        idf = math.log(1 + (self.docs - n + 0.5) / (n + 0.5))
-        length, _, rest = posting.partition(" ")
-        tf = rest.count(" ") + 1
-        norm = K1 * (1 - B + B * int(length) / (self.avgdl or 1.0))
-        return idf * tf * (K1 + 1) / (tf + norm)
+    def scores(self, terms: Iterable[str], hits: set[str]) -> dict[str, float]:
+        """Each hit's BM25 score over ``terms`` (see the module)."""
+        total = dict.fromkeys(hits, 0.0)
+        avgdl = self.avgdl or 1.0
+        for term in terms:
+            postings = self.postings.get(term)
+            if not postings:
+                continue
+            n = len(postings)
+            idf = math.log(1 + (self.docs - n + 0.5) / (n + 0.5))
+            for doc in hits & postings.keys():
+                length, tf = _length_and_count(postings[doc])
+                norm = K1 * (1 - B + B * length / avgdl)
+                total[doc] += idf * tf * (K1 + 1) / (tf + norm)
+        return total
+
+
+def _length_and_count(posting: str | bytes) -> tuple[int, int]:
+    """A posting's document length and its number of positions."""
+    if isinstance(posting, bytes):
+        length, _, rest = posting.partition(b" ")
+        return int(length), rest.count(b" ") + 1
+    length_text, _, text = posting.partition(" ")
+    return int(length_text), text.count(" ") + 1
 
 
 class Index:
@@ -216,12 +255,16 @@ class Index:
             if not isinstance(name, str) or not name or name == CONTENT:
                 raise InvalidValue(f"{name!r} cannot name a document's metadata")
             flat += [name, _field_value(name, value)]
+        analysis = self.tokenizer.analyze(content)
+        length = len(analysis)  # in words (a word may give two metaphone terms)
         positions: dict[str, list[str]] = {}
-        length = 0  # in words (a word may give two metaphone terms)
-        for position, terms in self.tokenizer.analyze(content):
-            length += 1
+        for position, terms in analysis:
+            at = str(position)
             for term in terms:
-                positions.setdefault(term, []).append(str(position))
+                if term in positions:
+                    positions[term].append(at)
+                else:
+                    positions[term] = [at]
         postings: list[str] = []
         prefix = f"{length} "
         for term, found in positions.items():
@@ -277,8 +320,7 @@ class Index:
     def get_document(self, key: DocumentId) -> dict[str, str]:
         """The document's ``content`` and metadata as text; ``{}`` if there is
         none. O(F); one round trip."""
-        raw = self.database.hgetall(self._doc_key(_doc_id(key)))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return _document(self.database.hgetall(self._doc_key(_doc_id(key))))
 
     def __len__(self) -> int:
         """The number of indexed documents. O(1); one round trip."""
@@ -297,19 +339,30 @@ class Index:
         first. A blank query finds every document (walrus 0.9), in key
         order; one of stop words only finds nothing; a malformed one raises
         QueryError. Two round trips: the postings of
-        the query's terms (MULTI), then the documents (pipelined);
+        the query's terms (MULTI), then the documents (one script call);
         O(P) for P postings read."""
         ranked = self.rank(query)
         if not ranked:
             return []
-        pipe = self.database.pipeline(transaction=False)
-        for doc, _ in ranked:
-            pipe.hgetall(self._doc_key(doc))
+        replies = self._fetch([doc for doc, _ in ranked])
         found: list[tuple[str, dict[str, str]]] = []
-        for (doc, _), raw in zip(ranked, pipe.execute(), strict=True):
+        for (doc, _), raw in zip(ranked, replies, strict=True):
             if raw:
-                found.append((doc, {_text(k): _text(v) for k, v in raw.items()}))
+                found.append((doc, _document(raw)))
         return found
+
+    def _fetch(self, docs: list[str]) -> list[Any]:
+        """The HGETALL reply of each document: one round trip. Up to
+        ``FETCH`` documents are read by one script call (one command: no
+        per-command cost on the client); more by a pipeline of HGETALLs (the
+        server serves others between them)."""
+        keys = [self._doc_key(doc) for doc in docs]
+        if len(keys) <= FETCH:
+            return list(self.database.scripts.run("search_documents", keys))
+        pipe = self.database.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return list(pipe.execute())
 
     def rank(self, query: str) -> list[tuple[str, float]]:
         """``(key, score)`` of the documents matching ``query``, best first,
@@ -338,14 +391,14 @@ class Index:
         if settings is not None and settings != self.settings:
             raise self._mismatch(settings)
         postings = {
-            term: {_text(k): _text(v) for k, v in reply.items()}
+            term: _text_keys(reply)
             for term, reply in zip(terms, replies[1:], strict=True)
         }
         data = _Postings(int(docs or 0), int(length or 0), postings)
         hits = _evaluate(plan, data)
         if not hits:
             return []
-        scored = [(doc, sum(data.score(t, doc) for t in terms)) for doc in hits]
+        scored = list(data.scores(terms, hits).items())
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored
 
@@ -407,19 +460,19 @@ def _evaluate(plan: _Plan, data: _Postings) -> set[str]:
 def _phrase(
     steps: tuple[tuple[int, tuple[str, ...]], ...], data: _Postings
 ) -> set[str]:
+    """The documents where the steps' terms sit at the steps' offsets: some
+    start position shared by every step (its positions less its offset)."""
     candidates = set.intersection(*(data.having(terms) for _, terms in steps))
     found: set[str] = set()
     for doc in candidates:
-        at = [
-            (offset, set().union(*(data.positions(t, doc) for t in terms)))
-            for offset, terms in steps
-        ]
-        first_offset, first = at[0]
-        for position in first:
-            start = position - first_offset
-            if all(start + offset in seen for offset, seen in at[1:]):
-                found.add(doc)
+        starts: set[int] | None = None
+        for offset, terms in steps:
+            here = {p - offset for t in terms for p in data.positions(t, doc)}
+            starts = here if starts is None else starts & here
+            if not starts:
                 break
+        if starts:
+            found.add(doc)
     return found
 
 
@@ -460,25 +513,28 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     old = call(b"HGET", terms, doc)
     if not writes and old is None and not call(b"EXISTS", document):
         return -1
+    postings = 6 + 2 * int(args[5]) if writes else len(args)
+    kept = set(args[postings::2])  # the new terms: overwritten, not deleted
     if old is not None:
         first, *old_terms = old.split()
         length = -int(first)
         for term in old_terms:
-            call(b"HDEL", base + term, doc)
-        call(b"HDEL", terms, doc)
+            if term not in kept:
+                call(b"HDEL", base + term, doc)
+        if not writes:
+            call(b"HDEL", terms, doc)
         docs = -1
     if op in (b"remove", b"replace"):
         call(b"DEL", document)
     if writes:
-        count = int(args[5])
-        pairs = args[6 : 6 + 2 * count]
-        for i in range(0, len(pairs), 2):
-            call(b"HSET", document, pairs[i], pairs[i + 1])
-        rest = args[6 + 2 * count :]
+        call(b"HSET", document, *args[6:postings])
+        rest = args[postings:]
         for i in range(0, len(rest), 2):
             call(b"HSET", base + rest[i], doc, rest[i + 1])
-        call(b"HSET", terms, doc, args[4])
-        call(b"HSET", meta, b"settings", settings)
+        if old != args[4]:
+            call(b"HSET", terms, doc, args[4])
+        if stored is None:
+            call(b"HSET", meta, b"settings", settings)
         docs += 1
         length += int(args[3])
     if docs or length:
@@ -487,3 +543,8 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
         if int(left) <= 0:
             call(b"DEL", meta)
     return 1 if old is not None else 0
+
+
+@twin("search_documents")
+def _documents_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
+    return [call(b"HGETALL", key) for key in keys]

@@ -37,7 +37,17 @@ SETTINGS_VERSION = 1  # bump when the terms a given setting produces change
 
 @lru_cache(maxsize=1)
 def _english_stemmer() -> snowballstemmer.stemmer:
+    """snowballstemmer's English stemmer: PyStemmer's C implementation when
+    it is installed (a default dependency where it has wheels), else the
+    pure-Python one; both give the same stems."""
     return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """The English Snowball stem of one folded word (cached: documents and
+    queries repeat their words, and every tokenizer shares the cache)."""
+    return str(_english_stemmer().stemWord(word))
 
 
 class Tokenizer:
@@ -88,7 +98,7 @@ class Tokenizer:
             terms = tuple(dict.fromkeys(t for t in (primary, secondary) if t))
             terms = terms or (word,)
         elif self.stemmer:
-            terms = (_english_stemmer().stemWord(word),)
+            terms = (stem(word),)
         else:
             terms = (word,)
         if len(self._cache) < 100_000:
@@ -99,8 +109,11 @@ class Tokenizer:
         """``(position, terms)`` for each word of ``text`` that has terms;
         positions count every word, stop words included."""
         found: list[tuple[int, tuple[str, ...]]] = []
+        cached = self._cache.get  # most words were seen before: no method call
         for position, word in enumerate(words(text)):
-            terms = self.word_terms(word)
+            terms = cached(word)
+            if terms is None:
+                terms = self.word_terms(word)
             if terms:
                 found.append((position, terms))
         return found

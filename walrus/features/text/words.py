@@ -25,6 +25,8 @@ _LATIN_END = 0x0250  # Basic Latin to Latin Extended-B
 
 def fold(text: str) -> str:
     """``text`` case-folded, with accents removed from Latin letters."""
+    if text.isascii():  # no accents, and ASCII case-folds as it lowers
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept: list[str] = []
     for char in decomposed:
