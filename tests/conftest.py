@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cluster import CLUSTER, cluster_opener
+from faults import FaultyServer
 from hypothesis import HealthCheck, settings
 from support import (
     EXTERNAL_URL,
@@ -192,3 +193,14 @@ def resp3(db: Any, backend: Backend) -> Iterator[Any]:
         yield other
     finally:
         other.close()
+
+
+@pytest.fixture
+def faulty(tmp_path: Path) -> Iterator[FaultyServer]:
+    """A Valkey server of the test's own that can be stalled, killed and
+    restarted (tests/faults.py), stopped afterwards."""
+    server = FaultyServer(tmp_path / "valkey").start()
+    try:
+        yield server
+    finally:
+        server.stop()

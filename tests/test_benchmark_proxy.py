@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -84,31 +83,3 @@ def test_the_proxy_holds_bytes_and_keeps_their_order() -> None:
                 assert sock.recv(1) == b""  # the end of stream went through too
         finally:
             proxy.close()
-
-
-def run_benchmarks(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "benchmarks", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def test_benchmarks_rtt_runs_the_server_behind_the_proxy() -> None:
-    result = run_benchmarks(
-        "--quick", "--backend", "redis", "--filter", "hash get", "--rtt", "0.5ms"
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    network = [line for line in lines if line.startswith("network: ")]
-    assert network and "0.5 ms RTT added by benchmarks/proxy.py" in network[0]
-    rows = [line for line in lines if line.startswith("| hash get ")]
-    assert rows and all("| redis " in row for row in rows)
-
-
-def test_benchmarks_rtt_needs_the_redis_backend() -> None:
-    result = run_benchmarks("--quick", "--backend", "rlite-memory", "--rtt", "1ms")
-    assert result.returncode == 2
-    assert "--rtt delays the redis backend only" in result.stderr

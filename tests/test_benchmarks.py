@@ -119,3 +119,21 @@ def test_cluster_skips_a_workload_whose_keys_span_slots(
     with valkey_cluster(None) as (backend, _):
         assert run([spans], [backend], quick=True) == []
     assert "spans on cluster: skipped, MSET: its keys" in capsys.readouterr().out
+
+
+def test_benchmarks_rtt_runs_the_server_behind_the_proxy() -> None:
+    result = run_benchmarks(
+        "--quick", "--backend", "redis", "--filter", "hash get", "--rtt", "0.5ms"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    network = [line for line in lines if line.startswith("network: ")]
+    assert network and "0.5 ms RTT added by benchmarks/proxy.py" in network[0]
+    rows = [line for line in lines if line.startswith("| hash get ")]
+    assert rows and all("| redis " in row for row in rows)
+
+
+def test_benchmarks_rtt_needs_the_redis_backend() -> None:
+    result = run_benchmarks("--quick", "--backend", "rlite-memory", "--rtt", "1ms")
+    assert result.returncode == 2
+    assert "--rtt delays the redis backend only" in result.stderr

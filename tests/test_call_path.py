@@ -10,8 +10,6 @@ OutcomeUnknown (the name is built only then).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,15 +25,6 @@ from walrus.drivers.server.resend import resend_safe
 @pytest.fixture
 def server(servers: Any) -> dict[str, Any]:
     return dict(servers["valkey"].connection_kwargs)
-
-
-@pytest.fixture
-def faulty(tmp_path: Path) -> Iterator[FaultyServer]:
-    server = FaultyServer(tmp_path / "valkey").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_the_resend_rule_does_not_depend_on_how_a_name_is_written() -> None:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,15 +40,6 @@ pytestmark = pytest.mark.skipif(
     bool(__import__("os").environ.get("WALRUS_TEST_URL")),
     reason="starts, stalls and kills servers of its own (not WALRUS_TEST_URL's)",
 )
-
-
-@pytest.fixture
-def faulty(tmp_path: Path) -> Iterator[FaultyServer]:
-    server = FaultyServer(tmp_path / "valkey").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def eventually(read: Callable[[], Any], timeout: float = 10.0) -> Any:

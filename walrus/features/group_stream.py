@@ -156,10 +156,10 @@ class ConsumerGroupStream(Stream):
         commands = self._commands("ack")
         if not checked:
             return 0
-        with self._errors():
+        with self._guard:
             done = int(commands.xack(self.key, self.group.name, *checked))
         if done < len(checked) and not missing_ok:
-            with self._errors():  # error path only: does the group exist?
+            with self._guard:  # error path only: does the group exist?
                 commands.xpending(self.key, self.group.name)
             raise NotPending(
                 f"{len(checked) - done} of {len(checked)} ids were not pending in "
@@ -178,7 +178,7 @@ class ConsumerGroupStream(Stream):
         commands = self._commands("claim")
         if not checked:
             return []
-        with self._errors():
+        with self._guard:
             reply = commands.xclaim(
                 self.key,
                 self.group.name,
@@ -207,7 +207,7 @@ class ConsumerGroupStream(Stream):
         start = self._id(start_id)
         count = _positive(count, "count")
         commands = self._commands("autoclaim")
-        with self._errors():
+        with self._guard:
             reply = commands.xautoclaim(
                 self.key, self.group.name, name, idle or 0, start, count=count
             )
@@ -233,7 +233,7 @@ class ConsumerGroupStream(Stream):
         who = None if consumer is None else check_name(consumer, "consumer name")
         idle = _positive(idle, "idle", zero=True)
         commands = self._commands("pending")
-        with self._errors():
+        with self._guard:
             reply = commands.xpending_range(
                 self.key,
                 self.group.name,
@@ -251,7 +251,7 @@ class ConsumerGroupStream(Stream):
         ``'$'`` marks everything read, ``'0'`` nothing. One round trip."""
         value = self._group_id(id)
         commands = self._commands("set_id")
-        with self._errors():
+        with self._guard:
             return bool(commands.xgroup_setid(self.key, self.group.name, value))
 
     def consumers_info(self, group: Any = None) -> list[dict[str, Any]]:
@@ -263,7 +263,7 @@ class ConsumerGroupStream(Stream):
         (XGROUP CREATECONSUMER, Redis 6.2+); False if it existed. One trip."""
         name = self.group._consumer(consumer)
         commands = self._commands("create_consumer")
-        with self._errors():
+        with self._guard:
             return bool(commands.xgroup_createconsumer(self.key, self.group.name, name))
 
     def delete_consumer(self, consumer: Any = None) -> int:
@@ -272,5 +272,5 @@ class ConsumerGroupStream(Stream):
         longer pending for anyone. One round trip."""
         name = self.group._consumer(consumer)
         commands = self._commands("delete_consumer")
-        with self._errors():
+        with self._guard:
             return int(commands.xgroup_delconsumer(self.key, self.group.name, name))

@@ -13,6 +13,7 @@ adds the ``stream`` kind of :class:`Entry` value (:mod:`.streamlog`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import random
 import re
@@ -349,16 +350,7 @@ class EmulationEngine:
         if spec is None:
             return None
         handler, arity = spec
-
-        def run(args: list[bytes]) -> Reply:
-            if (arity > 0 and len(args) != arity) or len(args) < -arity:
-                return ErrorReply(wrong_args(args[0]).message)
-            try:
-                return handler(self, args)
-            except Refused as refused:
-                return ErrorReply(refused.message)
-
-        return run
+        return functools.partial(self._call, handler, arity)
 
     def exclusive(self) -> contextlib.nullcontext[None]:
         """Nothing to do: one process owns an emulated database."""
@@ -379,6 +371,11 @@ class EmulationEngine:
             message = f"ERR unknown command '{name[:128]}', with args beginning with: "
             return ErrorReply(message + shown)
         handler, arity = spec
+        return self._call(handler, arity, args)
+
+    def _call(self, handler: Handler, arity: int, args: list[bytes]) -> Reply:
+        """``handler``'s reply to ``args``, or the error reply for a wrong
+        argument count or a refused command."""
         if (arity > 0 and len(args) != arity) or len(args) < -arity:
             return ErrorReply(wrong_args(args[0]).message)
         try:

@@ -100,7 +100,8 @@ def scan_batches(
 
 
 class _TypeGuard:
-    """Turns a WRONGTYPE error reply into :class:`WrongType` naming both types."""
+    """Raises the container's :meth:`Container._error` for an error reply
+    (WRONGTYPE becomes :class:`WrongType` naming both types)."""
 
     __slots__ = ("container",)
 
@@ -116,8 +117,10 @@ class _TypeGuard:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if isinstance(exc, ResponseError) and "WRONGTYPE" in str(exc):
-            raise self.container._wrong_type(exc) from exc
+        if isinstance(exc, ResponseError):
+            error = self.container._error(exc)
+            if error is not exc:
+                raise error from exc
 
 
 class Container:
@@ -171,6 +174,13 @@ class Container:
         return bool(self.database.pexpire(self.key, ttl))
 
     # -- helpers for subclasses ----------------------------------------------------
+    def _error(self, exc: ResponseError) -> BaseException:
+        """The exception for an error reply inside ``with self._guard``:
+        WrongType naming both types, else ``exc`` itself (raised as it is)."""
+        if "WRONGTYPE" in str(exc):
+            return self._wrong_type(exc)
+        return exc
+
     def _wrong_type(self, exc: BaseException) -> WrongType:
         try:
             actual = self.database.type(self.key)

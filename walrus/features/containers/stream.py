@@ -15,8 +15,6 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
 from redis.exceptions import ResponseError
@@ -114,30 +112,6 @@ def read_reply(reply: Any) -> list[tuple[Any, list[Message]]]:
     return result
 
 
-class _StreamErrors:
-    """Raises a stream's :meth:`Stream._error` for an error reply (a class,
-    not a generator: it wraps every call)."""
-
-    __slots__ = ("stream",)
-
-    def __init__(self, stream: Stream) -> None:
-        self.stream = stream
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(exc, ResponseError):
-            error = self.stream._error(exc)
-            if error is not exc:
-                raise error from exc
-
-
 class Stream(Container):
     """A Redis stream, standalone: add, read by id range, block for new messages.
 
@@ -159,10 +133,6 @@ class Stream(Container):
                 f"{name} has no streams and walrus does not emulate them",
             )
         return self.database
-
-    def _errors(self) -> AbstractContextManager[None]:
-        """Error replies as walrus exceptions (see :meth:`_error`)."""
-        return _StreamErrors(self)
 
     def _error(self, exc: ResponseError) -> BaseException:
         """The exception for an error reply: WrongType naming both types,
@@ -212,7 +182,7 @@ class Stream(Container):
         for pair in fields.items():
             args += pair
         commands = self._commands("add")
-        with self._errors():
+        with self._guard:
             return commands.execute_command("XADD", *args)
 
     def delete(self, *ids: Any) -> int:
@@ -221,7 +191,7 @@ class Stream(Container):
         commands = self._commands("delete")
         if not checked:
             return 0
-        with self._errors():
+        with self._guard:
             return int(commands.xdel(self.key, *checked))
 
     def __delitem__(self, item: Any) -> None:
@@ -252,7 +222,7 @@ class Stream(Container):
         if limit is not None and not approximate:
             raise InvalidValue("trim(limit=...) needs approximate=True")
         commands = self._commands("trim")
-        with self._errors():
+        with self._guard:
             return int(
                 commands.xtrim(
                     self.key,
@@ -270,7 +240,7 @@ class Stream(Container):
         """
         message_id = self._id(id)
         commands = self._commands("set_id")
-        with self._errors():
+        with self._guard:
             return bool(commands.xsetid(self.key, message_id))
 
     # -- reading -------------------------------------------------------------------
@@ -283,7 +253,7 @@ class Stream(Container):
         if "-" not in message_id:  # a bare 'ms' means 'ms-0' here, not the whole ms
             message_id += "-0"
         commands = self._commands("get")
-        with self._errors():
+        with self._guard:
             found = _messages(
                 commands.xrange(self.key, message_id, message_id, count=1)
             )
@@ -317,7 +287,7 @@ class Stream(Container):
             args += ("COUNT", count)
         commands = self._commands(operation)
         name = "XREVRANGE" if operation == "revrange" else "XRANGE"
-        with self._errors():
+        with self._guard:
             return _messages(commands.execute_command(name, *args))
 
     @overload
@@ -340,7 +310,7 @@ class Stream(Container):
     def __len__(self) -> int:
         """The number of messages (XLEN). O(1); one round trip."""
         commands = self._commands("len")
-        with self._errors():
+        with self._guard:
             return int(commands.xlen(self.key))
 
     def __iter__(self) -> Iterator[Message]:
@@ -350,7 +320,7 @@ class Stream(Container):
     def _scan(self, commands: Driver) -> Iterator[Message]:
         start: Any = "-"
         while True:
-            with self._errors():
+            with self._guard:
                 batch = _messages(
                     commands.xrange(self.key, start, "+", count=SCAN_COUNT)
                 )
@@ -371,7 +341,7 @@ class Stream(Container):
         count = _positive(count, "count")
         block = _positive(block, "block", zero=True)
         commands = self._commands("read")
-        with self._errors():
+        with self._guard:
             found = read_reply(
                 commands.xread({self.key: after}, count=count, block=block)
             )
@@ -382,18 +352,18 @@ class Stream(Container):
         """The stream's metadata (XINFO STREAM); ``MissingKey`` if there is no
         stream. O(1); one round trip."""
         commands = self._commands("info")
-        with self._errors():
+        with self._guard:
             return dict(commands.xinfo_stream(self.key))
 
     def groups_info(self) -> list[dict[str, Any]]:
         """One dict per consumer group (XINFO GROUPS). O(groups); one round trip."""
         commands = self._commands("groups_info")
-        with self._errors():
+        with self._guard:
             return [dict(group) for group in commands.xinfo_groups(self.key)]
 
     def consumers_info(self, group: Any) -> list[dict[str, Any]]:
         """One dict per consumer of ``group`` (XINFO CONSUMERS). One round trip."""
         name = check_value(group, "group name")
         commands = self._commands("consumers_info")
-        with self._errors():
+        with self._guard:
             return [dict(c) for c in commands.xinfo_consumers(self.key, name)]
