@@ -248,7 +248,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="short batches, 3 repeats, no long setups (a smoke run)",
+        help="short batches, 4 repeats, no long setups (a smoke run)",
     )
     parser.add_argument(
         "--backend",

@@ -234,8 +234,8 @@ class Settings:
     repeats: int
 
 
-QUICK = Settings(batch_seconds=0.02, repeats=3)
-FULL = Settings(batch_seconds=0.2, repeats=7)
+QUICK = Settings(batch_seconds=0.02, repeats=4)  # even: each side first as often
+FULL = Settings(batch_seconds=0.2, repeats=8)
 
 
 def _batch(operation: Operation, n: int) -> float:
@@ -259,13 +259,17 @@ def ops_per_second(operations: Sequence[Operation], settings: Settings) -> list[
     """Each operation's median rate over ``settings.repeats`` batches.
 
     The operations' batches alternate, so a slow spell of the machine slows
-    all of them alike and their ratio stays meaningful.
+    all of them alike and their ratio stays meaningful; each repeat reverses
+    the order of the last one, so none of them always runs first (the first
+    of a pair measured a few percent slower here).
     """
     sizes = [calibrate(operation, settings) for operation in operations]
     times: list[list[float]] = [[] for _ in operations]
+    order = list(range(len(operations)))
     for _ in range(settings.repeats):
-        for operation, n, samples in zip(operations, sizes, times, strict=True):
-            samples.append(_batch(operation, n))
+        for index in order:
+            times[index].append(_batch(operations[index], sizes[index]))
+        order.reverse()
     return [n / statistics.median(t) for n, t in zip(sizes, times, strict=True)]
 
 

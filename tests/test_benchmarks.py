@@ -137,3 +137,16 @@ def test_benchmarks_rtt_needs_the_redis_backend() -> None:
     result = run_benchmarks("--quick", "--backend", "rlite-memory", "--rtt", "1ms")
     assert result.returncode == 2
     assert "--rtt delays the redis backend only" in result.stderr
+
+
+def test_batches_alternate_and_reverse_their_order_each_repeat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO))  # benchmarks/ is not installed
+    from benchmarks.harness import Settings, ops_per_second
+
+    calls: list[str] = []
+    operations = [lambda: calls.append("walrus"), lambda: calls.append("plain")]
+    ops_per_second(operations, Settings(batch_seconds=0.0, repeats=4))
+    batches = calls[2:]  # after one calibration call each
+    assert batches == ["walrus", "plain", "plain", "walrus"] * 2
