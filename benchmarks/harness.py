@@ -46,9 +46,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import redis
-import redis.cluster
 
 import walrus
+
+try:
+    from redis.cluster import RedisCluster
+except ImportError:  # redis-py 3.5, walrus 0.9.7's (benchmarks/original.py)
+    RedisCluster = None
+
+SERVER_CLIENTS: tuple[type, ...] = (redis.Redis,) + (
+    () if RedisCluster is None else (RedisCluster,)
+)
 
 __all__ = [
     "FULL",
@@ -93,7 +101,7 @@ class Workload:
 
 def is_server_client(client: Any) -> bool:
     """Whether ``client`` is redis-py's, standalone or cluster (not an engine's)."""
-    return isinstance(client, (redis.Redis, redis.cluster.RedisCluster))
+    return isinstance(client, SERVER_CLIENTS)
 
 
 def group_key(client: Any, base: str, suffix: str = "") -> str:
@@ -103,7 +111,7 @@ def group_key(client: Any, base: str, suffix: str = "") -> str:
     ``client`` is a plain client or a walrus database (``ClusterDatabase`` is a
     ``RedisCluster``): workloads also name their own multi-key data with it.
     """
-    if isinstance(client, redis.cluster.RedisCluster):
+    if RedisCluster is not None and isinstance(client, RedisCluster):
         return f"{{{base}}}{suffix}"
     return base + suffix
 
@@ -152,7 +160,7 @@ def cluster_backend(startup_nodes: list[Any], flush: Callable[[], None]) -> Back
         return walrus.ClusterDatabase(startup_nodes=startup_nodes)
 
     def open_plain(db: Any) -> Any:
-        return redis.cluster.RedisCluster(startup_nodes=startup_nodes)
+        return RedisCluster(startup_nodes=startup_nodes)
 
     return Backend("cluster", open_walrus, open_plain, True)
 
@@ -216,11 +224,18 @@ def _rebuild_in_vedis(db: Any, client: Any) -> None:
 
 def _copy_into(db: Any, client: Any) -> None:
     """Copy every key of walrus ``db`` into a fresh stock hirlite handle
-    (rlite's own DUMP format: walrus's DUMP is its portable one)."""
-    raw = db._core.engine.raw
+    (rlite's own DUMP format: walrus's DUMP is its portable one; walrus 0.9.7
+    sends DUMP to rlite as it is)."""
+    core = getattr(db, "_core", None)
+
+    def dump(key: Any) -> Any:
+        if core is None:  # walrus 0.9.7's WalrusLite (benchmarks/original.py)
+            return db.execute_command("DUMP", key)
+        return core.engine.raw([b"DUMP", db.pack([key])[0]])
+
     client.command("MULTI")
     for key in db.keys("*"):  # not SCAN: rlite has none, walrus 0.9 sends it
-        payload, ttl = raw([b"DUMP", db.pack([key])[0]]), db.pttl(key)
+        payload, ttl = dump(key), db.pttl(key)
         if payload is not None:
             client.command("RESTORE", key, str(max(ttl, 0)), payload)
     client.command("EXEC")
