@@ -175,18 +175,13 @@ class ResendGuard:
         self, conn: Any, command_name: str, *args: Any, **options: Any
     ) -> Any:
         send: Any = super()._send_command_parse_response  # type: ignore[misc]
-        # resend_safe() and send_once(), inlined: this runs for every command
-        safe = _SAFE_BY_NAME.get(command_name)
-        if safe or (safe is None and resend_safe(args)):
+        if resend_safe(args):
             return send(conn, command_name, *args, **options)
-        if getattr(conn, "_sock", None) is None:
-            conn.connect()
-        try:
-            return send(conn, command_name, *args, **options)
-        except _TRANSPORT_ERRORS as exc:
-            if type(exc) not in _TRANSPORT_ERRORS:
-                raise
-            raise _outcome_unknown(conn, name_of(args), exc) from exc
+        return send_once(
+            conn,
+            lambda: name_of(args),
+            lambda: send(conn, command_name, *args, **options),
+        )
 
 
 class GuardedPipeline(ResendGuard, redis.client.Pipeline):
