@@ -25,14 +25,18 @@ from walrus.drivers.embedded.clients import DATABASES, Client
 from walrus.drivers.embedded.connection import EmbeddedConnectionPool
 from walrus.drivers.embedded.core import EmbeddedCore
 from walrus.drivers.embedded.pubsub import EmbeddedPubSub
-from walrus.drivers.embedded.replies import decoded, parse_pipeline, redis_value
+from walrus.drivers.embedded.replies import (
+    decoded,
+    parse_pipeline,
+    redis_value,
+    run_callback,
+)
 from walrus.drivers.embedded.shared import shared_core
 from walrus.drivers.embedded.transactions import TransactionAborted
 from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.protocol import Capability
 from walrus.drivers.urls import parse_url
 from walrus.exceptions import (
-    CommandError,
     EngineError,
     InvalidValue,
     UnsupportedOperation,
@@ -199,14 +203,16 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
                     client.last_used = monotonic()
                     reply = run(packed)
                 else:
-                    reply = core.execute(self.pack(args), self._live_client())
+                    reply = _NOT_RUN  # the core's path, below, without this lock
+            if reply is not _NOT_RUN:
+                if type(reply) is ErrorReply or len(options) > ("keys" in options):
                     return self.parse_reply(name, reply, options)
-            if type(reply) is ErrorReply or len(options) > ("keys" in options):
-                return self.parse_reply(name, reply, options)
-            if self._decode:
-                reply = decoded(self._encoder, reply)
-            callback = dict.get(self.response_callbacks, name)
-            return reply if callback is None else self._callback(callback, name, reply)
+                if self._decode:
+                    reply = decoded(self._encoder, reply)
+                callback = dict.get(self.response_callbacks, name)
+                if callback is None:
+                    return reply
+                return run_callback(callback, reply, core.engine.name, name, {})
         reply = self._core.execute(self.pack(args), self._live_client())
         return self.parse_reply(args[0], reply, options)
 
@@ -221,15 +227,6 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         if args or kwargs:
             return super().set(name, value, *args, **kwargs)
         return self.execute_command("SET", name, value)
-
-    def _callback(self, callback: Any, name: str, reply: Reply) -> Any:
-        try:
-            return callback(reply)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
-            raise CommandError(
-                f"{self._core.engine.name} gave {name} a reply redis-py cannot "
-                f"parse: {reply!r:.200}"
-            ) from exc
 
     def _live_client(self) -> Client:
         """This object's client; reconnected (as redis-py does) if CLIENT KILL
@@ -323,6 +320,7 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
 
 
 _UNKNOWN: Any = object()  # a command name the core was not asked about yet
+_NOT_RUN: Any = object()  # not a command for the short way: the core runs it
 
 
 def _pack_utf8(args: tuple[Any, ...], encode: Callable[[Any], bytes]) -> Command:

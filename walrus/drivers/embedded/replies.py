@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 from walrus.drivers.embedded.types import Reply
 from walrus.exceptions import CommandError
 
-__all__ = ["decoded", "parse_pipeline", "redis_value"]
+__all__ = ["decoded", "parse_pipeline", "redis_value", "run_callback"]
 
 
 def redis_value(
@@ -43,6 +43,14 @@ def redis_value(
     callback = callbacks.get(command_name) if command_name else None
     if callback is None:
         return reply
+    return run_callback(callback, reply, backend, command_name, options)
+
+
+def run_callback(
+    callback: Any, reply: Reply, backend: str, command_name: Any, options: Any
+) -> Any:
+    """redis-py's response ``callback`` on ``reply``; a reply it cannot
+    parse raises CommandError naming the backend and the command."""
     try:
         return callback(reply, **options)
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
