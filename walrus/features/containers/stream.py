@@ -137,8 +137,9 @@ class Stream(Container):
     def _error(self, exc: ResponseError) -> BaseException:
         """The exception for an error reply: WrongType naming both types,
         MissingKey, CommandError (``exc`` itself: raised as it is)."""
-        if "WRONGTYPE" in str(exc):
-            return self._wrong_type(exc)
+        error = super()._error(exc)
+        if error is not exc:  # WrongType
+            return error
         if str(exc) == "no such key":
             return MissingKey(f"no stream at key {key_text(self.key)!r}")
         if isinstance(exc, WalrusError):
