@@ -409,7 +409,17 @@ def _cluster_dirs(root: Path) -> Iterator[Path]:
 def cluster_opener(cluster: ClusterProcess) -> Callable[..., Any]:
     """Open a ``walrus.ClusterDatabase`` on ``cluster`` (a conformance backend)."""
 
-    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+    def open_db(
+        decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+    ) -> Any:
+        if asynchronous:
+            from walrus.asyncio import AsyncClusterDatabase
+
+            return AsyncClusterDatabase(
+                startup_nodes=cluster.startup_nodes,
+                decode_responses=decode_responses,
+                **kwargs,
+            )
         return walrus.ClusterDatabase(
             startup_nodes=cluster.startup_nodes,
             decode_responses=decode_responses,

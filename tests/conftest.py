@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from async_portal import Runner, unwrap
 from cluster import CLUSTER, cluster_opener
 from faults import FaultyServer
 from hypothesis import HealthCheck, settings
 from support import (
+    API_IDS,
     EXTERNAL_URL,
     LEDIS_URL,
     REPLY_MODE_IDS,
@@ -158,9 +160,37 @@ def backend(
     return BACKEND_FACTORIES[request.param](servers, tmp_path)
 
 
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """A ``sync_only`` test runs with the sync API only (its async run is not
+    collected: the async API has no such spelling; docs/asyncio.md lists them)."""
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("sync_only") is not None
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("api") == "async"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        keep = {id(item) for item in dropped}
+        items[:] = [item for item in items if id(item) not in keep]
+
+
+@pytest.fixture(params=API_IDS)
+def api(request: pytest.FixtureRequest) -> str:
+    """``sync`` (walrus) or ``async`` (walrus.asyncio, run through a portal)."""
+    return str(request.param)
+
+
 @pytest.fixture(params=REPLY_MODES, ids=REPLY_MODE_IDS)
-def db(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh, empty database on each backend, in each reply mode."""
+def db(backend: Backend, api: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh, empty database on each backend, in each reply mode, through
+    the sync API and through the async one (``tests/async_portal.py``)."""
+    if api == "async":
+        yield from _async_db(backend, request.param)
+        return
     database = backend.open(decode_responses=request.param)
     database.flushdb()
     try:
@@ -168,6 +198,20 @@ def db(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Any]:
     finally:
         database.flushdb()
         database.close()
+
+
+def _async_db(backend: Backend, decode_responses: bool) -> Iterator[Any]:
+    runner = Runner()
+    database = runner.portal(backend.open_async(decode_responses=decode_responses))
+    try:
+        database.flushdb()
+        yield database
+    finally:
+        try:
+            database.flushdb()
+            runner.run(unwrap(database).aclose())
+        finally:
+            runner.close()
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ from walrus.testing import RoundTrips, count_round_trips
 # WALRUS_TEST_REPLY_MODES=bytes (or decoded) runs one reply mode: tox's py312
 # runs bytes and py313 decoded, so between them each mode runs on each backend.
 REPLY_MODE_IDS = os.environ.get("WALRUS_TEST_REPLY_MODES", "bytes,decoded").split(",")
+# WALRUS_TEST_APIS=sync (or async) runs the conformance suite through one API.
+API_IDS = os.environ.get("WALRUS_TEST_APIS", "sync,async").split(",")
 REPLY_MODES = [{"bytes": False, "decoded": True}[mode] for mode in REPLY_MODE_IDS]
 
 
@@ -44,6 +46,12 @@ class Backend:
 
     def open(self, decode_responses: bool = False, **kwargs: Any) -> Any:
         return self.opener(decode_responses=decode_responses, **kwargs)
+
+    def open_async(self, decode_responses: bool = False, **kwargs: Any) -> Any:
+        """The same database through walrus's async API (walrus.asyncio)."""
+        return self.opener(
+            decode_responses=decode_responses, asynchronous=True, **kwargs
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -115,7 +123,15 @@ def free_port() -> int:
 
 
 def redis_opener(**connection: Any) -> Callable[..., Any]:
-    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+    def open_db(
+        decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+    ) -> Any:
+        if asynchronous:
+            from walrus.asyncio import AsyncDatabase
+
+            return AsyncDatabase(
+                **connection, decode_responses=decode_responses, **kwargs
+            )
         return walrus.Database(
             **connection, decode_responses=decode_responses, **kwargs
         )
@@ -124,7 +140,15 @@ def redis_opener(**connection: Any) -> Callable[..., Any]:
 
 
 def url_opener(url: str) -> Callable[..., Any]:
-    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+    def open_db(
+        decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+    ) -> Any:
+        if asynchronous:
+            from walrus.asyncio import AsyncDatabase
+
+            return AsyncDatabase.from_url(
+                url, decode_responses=decode_responses, **kwargs
+            )
         return walrus.Database.from_url(
             url, decode_responses=decode_responses, **kwargs
         )
@@ -133,7 +157,15 @@ def url_opener(url: str) -> Callable[..., Any]:
 
 
 def rlite_opener(path: str | None) -> Callable[..., Any]:
-    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+    def open_db(
+        decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+    ) -> Any:
+        if asynchronous:
+            from walrus.asyncio import AsyncRliteDatabase
+
+            return AsyncRliteDatabase(
+                path or ":memory:", decode_responses=decode_responses, **kwargs
+            )
         from walrus.tusks.rlite import WalrusLite
 
         return WalrusLite(
@@ -144,7 +176,13 @@ def rlite_opener(path: str | None) -> Callable[..., Any]:
 
 
 def memory_opener() -> Callable[..., Any]:
-    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+    def open_db(
+        decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+    ) -> Any:
+        if asynchronous:
+            from walrus.asyncio import AsyncMemoryDatabase
+
+            return AsyncMemoryDatabase(decode_responses=decode_responses, **kwargs)
         from walrus.drivers.memory import MemoryDatabase
 
         return MemoryDatabase(decode_responses=decode_responses, **kwargs)
@@ -153,7 +191,15 @@ def memory_opener() -> Callable[..., Any]:
 
 
 def vedis_opener(path: str | None) -> Callable[..., Any]:
-    def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+    def open_db(
+        decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+    ) -> Any:
+        if asynchronous:
+            from walrus.asyncio import AsyncVedisDatabase
+
+            return AsyncVedisDatabase(
+                path or ":memory:", decode_responses=decode_responses, **kwargs
+            )
         from walrus.tusks.vedisdb import WalrusVedis
 
         return WalrusVedis(

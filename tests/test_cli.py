@@ -36,6 +36,10 @@ TOUR_LINES = [
     ">>> replies\n[True, 2, b'2']",
     ">>> news.get_message(timeout=5)['data']\nb'walrus says hello'",
     "args=['draft', 'published'])\n1",
+    # the asyncio section (walrus/tour/asyncio_tour.py) ran, awaits included
+    ">>> await h['name'], await h.length(), await h.contains('kind')\n"
+    "(b'huey', 2, True)",
+    ">>> await db.blpop('tour:async:jobs', timeout=5)\n(b'tour:async:jobs', b'job-1')",
     "The tour is over.",
 ]
 
@@ -197,8 +201,8 @@ def _last(db: Any, show: tour.Transcript) -> None:
 
 
 def test_the_tour_runs_its_parts_in_order() -> None:
-    """The database first, the features alphabetically, the models last; a
-    part's sections stay in its own list too."""
+    """The database first, the features alphabetically, the models, then
+    asyncio last; a part's sections stay in its own list too."""
     parts = [part.__name__.rpartition(".")[2] for part in tour.PARTS]
     assert parts == [
         "database",
@@ -209,12 +213,14 @@ def test_the_tour_runs_its_parts_in_order() -> None:
         "search",
         "streams",
         "models",
+        "asyncio_tour",
     ]
     assert list(tour.SECTIONS) == [
         section for part in tour.PARTS for section in part.SECTIONS
     ]
     assert tour.SECTIONS[0].title == "Your database"
-    assert tour.SECTIONS[-1].title == "Models"
+    assert tour.SECTIONS[-2].title == "Models"
+    assert tour.SECTIONS[-1].title == "With asyncio"
 
 
 def test_a_section_registers_into_the_list_it_is_given() -> None:

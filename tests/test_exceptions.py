@@ -17,14 +17,18 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 import redis.exceptions as rex
+from async_portal import Portal
 from redis._parsers import BaseParser, _HiredisParser, _RESP2Parser, _RESP3Parser
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from support import ServerProcess, free_port
 
 import walrus
 from walrus import exceptions as wex
+from walrus.asyncio import AsyncDatabase
 from walrus.drivers.server.database import parse_errors_as_walrus
 
 Raise = Callable[[Any], object]
@@ -46,6 +50,17 @@ def _exec_abort(db: Any) -> object:
 def _auth_without_password(db: Any) -> object:
     """AUTH when no password is set. redis-py retries a ConnectionError, which
     this is, with backoff (seconds): on a server, through a pool that does not."""
+    if db.backend_name == "redis" and isinstance(db, Portal):  # the async API
+        kwargs = db.connection_pool.connection_kwargs
+        pool = redis.asyncio.ConnectionPool(
+            **{**kwargs, "retry": AsyncRetry(NoBackoff(), 0)}
+        )
+        runner = object.__getattribute__(db, "_runner")
+        database = runner.portal(AsyncDatabase(connection_pool=pool))
+        try:
+            return database.execute_command("AUTH", "pw")
+        finally:
+            database.aclose()
     if db.backend_name == "redis":
         kwargs = db.connection_pool.connection_kwargs
         pool = redis.ConnectionPool(**{**kwargs, "retry": Retry(NoBackoff(), 0)})

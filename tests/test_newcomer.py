@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from async_portal import model_base
 from support import Backend
 from test_pytest_plugin import plugin_is_installed
 
 import walrus
-from walrus.features.models import IntegerField, Model, TextField
+from walrus.features.models import IntegerField, TextField
 from walrus.tour import WIDTH, run_tour
 
 
@@ -67,15 +68,14 @@ def test_the_tour_fits_a_terminal(backend: Backend) -> None:
     assert "for attempt" not in text
 
 
-class Pet(Model):
-    __namespace__ = "newcomer"
-    name = TextField(primary_key=True)
-    age = IntegerField(index=True)
-
-
 @pytest.fixture
 def pets(db: Any) -> Any:
-    Pet.__database__ = db
+    class Pet(model_base(db)):  # type: ignore[misc]
+        __database__ = db
+        __namespace__ = "newcomer"
+        name = TextField(primary_key=True)
+        age = IntegerField(index=True)
+
     for name, age in [("huey", 3), ("mickey", 3), ("zaizee", 2)]:
         Pet.create(name=name, age=age)
     return Pet

@@ -13,6 +13,9 @@ import pytest
 from walrus.pytest_plugin import open_test_database
 
 USER_TESTS = """
+import asyncio
+
+
 def test_one(walrus_db):
     walrus_db.Set("users").add("huey")
     assert walrus_db.Set("users").as_set() == {b"huey"}
@@ -28,7 +31,38 @@ def test_factory_opens_decoded_databases(walrus_db_factory):
     db = walrus_db_factory(decode_responses=True)
     db.set("k", "v")
     assert db.get("k") == "v"
+
+
+def test_async_db_runs_in_the_tests_own_loop(walrus_async_db):
+    async def scenario():
+        async with walrus_async_db as db:
+            assert await db.dbsize() == 0  # fresh, even on a server
+            await db.Set("users").add("huey")
+            assert await db.Set("users").as_set() == {b"huey"}
+
+    asyncio.run(scenario())
+    assert type(walrus_async_db).__name__ == ASYNC_EXPECTED
+
+
+def test_async_factory_opens_decoded_databases(walrus_async_db_factory):
+    db = walrus_async_db_factory(decode_responses=True)
+
+    async def scenario():
+        async with db:
+            await db.set("k", "v")
+            assert await db.get("k") == "v"
+
+    asyncio.run(scenario())
 """
+
+
+# the walrus.asyncio database each backend's walrus_async_db is
+ASYNC_NAMES = {
+    "MemoryDatabase": "AsyncMemoryDatabase",
+    "WalrusLite": "AsyncRliteDatabase",
+    "WalrusVedis": "AsyncVedisDatabase",
+    "Database": "AsyncDatabase",
+}
 
 
 def plugin_is_installed() -> bool:
@@ -37,8 +71,11 @@ def plugin_is_installed() -> bool:
     return any(p.value == "walrus.pytest_plugin" for p in plugins)
 
 
-def run_user_tests(tmp_path: Path, expected: str, *options: str) -> Any:
-    (tmp_path / "test_app.py").write_text(f"EXPECTED = {expected!r}\n{USER_TESTS}")
+def run_user_tests(
+    tmp_path: Path, expected: str, *options: str, tests: str = USER_TESTS
+) -> Any:
+    names = f"EXPECTED = {expected!r}\nASYNC_EXPECTED = {ASYNC_NAMES[expected]!r}\n"
+    (tmp_path / "test_app.py").write_text(names + tests)
     command = [sys.executable, "-m", "pytest", "-q"]
     if not plugin_is_installed():  # a source checkout: name the plugin
         command += ["-p", "walrus.pytest_plugin"]
@@ -57,17 +94,44 @@ def test_users_tests_get_a_fresh_database(
 ) -> None:
     result = run_user_tests(tmp_path, expected, f"--walrus-backend={backend}")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
+
+
+def server_url(redis_db: Any) -> str:
+    kwargs = redis_db.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db=9"
+    return f"redis://{kwargs['host']}:{kwargs['port']}/9"
 
 
 def test_users_tests_on_a_server(tmp_path: Path, redis_db: Any) -> None:
-    kwargs = redis_db.connection_pool.connection_kwargs
-    url = f"unix://{kwargs['path']}?db=9" if "path" in kwargs else None
-    if url is None:
-        url = f"redis://{kwargs['host']}:{kwargs['port']}/9"
+    url = server_url(redis_db)
     result = run_user_tests(tmp_path, "Database", f"--walrus-backend={url}")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
+
+
+LEFT_OPEN = """
+import asyncio
+
+
+def test_forgets_to_close(walrus_async_db):
+    asyncio.run(walrus_async_db.set("k", "v"))
+"""
+
+
+def test_an_async_server_database_left_open_is_reported(
+    tmp_path: Path, redis_db: Any
+) -> None:
+    url = server_url(redis_db)
+    result = run_user_tests(
+        tmp_path, "Database", f"--walrus-backend={url}", tests=LEFT_OPEN
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 passed, 1 error" in result.stdout
+    assert "AsyncDatabase was left open when the test's event loop closed" in (
+        result.stdout
+    )
 
 
 def test_unknown_backend_is_a_clear_error() -> None:

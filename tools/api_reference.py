@@ -8,8 +8,10 @@ Usage (from the repository root)::
 Every name in ``walrus.__all__`` gets a section: its signature and docstring,
 then each public method, property and attribute its class defines (inherited
 ones from redis-py are left to redis-py's documentation). The database
-factories (``db.Hash(key)`` ...) are listed under ``Database``. A test runs
-``--check``, so the reference cannot fall behind the code.
+factories (``db.Hash(key)`` ...) are listed under ``Database``. The names of
+``walrus.asyncio.__all__`` follow, the same way (``async`` marks the methods
+to await). A test runs ``--check``, so the reference cannot fall behind the
+code.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ OUTPUT = ROOT / "docs" / "api.md"
 sys.path.insert(0, str(ROOT))
 
 import walrus  # noqa: E402 - after the path is set
+import walrus.asyncio  # noqa: E402
 
 HEADER = """# API reference
 
@@ -34,6 +37,12 @@ by hand. Guides with examples: [the documentation index](index.md). Methods
 inherited from redis-py (every Redis command on a database) are documented by
 [redis-py](https://redis.readthedocs.io/).
 """
+
+ASYNC_HEADER = """# `walrus.asyncio`
+
+The same features with `await` ([asyncio](asyncio.md)), generated from the
+sync ones: each class's documentation above applies; `async` marks what is
+awaited."""
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
 
@@ -102,6 +111,8 @@ def _member(name: str, value: Any) -> str:
             value.__func__ if isinstance(value, staticmethod | classmethod) else value
         )
         title = f"`.{name}{_signature(function)}`"
+        if inspect.iscoroutinefunction(function):
+            title = "async " + title
         doc = _doc(function)
     first = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else ""
     return f"- {title}" + (f": {first}" if first else "")
@@ -130,16 +141,24 @@ def _section(name: str, obj: Any) -> str:
 
 
 def render() -> str:
+    sections = [HEADER, *_sections(walrus)]
+    sections += [ASYNC_HEADER, *_sections(walrus.asyncio, "walrus.asyncio.")]
+    return "\n\n".join(sections) + "\n"
+
+
+def _sections(module: Any, prefix: str = "") -> list[str]:
     seen: set[int] = set()
-    sections = [HEADER]
-    for name in sorted(walrus.__all__, key=str.lower):
-        obj = getattr(walrus, name)
+    sections = []
+    for name in sorted(module.__all__, key=str.lower):
+        obj = getattr(module, name)
         if id(obj) in seen and inspect.isclass(obj):
-            sections.append(f"## `{name}`\n\nAnother name for `{obj.__name__}`.")
+            sections.append(
+                f"## `{prefix}{name}`\n\nAnother name for `{obj.__name__}`."
+            )
             continue
         seen.add(id(obj))
-        sections.append(_section(name, obj))
-    return "\n\n".join(sections) + "\n"
+        sections.append(_section(prefix + name, obj))
+    return sections
 
 
 def main(argv: list[str] | None = None) -> int:

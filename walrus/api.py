@@ -22,7 +22,7 @@ from walrus.exceptions import (
     UnsupportedOperation,
 )
 from walrus.features.autocomplete import AutocompleteFactories
-from walrus.features.containers import ContainerFactories
+from walrus.features.containers import ContainerFactories, container_for_type
 from walrus.features.coordination import CoordinationFactories
 from walrus.features.graph import GraphFactories
 from walrus.features.search import SearchFactories
@@ -138,8 +138,6 @@ class DatabaseAPI(
             kind = kind.decode()
         if kind == "none":
             raise MissingKey(f"key {key!r} does not exist")
-        from walrus.features.containers import container_for_type
-
         return container_for_type(self, key, kind)
 
     def get_temp_key(self) -> str:

@@ -16,10 +16,31 @@ or a ``redis://`` URL, whose database is **flushed** before and after each
 test: give tests a server or a database number of their own. An unknown
 backend, or one whose engine is not installed, stops the run once, as a
 usage error. :func:`open_test_database` does the same outside pytest.
+
+``walrus_async_db`` and ``walrus_async_db_factory`` are the same with
+:mod:`walrus.asyncio` databases, on the same backend. They need no async
+test runner: a database is not bound to an event loop until its first
+command, so a plain test runs its own loop::
+
+    def test_signup(walrus_async_db):
+        async def scenario():
+            async with walrus_async_db as db:   # closed in this loop
+                await db.Set('users').add('huey')
+                assert await db.Set('users').as_set() == {b'huey'}
+
+        asyncio.run(scenario())
+
+(or an ``async def`` test under pytest-asyncio or anyio). Use one event
+loop per test, and close the database in it (``async with``, or ``await
+db.aclose()``): a server database's connections belong to the loop that
+opened them, and once that loop is closed they cannot be closed cleanly, so
+the fixture reports a server database left open as an error. It closes
+what remains of the others after the test.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +48,14 @@ from typing import Any
 
 import pytest
 
-__all__ = ["open_test_database", "walrus_db", "walrus_db_factory"]
+__all__ = [
+    "open_async_test_database",
+    "open_test_database",
+    "walrus_async_db",
+    "walrus_async_db_factory",
+    "walrus_db",
+    "walrus_db_factory",
+]
 
 DEFAULT_BACKEND = "memory"
 BACKENDS = ("memory", "rlite", "vedis")
@@ -72,10 +100,7 @@ def open_test_database(
         from walrus.drivers.memory import MemoryDatabase
 
         return MemoryDatabase(decode_responses=decode_responses)
-    path = ":memory:"
-    if directory is not None:
-        suffix = ".rld" if backend == "rlite" else ".vdb"
-        path = str(Path(directory, f"walrus-test-{os.urandom(4).hex()}{suffix}"))
+    path = _engine_path(backend, directory)
     if backend == "rlite":
         from walrus.tusks.rlite import WalrusLite
 
@@ -83,6 +108,36 @@ def open_test_database(
     from walrus.tusks.vedisdb import WalrusVedis
 
     return WalrusVedis(path, decode_responses=decode_responses)
+
+
+def open_async_test_database(
+    backend: str = DEFAULT_BACKEND,
+    directory: str | os.PathLike[str] | None = None,
+    decode_responses: bool = False,
+) -> Any:
+    """:func:`open_test_database` with a :mod:`walrus.asyncio` database.
+
+    It does no I/O (a server's database is flushed through a sync client
+    first), so it is bound to no event loop until its first command.
+    """
+    check_backend(backend)
+    from walrus import asyncio as aio
+
+    if backend.startswith(SERVER_SCHEMES):
+        open_test_database(backend).close()  # flushed
+        return aio.AsyncDatabase.from_url(backend, decode_responses=decode_responses)
+    if backend == "memory":
+        return aio.AsyncMemoryDatabase(decode_responses=decode_responses)
+    engine = aio.AsyncRliteDatabase if backend == "rlite" else aio.AsyncVedisDatabase
+    return engine(_engine_path(backend, directory), decode_responses=decode_responses)
+
+
+def _engine_path(backend: str, directory: str | os.PathLike[str] | None) -> str:
+    """A new file in ``directory`` for rlite or Vedis, else memory."""
+    if directory is None:
+        return ":memory:"
+    suffix = ".rld" if backend == "rlite" else ".vdb"
+    return str(Path(directory, f"walrus-test-{os.urandom(4).hex()}{suffix}"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -137,3 +192,45 @@ def walrus_db_factory(
 def walrus_db(walrus_db_factory: Callable[..., Any]) -> Any:
     """A fresh, empty walrus database (bytes replies)."""
     return walrus_db_factory()
+
+
+@pytest.fixture
+def walrus_async_db_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    """``open(decode_responses=False)``: empty :mod:`walrus.asyncio`
+    databases, closed (a server's flushed) after the test."""
+    backend = _chosen_backend(request.config)
+    opened: list[Any] = []
+
+    def open_database(decode_responses: bool = False) -> Any:
+        db = open_async_test_database(backend, tmp_path, decode_responses)
+        opened.append(db)
+        return db
+
+    yield open_database
+    try:
+        for db in opened:
+            _close_async(db)
+    finally:
+        if opened and backend.startswith(SERVER_SCHEMES):  # leave it empty
+            open_test_database(backend).close()
+
+
+@pytest.fixture
+def walrus_async_db(walrus_async_db_factory: Callable[..., Any]) -> Any:
+    """A fresh, empty :mod:`walrus.asyncio` database (bytes replies)."""
+    return walrus_async_db_factory()
+
+
+def _close_async(db: Any) -> None:
+    """Close ``db`` after the test (closing twice is harmless)."""
+    try:
+        asyncio.run(db.aclose())
+    except RuntimeError as exc:  # its connections belong to a closed loop
+        pytest.fail(
+            f"walrus_async_db: {type(db).__name__} was left open when the test's "
+            f"event loop closed ({exc}): close it in that loop "
+            "(async with db: ..., or await db.aclose())",
+            pytrace=False,
+        )

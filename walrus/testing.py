@@ -9,7 +9,9 @@ own tests assert its round-trip budgets with it; yours can too::
         cache.get('k')
     assert sent.round_trips == 1
 
-Embedded backends send nothing over a connection, so they count zero.
+Connections of ``redis.asyncio`` (``walrus.asyncio``'s server and cluster
+databases) are counted too. Embedded backends send nothing over a
+connection, so they count zero.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.connection import AbstractConnection as AsyncConnection
 from redis.connection import AbstractConnection
 
 __all__ = ["RoundTrips", "count_round_trips"]
@@ -57,17 +60,42 @@ def count_round_trips() -> Iterator[RoundTrips]:
         sent.commands += len(commands)
         return originals["pack_commands"](conn, commands)
 
+    # redis.asyncio's connections pack every command with pack_command
+    # (pack_commands calls it), then send each request with send_packed_command.
+    async_originals: dict[str, Any] = {
+        name: getattr(AsyncConnection, name)
+        for name in ("send_packed_command", "pack_command")
+    }
+
+    async def send_packed_async(
+        conn: Any, command: Any, check_health: bool = True
+    ) -> Any:
+        sent.round_trips += 1
+        return await async_originals["send_packed_command"](conn, command, check_health)
+
+    def pack_command_async(conn: Any, *args: Any) -> Any:
+        sent.commands += 1
+        return async_originals["pack_command"](conn, *args)
+
     patches = {
         "send_packed_command": send_packed_command,
         "send_command": send_command,
         "pack_commands": pack_commands,
     }
+    async_patches = {
+        "send_packed_command": send_packed_async,
+        "pack_command": pack_command_async,
+    }
     with _patch_lock:
         for name, function in patches.items():
             setattr(AbstractConnection, name, function)
+        for name, function in async_patches.items():
+            setattr(AsyncConnection, name, function)
     try:
         yield sent
     finally:
         with _patch_lock:
             for name, function in originals.items():
                 setattr(AbstractConnection, name, function)
+            for name, function in async_originals.items():
+                setattr(AsyncConnection, name, function)

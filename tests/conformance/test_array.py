@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from async_portal import twin
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from support import Backend, round_trips, run_stateful, text
@@ -28,7 +29,7 @@ def test_reference_example(db: Any) -> None:
 
 
 def test_index_errors_and_negative_indexes(db: Any) -> None:
-    a = Array.from_list(db, "a", ["x", "y", "z"])
+    a = twin(db, Array).from_list(db, "a", ["x", "y", "z"])
     assert a[0] == text(db, "x")
     assert a[-1] == text(db, "z")
     assert a[-3] == text(db, "x")
@@ -49,7 +50,7 @@ def test_index_errors_and_negative_indexes(db: Any) -> None:
 
 
 def test_iterates_in_index_order_past_ten(db: Any) -> None:
-    a = Array.from_list(db, "a", range(25))
+    a = twin(db, Array).from_list(db, "a", range(25))
     assert list(a) == texts(db, range(25))
     assert a.as_list() == texts(db, range(25))
     assert a.as_list(decode=True) == [str(i) for i in range(25)]
@@ -57,7 +58,7 @@ def test_iterates_in_index_order_past_ten(db: Any) -> None:
 
 
 def test_pop_and_delete_shift_items(db: Any) -> None:
-    a = Array.from_list(db, "a", "abcde")
+    a = twin(db, Array).from_list(db, "a", "abcde")
     assert a.pop() == text(db, "e")
     assert a.pop(0) == text(db, "a")
     del a[1]
@@ -75,9 +76,12 @@ def test_contains_extend_from_list(db: Any) -> None:
     assert 1 in a
     assert "2.5" in a
     assert "nope" not in a
-    b = Array.from_list(db, "a", ["new"], clear=True)
+    b = twin(db, Array).from_list(db, "a", ["new"], clear=True)
     assert b.as_list(decode=True) == ["new"]
-    assert Array.from_list(db, "a", ["more"]).as_list(decode=True) == ["new", "more"]
+    assert twin(db, Array).from_list(db, "a", ["more"]).as_list(decode=True) == [
+        "new",
+        "more",
+    ]
 
 
 def test_reads_walrus_09_layout(db: Any) -> None:
@@ -125,7 +129,7 @@ def test_concurrent_appends_lose_nothing_and_keep_order(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    a = Array.from_list(db, "a", range(20))
+    a = twin(db, Array).from_list(db, "a", range(20))
     operations: list[Callable[[], Any]] = [
         lambda: a.append(1),
         lambda: a.extend([1, 2]),
@@ -139,7 +143,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: "x" in a,
         lambda: list(iter(a)),
         a.as_list,
-        lambda: Array.from_list(db, "b", [1, 2], clear=True),
+        lambda: twin(db, Array).from_list(db, "b", [1, 2], clear=True),
     ]
     for operation in operations:
         operation()  # loads any script first
@@ -147,7 +151,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
             with round_trips(db) as counter:
                 operation()
             assert counter.round_trips == 1
-    big = Array.from_list(db, "big", range(2500))
+    big = twin(db, Array).from_list(db, "big", range(2500))
     if backend.server:
         with round_trips(db) as counter:
             assert list(iter(big)) == texts(db, range(2500))
@@ -163,7 +167,9 @@ class ArrayMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.array = Array(self.database, f"machine:{uuid.uuid4().hex}")
+        self.array = twin(self.database, Array)(
+            self.database, f"machine:{uuid.uuid4().hex}"
+        )
         self.model: list[str] = []
 
     def inside(self, index: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from async_portal import twin
 from hypothesis import given
 from hypothesis import strategies as st
 from support import Backend, round_trips
@@ -114,6 +115,6 @@ def test_round_trips(db: Any, backend: Backend) -> None:
 
 @given(items=st.lists(st.text(max_size=8), max_size=20))
 def test_no_false_negatives(db: Any, items: list[str]) -> None:
-    bf = BloomFilter(db, "property", size=256)
+    bf = twin(db, BloomFilter)(db, "property", size=256)
     bf.add_many(items)
     assert all(bf.contains_many(items))

@@ -20,7 +20,6 @@ from support import Backend, round_trips
 
 from walrus import (
     Cache,
-    ClusterDatabase,
     InvalidCacheKey,
     SerializationError,
     TamperedValue,
@@ -29,7 +28,7 @@ from walrus import (
 
 def stored(db: Any, name: str, key: str) -> str:
     """The Redis key of ``key`` in the cache ``name``."""
-    if isinstance(db, ClusterDatabase):
+    if db.keyspace.cluster:
         return f"{{{name}}}:{key}"
     return f"{name}:{key}"
 
@@ -249,6 +248,7 @@ def test_cached_property(db: Any) -> None:
     assert clock.now == 2
 
 
+@pytest.mark.sync_only("cache_async runs a thread; async code has tasks")
 def test_cache_async(db: Any) -> None:
     cache = db.cache()
     release = threading.Event()

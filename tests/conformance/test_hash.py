@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from async_portal import twin
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from support import Backend, one_round_trip, round_trips, run_stateful, text
@@ -51,7 +52,7 @@ def test_item_access(db: Any) -> None:
 
 
 def test_keys_values_items(db: Any) -> None:
-    h = Hash.from_dict(db, "h", {"a": 1, "b": 2})
+    h = twin(db, Hash).from_dict(db, "h", {"a": 1, "b": 2})
     assert sorted(h.keys()) == [text(db, "a"), text(db, "b")]
     assert sorted(h.values()) == [text(db, "1"), text(db, "2")]
     items = h.items()
@@ -88,7 +89,9 @@ def test_setnx_incr_and_floats(db: Any) -> None:
 
 
 def test_search(db: Any) -> None:
-    h = Hash.from_dict(db, "h", {f"user:{i}": i for i in range(30)} | {"other": 1})
+    h = twin(db, Hash).from_dict(
+        db, "h", {f"user:{i}": i for i in range(30)} | {"other": 1}
+    )
     found = dict(h.search("user:1*"))
     assert sorted(found) == sorted(text(db, f"user:{i}") for i in [1, *range(10, 20)])
     assert len(list(h.search("user:*", count=5))) == 5
@@ -96,10 +99,10 @@ def test_search(db: Any) -> None:
 
 
 def test_from_dict_and_clear(db: Any) -> None:
-    Hash.from_dict(db, "h", {"old": 1})
-    h = Hash.from_dict(db, "h", {"new": 2}, clear=True)
+    twin(db, Hash).from_dict(db, "h", {"old": 1})
+    h = twin(db, Hash).from_dict(db, "h", {"new": 2}, clear=True)
     assert h.as_dict(decode=True) == {"new": "2"}
-    assert Hash.from_dict(db, "h", {"more": 3}).as_dict(decode=True) == {
+    assert twin(db, Hash).from_dict(db, "h", {"more": 3}).as_dict(decode=True) == {
         "new": "2",
         "more": "3",
     }
@@ -182,7 +185,7 @@ def test_get_key_for_strings_and_streams(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    h = Hash.from_dict(db, "h", {"a": 1, "n": 1})
+    h = twin(db, Hash).from_dict(db, "h", {"a": 1, "n": 1})
     for operation in [
         lambda: h["a"],
         lambda: h["a", "n"],
@@ -202,7 +205,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: h.incr_float("n"),
         lambda: list(h.search("*")),
         h.as_dict,
-        lambda: Hash.from_dict(db, "h2", {"a": 1}, clear=True),
+        lambda: twin(db, Hash).from_dict(db, "h2", {"a": 1}, clear=True),
         lambda: h.expire(10),
         lambda: h.pexpire(None),
         h.dump,
@@ -212,7 +215,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
 
 def test_iterating_10000_fields(db: Any, backend: Backend) -> None:
     n = 10_000 if backend.server else 2_500  # embedded engines are not measured
-    h = Hash.from_dict(db, "big", {f"field:{i}": i for i in range(n)})
+    h = twin(db, Hash).from_dict(db, "big", {f"field:{i}": i for i in range(n)})
     if backend.server:
         with round_trips(db) as counter:
             pairs = dict(iter(h))
@@ -232,7 +235,9 @@ class HashMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hash = Hash(self.database, f"machine:{uuid.uuid4().hex}")
+        self.hash = twin(self.database, Hash)(
+            self.database, f"machine:{uuid.uuid4().hex}"
+        )
         self.model: dict[str, str] = {}
 
     def out(self, value: str) -> Any:

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from async_portal import twin
 from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -107,8 +108,12 @@ class HyperLogLogMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tag = uuid.uuid4().hex  # one slot for every key of the machine
-        self.hll = HyperLogLog(self.database, f"machine:{{{self.tag}}}:hll")
-        self.other = HyperLogLog(self.database, f"machine:{{{self.tag}}}:other")
+        self.hll = twin(self.database, HyperLogLog)(
+            self.database, f"machine:{{{self.tag}}}:hll"
+        )
+        self.other = twin(self.database, HyperLogLog)(
+            self.database, f"machine:{{{self.tag}}}:other"
+        )
         self.model: set[str] = set()
         self.other_model: set[str] = set()
 

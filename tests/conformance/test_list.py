@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from async_portal import twin
 from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -59,13 +60,13 @@ SLICES = [
 
 @pytest.mark.parametrize("index", SLICES, ids=str)
 def test_slices_read_like_python(db: Any, index: slice) -> None:
-    lst = List.from_list(db, "l", ITEMS)
+    lst = twin(db, List).from_list(db, "l", ITEMS)
     assert lst[index] == texts(db, ITEMS[index])
 
 
 @pytest.mark.parametrize("index", SLICES, ids=str)
 def test_slices_delete_like_python(db: Any, index: slice) -> None:
-    lst = List.from_list(db, "l", ITEMS)
+    lst = twin(db, List).from_list(db, "l", ITEMS)
     model = list(ITEMS)
     del lst[index]
     del model[index]
@@ -73,7 +74,7 @@ def test_slices_delete_like_python(db: Any, index: slice) -> None:
 
 
 def test_indexes_like_python(db: Any) -> None:
-    lst = List.from_list(db, "l", ITEMS)
+    lst = twin(db, List).from_list(db, "l", ITEMS)
     assert lst[0] == text(db, "a")
     assert lst[-1] == text(db, "e")
     assert lst[-5] == text(db, "a")
@@ -99,7 +100,7 @@ def test_indexes_like_python(db: Any) -> None:
 
 
 def test_del_by_index_not_by_value(db: Any) -> None:
-    lst = List.from_list(db, "l", ["x", "1", "x", "0"])
+    lst = twin(db, List).from_list(db, "l", ["x", "1", "x", "0"])
     del lst[1]
     assert lst.as_list() == texts(db, ["x", "x", "0"])
     del lst[-3]
@@ -110,7 +111,7 @@ def test_del_by_index_not_by_value(db: Any) -> None:
 
 def test_insert_like_python(db: Any) -> None:
     model = ["a", "b", "c"]
-    lst = List.from_list(db, "l", model)
+    lst = twin(db, List).from_list(db, "l", model)
     for index, value in [(0, "s"), (2, "m"), (-1, "n"), (100, "e"), (-100, "f")]:
         lst.insert(index, value)
         model.insert(index, value)
@@ -120,7 +121,7 @@ def test_insert_like_python(db: Any) -> None:
 
 
 def test_pop_ends_and_middle(db: Any) -> None:
-    lst = List.from_list(db, "l", ITEMS)
+    lst = twin(db, List).from_list(db, "l", ITEMS)
     assert lst.pop(0) == text(db, "a")
     assert lst.pop(1) == text(db, "c")
     assert lst.pop(-2) == text(db, "d")
@@ -172,7 +173,7 @@ def test_extend_nothing_writes_nothing(db: Any) -> None:
 
 
 def test_blocking_pops(db: Any) -> None:
-    lst = List.from_list(db, "l", ["a", "b"])
+    lst = twin(db, List).from_list(db, "l", ["a", "b"])
     assert lst.bpopleft(1) == text(db, "a")
     assert lst.bpopright(1) == text(db, "b")
     started = time.monotonic()
@@ -190,18 +191,18 @@ def test_blocking_pops(db: Any) -> None:
 
 
 def test_sort(db: Any) -> None:
-    lst = List.from_list(db, "l", ["c", "a", "b"])
+    lst = twin(db, List).from_list(db, "l", ["c", "a", "b"])
     assert lst.sort() == texts(db, ["a", "b", "c"])
     assert lst.sort(ordering="DESC", limit=2) == texts(db, ["c", "b"])
     assert lst.sort(offset=1) == texts(db, ["b", "c"])
-    nums = List.from_list(db, "{k}n", [3, 10, 2])
+    nums = twin(db, List).from_list(db, "{k}n", [3, 10, 2])
     assert nums.sort(alpha=False) == texts(db, ["2", "3", "10"])
     assert nums.sort(alpha=False, store="{k}sorted") == 3
     assert db.List("{k}sorted").as_list() == texts(db, ["2", "3", "10"])
 
 
 def test_sort_by_and_get_other_keys_of_its_slot(db: Any) -> None:
-    ids = List.from_list(db, "{g}ids", [1, 2, 3])
+    ids = twin(db, List).from_list(db, "{g}ids", [1, 2, 3])
     for i, (weight, name) in enumerate([(3, "c"), (1, "a"), (2, "b")], 1):
         db.set(f"{{g}}weight_{i}", weight)
         db.hset(f"{{g}}row:{i}", "name", name)
@@ -212,7 +213,7 @@ def test_sort_by_and_get_other_keys_of_its_slot(db: Any) -> None:
 
 def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
     cluster_only(backend)
-    a = List.from_list(db, "a", ["1", "2"])
+    a = twin(db, List).from_list(db, "a", ["1", "2"])
     refused_across_slots(lambda: a.move_tail("b"), "a", "b")
     refused_across_slots(lambda: a.bmove_tail("b", 1), "a", "b")
     refused_across_slots(lambda: a.sort(store="b"), "a", "b")
@@ -225,10 +226,10 @@ def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> 
 
 
 def test_from_list_and_unicode(db: Any) -> None:
-    List.from_list(db, "l", ["old"])
-    lst = List.from_list(db, "l", ["北京", "ü", 1, 2.5, b"raw"], clear=True)
+    twin(db, List).from_list(db, "l", ["old"])
+    lst = twin(db, List).from_list(db, "l", ["北京", "ü", 1, 2.5, b"raw"], clear=True)
     assert lst.as_list(decode=True) == ["北京", "ü", "1", "2.5", "raw"]
-    assert List.from_list(db, "l", []).as_list(decode=True)[0] == "北京"
+    assert twin(db, List).from_list(db, "l", []).as_list(decode=True)[0] == "北京"
 
 
 @pytest.mark.parametrize("bad", [None, [1], object(), True])
@@ -260,7 +261,7 @@ def test_get_key_returns_a_list(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    lst = List.from_list(db, "{k}l", range(20))
+    lst = twin(db, List).from_list(db, "{k}l", range(20))
 
     def find() -> int | None:
         try:
@@ -290,7 +291,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: lst.move_tail("{k}other"),
         lambda: lst.as_list(),
         lambda: len(lst),
-        lambda: List.from_list(db, "l2", [1], clear=True),
+        lambda: twin(db, List).from_list(db, "l2", [1], clear=True),
         lambda: lst.sort(),
         lambda: "1" in lst,
         lambda: lst.count("1"),
@@ -302,7 +303,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
 
 
 def test_iteration_round_trips(db: Any, backend: Backend) -> None:
-    lst = List.from_list(db, "l", range(2500))
+    lst = twin(db, List).from_list(db, "l", range(2500))
     if not backend.server:
         assert len(list(iter(lst))) == 2500
         return
@@ -322,7 +323,9 @@ class ListMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.list = List(self.database, f"machine:{uuid.uuid4().hex}")
+        self.list = twin(self.database, List)(
+            self.database, f"machine:{uuid.uuid4().hex}"
+        )
         self.model: list[str] = []
 
     @rule(value=values)
@@ -398,7 +401,7 @@ def test_stateful(db: Any) -> None:
 
 def test_search_methods_like_python(db: Any) -> None:
     model = ["a", "b", "a", "c", "a"]
-    lst = List.from_list(db, "l", model)
+    lst = twin(db, List).from_list(db, "l", model)
     for start, stop in [(0, None), (1, None), (-2, None), (1, -1), (3, 4), (-100, 100)]:
         try:
             expected: Any = model.index("a", start, *([] if stop is None else [stop]))

@@ -230,6 +230,8 @@ def test_wake_list_and_fence_key_expire(db: Any) -> None:
 
 def test_one_round_trip_uncontended(db: Any, backend: Backend) -> None:
     lock = db.lock("rt", ttl=5000)
+    lock.acquire()  # a new server loads the scripts on first use (SCRIPT LOAD)
+    lock.release()
     with round_trips(db) as sent:
         assert lock.acquire()
     with round_trips(db) as sent_release:
@@ -304,6 +306,7 @@ def run_processes(target: Any, count: int = 4) -> None:
     assert [p.exitcode for p in procs] == [0] * count
 
 
+@pytest.mark.sync_only("processes")
 def test_processes_contend(db: Any, backend: Backend) -> None:
     if Capability.SHARED_ACROSS_PROCESSES not in db.capabilities:
         pytest.skip(f"{backend} is used by one process (threads share it)")

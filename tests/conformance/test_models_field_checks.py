@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from async_portal import model_base
 
 from walrus import (
     IntegerField,
     InvalidType,
     InvalidValue,
-    Model,
     SetField,
     TextField,
     UnindexedField,
@@ -23,14 +23,14 @@ def keys_of(db: Any) -> set[Any]:
 
 
 def models(db: Any) -> tuple[Any, Any]:
-    class Item(Model):
+    class Item(model_base(db)):
         __database__ = db
         name = TextField(primary_key=True)
         count = IntegerField(index=True)
         body = TextField()
         tags = SetField()
 
-    class Other(Model):
+    class Other(model_base(db)):
         __database__ = db
         count = IntegerField(index=True)
 

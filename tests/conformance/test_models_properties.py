@@ -10,6 +10,7 @@ import random
 import threading
 from typing import Any
 
+from async_portal import model_base
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from walrus import (
     DateField,
     FloatField,
     IntegerField,
-    Model,
     TextField,
 )
 
@@ -122,7 +122,7 @@ def holds(tree: Any, row: dict[str, Any]) -> bool:
 
 
 def prop_model(db: Any) -> Any:
-    class Prop(Model):
+    class Prop(model_base(db)):
         __database__ = db
         n = IntegerField(index=True)
         x = FloatField(index=True)
@@ -249,7 +249,7 @@ TAGS = ["red", "green", "blue"]
 
 
 def test_concurrent_saves_leave_consistent_indexes(db: Any) -> None:
-    class Acc(Model):
+    class Acc(model_base(db)):
         __database__ = db
         name = TextField(primary_key=True)
         n = IntegerField(index=True)

@@ -166,6 +166,7 @@ def test_lua_and_twin_agree(redis_db: Any) -> None:
         assert abs(redis_db.pttl(f"lua:{limit}") - redis_db.pttl(f"py:{limit}")) <= 50
 
 
+@pytest.mark.sync_only("processes")
 @pytest.mark.parametrize("variant", FACTORIES)
 def test_processes_get_exactly_limit(db: Any, backend: Backend, variant: str) -> None:
     if Capability.SHARED_ACROSS_PROCESSES not in db.capabilities:

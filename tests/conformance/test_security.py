@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from async_portal import model_base
 
 from walrus import (
     InvalidValue,
-    Model,
     PickledField,
     QueryError,
     SerializationError,
@@ -104,7 +104,7 @@ def test_cached_functions_refuse_hostile_pickles(db: Any, marker: Path) -> None:
 
 
 def test_pickled_field_refuses_hostile_pickles(db: Any, marker: Path) -> None:
-    class Session(Model):
+    class Session(model_base(db)):
         __database__ = db
         name = TextField(primary_key=True)
         data = PickledField()
@@ -138,7 +138,7 @@ def test_signed_values_are_bound_to_their_key(db: Any) -> None:
 
 
 def test_signed_pickled_fields_are_bound_to_their_field(db: Any, marker: Path) -> None:
-    class Account(Model):
+    class Account(model_base(db)):
         __database__ = db
         name = TextField(primary_key=True)
         profile = PickledField(serializer="signed-pickle", secret_key="s3cret")
@@ -248,7 +248,7 @@ def test_search_queries_are_bounded(db: Any) -> None:
 
 
 def test_model_filters_are_bounded(db: Any) -> None:
-    class Doc(Model):
+    class Doc(model_base(db)):
         __database__ = db
         name = TextField(primary_key=True)
         body = TextField(fts=True)

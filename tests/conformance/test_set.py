@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from async_portal import twin
 from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -37,7 +38,7 @@ def test_reference_example(db: Any) -> None:
 
 
 def test_membership_and_removal(db: Any) -> None:
-    s = Set.from_set(db, "s", ["a", "b", "c"])
+    s = twin(db, Set).from_set(db, "s", ["a", "b", "c"])
     assert "a" in s
     assert "z" not in s
     assert s.remove("a", "z") == 1
@@ -53,7 +54,7 @@ def test_membership_and_removal(db: Any) -> None:
 
 
 def test_pop_random_members_as_set(db: Any) -> None:
-    s = Set.from_set(db, "s", ["a", "b", "c"])
+    s = twin(db, Set).from_set(db, "s", ["a", "b", "c"])
     assert s.random() in texts(db, "abc")
     assert set(s.random(2)) <= texts(db, "abc")
     assert s.pop() in texts(db, "abc")
@@ -63,9 +64,9 @@ def test_pop_random_members_as_set(db: Any) -> None:
 
 
 def test_store_operations(db: Any) -> None:
-    a = Set.from_set(db, "{k}a", [1, 2, 3])
-    b = Set.from_set(db, "{k}b", [2, 3, 4])
-    c = Set.from_set(db, "{k}c", [3, 9])
+    a = twin(db, Set).from_set(db, "{k}a", [1, 2, 3])
+    b = twin(db, Set).from_set(db, "{k}b", [2, 3, 4])
+    c = twin(db, Set).from_set(db, "{k}c", [3, 9])
     union = a.unionstore("{k}u", b, c)
     assert isinstance(union, Set) and union.key == "{k}u"
     assert union.as_set(decode=True) == {"1", "2", "3", "4", "9"}
@@ -74,11 +75,11 @@ def test_store_operations(db: Any) -> None:
 
 
 def test_in_place_operators(db: Any) -> None:
-    a = Set.from_set(db, "{k}a", [1, 2, 3])
-    b = Set.from_set(db, "{k}b", [3, 4])
+    a = twin(db, Set).from_set(db, "{k}a", [1, 2, 3])
+    b = twin(db, Set).from_set(db, "{k}b", [3, 4])
     a |= b
     assert a.as_set(decode=True) == {"1", "2", "3", "4"}
-    a &= Set.from_set(db, "{k}c", [1, 4, 5])
+    a &= twin(db, Set).from_set(db, "{k}c", [1, 4, 5])
     assert a.as_set(decode=True) == {"1", "4"}
     a |= ["7"]
     a &= ["7", "1", "x"]
@@ -92,7 +93,7 @@ def test_in_place_operators(db: Any) -> None:
 @pytest.mark.parametrize("key", ["plain", "{t}x", "odd}name", "{}x", "a{b", ""])
 def test_intersection_with_an_iterable_on_any_key_name(db: Any, key: str) -> None:
     # the temporary key lives in the set's cluster slot, whatever its name
-    s = Set.from_set(db, key, ["a", "b", "c"])
+    s = twin(db, Set).from_set(db, key, ["a", "b", "c"])
     s &= ["b", "c", "d"]
     assert s.as_set(decode=True) == {"b", "c"}
     assert sorted(db) == [text(db, key)]  # the temporary key is gone
@@ -100,8 +101,8 @@ def test_intersection_with_an_iterable_on_any_key_name(db: Any, key: str) -> Non
 
 def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
     cluster_only(backend)
-    a = Set.from_set(db, "a", [1, 2])
-    b = Set.from_set(db, "b", [2, 3])
+    a = twin(db, Set).from_set(db, "a", [1, 2])
+    b = twin(db, Set).from_set(db, "b", [2, 3])
     for operation in (lambda: a | b, lambda: a & b, lambda: a - b):
         refused_across_slots(operation, "a", "b")
     for store in (a.unionstore, a.interstore, a.diffstore):
@@ -113,28 +114,34 @@ def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> 
 
 
 def test_operators_with_python_sets(db: Any) -> None:
-    a = Set.from_set(db, "a", ["x", "y"])
+    a = twin(db, Set).from_set(db, "a", ["x", "y"])
     other = texts(db, ["y", "z"])
     assert a | other == texts(db, "xyz")
     assert a & other == texts(db, "y")
     assert a - other == texts(db, "x")
+
+
+@pytest.mark.sync_only("collections.abc.Set's mixins (^, isdisjoint)")
+def test_set_mixin_methods(db: Any) -> None:
+    a = Set.from_set(db, "a", ["x", "y"])
+    other = texts(db, ["y", "z"])
     assert a ^ other == texts(db, "xz")
     assert a.isdisjoint(texts(db, "q"))
 
 
 def test_search_and_sort(db: Any) -> None:
-    s = Set.from_set(db, "s", [f"user:{i}" for i in range(30)] + ["x"])
+    s = twin(db, Set).from_set(db, "s", [f"user:{i}" for i in range(30)] + ["x"])
     found = set(s.search("user:2*"))
     assert found == texts(db, ["user:2", *(f"user:{i}" for i in range(20, 30))])
     assert len(list(s.search("user:*", count=3))) == 3
-    nums = Set.from_set(db, "n", [3, 1, 2])
+    nums = twin(db, Set).from_set(db, "n", [3, 1, 2])
     assert nums.sort(alpha=False) == [text(db, v) for v in "123"]
     assert nums.sort(ordering="DESC", alpha=False) == [text(db, v) for v in "321"]
 
 
 def test_from_set_clear_and_unicode(db: Any) -> None:
-    Set.from_set(db, "s", ["old"])
-    s = Set.from_set(db, "s", ["北京", "ü", 2.5], clear=True)
+    twin(db, Set).from_set(db, "s", ["old"])
+    s = twin(db, Set).from_set(db, "s", ["北京", "ü", 2.5], clear=True)
     assert s.as_set(decode=True) == {"北京", "ü", "2.5"}
     assert "北京" in s
 
@@ -163,8 +170,8 @@ def test_get_key_returns_a_set(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    s = Set.from_set(db, "{k}s", range(20))
-    t = Set.from_set(db, "{k}t", range(10, 30))
+    s = twin(db, Set).from_set(db, "{k}s", range(20))
+    t = twin(db, Set).from_set(db, "{k}t", range(10, 30))
     operations: list[Callable[[], Any]] = [
         lambda: 1 in s,
         lambda: len(s),
@@ -185,7 +192,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: s.unionstore("{k}u", t),
         lambda: s.interstore("{k}i", t),
         lambda: s.diffstore("{k}d", t),
-        lambda: Set.from_set(db, "n", [1], clear=True),
+        lambda: twin(db, Set).from_set(db, "n", [1], clear=True),
         lambda: s.sort(),
         s.pop,
     ]
@@ -195,7 +202,7 @@ def test_round_trips(db: Any, backend: Backend) -> None:
 
 
 def test_iteration_round_trips(db: Any, backend: Backend) -> None:
-    s = Set.from_set(db, "s", range(2500))
+    s = twin(db, Set).from_set(db, "s", range(2500))
     if not backend.server:
         assert set(iter(s)) == texts(db, range(2500))
         return
@@ -213,8 +220,8 @@ class SetMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         tag = uuid.uuid4().hex  # one slot for both sets
-        self.set = Set(self.database, f"machine:{{{tag}}}:set")
-        self.other = Set(self.database, f"machine:{{{tag}}}:other")
+        self.set = twin(self.database, Set)(self.database, f"machine:{{{tag}}}:set")
+        self.other = twin(self.database, Set)(self.database, f"machine:{{{tag}}}:other")
         self.model: set[str] = set()
         self.other_model: set[str] = set()
 

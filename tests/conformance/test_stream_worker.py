@@ -187,6 +187,9 @@ def test_stop_while_waiting_returns_within_block(db: Any) -> None:
     assert time.monotonic() - started < 2
 
 
+@pytest.mark.sync_only(
+    "signals reach the main thread; the portal's loop runs in another"
+)
 def test_stop_on_signals(db: Any) -> None:
     worker = make_group(db).consume(block=10)
     previous = signal.getsignal(signal.SIGUSR1)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from async_portal import twin
 from cross_slot import cluster_only, refused_across_slots
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -55,7 +56,7 @@ def test_add_with_keywords_and_mapping(db: Any) -> None:
 
 
 def test_subscripts(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", AGES)
+    z = twin(db, ZSet).from_dict(db, "z", AGES)
     assert z["huey"] == 3.0
     with pytest.raises(KeyError):
         z["nobody"]
@@ -86,7 +87,7 @@ def test_subscripts(db: Any) -> None:
 
 
 def test_deletion(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {m: i for i, m in enumerate("abcdefg")})
+    z = twin(db, ZSet).from_dict(db, "z", {m: i for i, m in enumerate("abcdefg")})
     del z["a"]
     with pytest.raises(KeyError):
         del z["a"]
@@ -107,7 +108,7 @@ def test_deletion(db: Any) -> None:
 
 
 def test_scores_ranks_counts(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {"a": 1, "b": 2, "c": 3, "d": 4})
+    z = twin(db, ZSet).from_dict(db, "z", {"a": 1, "b": 2, "c": 3, "d": 4})
     assert z.score("b") == 2.0
     assert z.score("zz") is None
     assert z.rank("b") == 1
@@ -122,7 +123,7 @@ def test_scores_ranks_counts(db: Any) -> None:
 
 
 def test_ranges(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {"a": 1, "b": 2, "c": 3, "d": 4})
+    z = twin(db, ZSet).from_dict(db, "z", {"a": 1, "b": 2, "c": 3, "d": 4})
     assert z.range(0, 1) == texts(db, "ab")
     assert z.range(0, 1, with_scores=True) == scored(db, [("a", 1.0), ("b", 2.0)])
     assert z.range(0, 1, desc=True) == texts(db, "dc")
@@ -133,7 +134,7 @@ def test_ranges(db: Any) -> None:
         db, [("b", 2.0), ("c", 3.0)]
     )
     assert z.range_by_score(2, 3, reverse=True) == texts(db, "cb")
-    lex = ZSet.from_dict(db, "lex", dict.fromkeys("abcde", 0))
+    lex = twin(db, ZSet).from_dict(db, "lex", dict.fromkeys("abcde", 0))
     assert lex.range_by_lex("[b", "(d") == texts(db, "bc")
     assert lex.range_by_lex("-", "+", start=1, num=2) == texts(db, "bc")
     assert lex.range_by_lex("[b", "(d", reverse=True) == texts(db, "cb")
@@ -143,7 +144,7 @@ def test_ranges(db: Any) -> None:
 
 
 def test_removals(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {m: i for i, m in enumerate("abcdef")})
+    z = twin(db, ZSet).from_dict(db, "z", {m: i for i, m in enumerate("abcdef")})
     assert z.remove("a", "zz") == 1
     assert z.remove() == 0
     assert z.remove_by_rank(0) == 1
@@ -154,7 +155,7 @@ def test_removals(db: Any) -> None:
 
 
 def test_pops(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {m: i for i, m in enumerate("abcdef")})
+    z = twin(db, ZSet).from_dict(db, "z", {m: i for i, m in enumerate("abcdef")})
     assert z.popmin() == scored(db, [("a", 0.0)])
     assert z.popmax(2) == scored(db, [("f", 5.0), ("e", 4.0)])
     assert z.popmin_compat(2) == scored(db, [("b", 1.0), ("c", 2.0)])
@@ -179,8 +180,8 @@ def test_pops(db: Any) -> None:
 
 
 def test_store_with_weights_and_aggregate(db: Any) -> None:
-    a = ZSet.from_dict(db, "{k}a", {"x": 1, "y": 2})
-    b = ZSet.from_dict(db, "{k}b", {"x": 5, "z": 3})
+    a = twin(db, ZSet).from_dict(db, "{k}a", {"x": 1, "y": 2})
+    b = twin(db, ZSet).from_dict(db, "{k}b", {"x": 5, "z": 3})
     union = a.unionstore("{k}u", b)
     assert isinstance(union, ZSet) and union.key == "{k}u"
     assert union.as_items(decode=True) == [("y", 2.0), ("z", 3.0), ("x", 6.0)]
@@ -189,7 +190,7 @@ def test_store_with_weights_and_aggregate(db: Any) -> None:
     assert maximum.as_items(decode=True) == [("x", 5.0)]
     weighted = a.unionstore("{k}w", b, weights=[2, 1], aggregate="MIN")
     assert weighted.as_items(decode=True) == [("x", 2.0), ("z", 3.0), ("y", 4.0)]
-    empty = a.interstore("{k}e", ZSet(db, "{k}missing"))
+    empty = a.interstore("{k}e", twin(db, ZSet)(db, "{k}missing"))
     assert len(empty) == 0
     a.interstore("{k}a", b)  # the destination may be a source
     assert a.as_items(decode=True) == [("x", 6.0)]
@@ -198,8 +199,8 @@ def test_store_with_weights_and_aggregate(db: Any) -> None:
 
 
 def test_in_place_union_and_intersection(db: Any) -> None:
-    a = ZSet.from_dict(db, "{k}a", {"x": 1, "y": 2})
-    b = ZSet.from_dict(db, "{k}b", {"x": 5, "z": 3})
+    a = twin(db, ZSet).from_dict(db, "{k}a", {"x": 1, "y": 2})
+    b = twin(db, ZSet).from_dict(db, "{k}b", {"x": 5, "z": 3})
     same = a
     a |= b
     assert a is same and a.key == "{k}a"
@@ -211,8 +212,8 @@ def test_in_place_union_and_intersection(db: Any) -> None:
 
 def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> None:
     cluster_only(backend)
-    a = ZSet.from_dict(db, "a", {"x": 1})
-    b = ZSet.from_dict(db, "b", {"x": 2, "y": 3})
+    a = twin(db, ZSet).from_dict(db, "a", {"x": 1})
+    b = twin(db, ZSet).from_dict(db, "b", {"x": 2, "y": 3})
     for store in (a.unionstore, a.interstore):
         refused_across_slots(lambda store=store: store("{k}u", b), "a", "b", "{k}u")
         refused_across_slots(lambda store=store: store("a", b), "a", "b")
@@ -223,7 +224,7 @@ def test_keys_in_different_slots_raise_cross_slot(db: Any, backend: Backend) -> 
 
 
 def test_search_iteration_and_sort(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {f"user:{i}": i for i in range(30)})
+    z = twin(db, ZSet).from_dict(db, "z", {f"user:{i}": i for i in range(30)})
     assert dict(z.search("user:1*")) == {
         text(db, f"user:{i}"): float(i) for i in [1, *range(10, 20)]
     }
@@ -233,8 +234,8 @@ def test_search_iteration_and_sort(db: Any) -> None:
 
 
 def test_unicode(db: Any) -> None:
-    z = ZSet.from_dict(db, "z", {"北京": 1, "ü": 2})
-    z = ZSet.from_dict(db, "z", {"北京": 1, "ü": 2, "ß": 3}, clear=True)
+    z = twin(db, ZSet).from_dict(db, "z", {"北京": 1, "ü": 2})
+    z = twin(db, ZSet).from_dict(db, "z", {"北京": 1, "ü": 2, "ß": 3}, clear=True)
     assert z.as_items(decode=True) == [("北京", 1.0), ("ü", 2.0), ("ß", 3.0)]
     assert z["ü"] == 2.0
 
@@ -268,8 +269,8 @@ def test_get_key_returns_a_zset(db: Any) -> None:
 
 
 def test_round_trips(db: Any, backend: Backend) -> None:
-    z = ZSet.from_dict(db, "{k}z", {f"m{i}": i for i in range(20)})
-    other = ZSet.from_dict(db, "{k}o", {f"m{i}": i for i in range(10, 30)})
+    z = twin(db, ZSet).from_dict(db, "{k}z", {f"m{i}": i for i in range(20)})
+    other = twin(db, ZSet).from_dict(db, "{k}o", {f"m{i}": i for i in range(10, 30)})
     operations: list[Callable[[], Any]] = [
         lambda: z.add(a=1),
         lambda: z.__setitem__("b", 2),
@@ -303,16 +304,18 @@ def test_round_trips(db: Any, backend: Backend) -> None:
         lambda: z.unionstore("{k}u", other),
         lambda: list(z.search("m1*")),
         lambda: z.as_items(),
-        lambda: ZSet.from_dict(db, "n", {"a": 1}, clear=True),
+        lambda: twin(db, ZSet).from_dict(db, "n", {"a": 1}, clear=True),
     ]
     for operation in operations:
         for _ in range(2):  # the first run loads any script
-            ZSet.from_dict(db, "{k}z", {f"m{i}": i for i in range(20)} | {"a": 0})
+            twin(db, ZSet).from_dict(
+                db, "{k}z", {f"m{i}": i for i in range(20)} | {"a": 0}
+            )
             one_round_trip(db, backend, operation) if _ else operation()
 
 
 def test_iteration_round_trips(db: Any, backend: Backend) -> None:
-    z = ZSet.from_dict(db, "z", {str(i): i for i in range(2500)})
+    z = twin(db, ZSet).from_dict(db, "z", {str(i): i for i in range(2500)})
     if not backend.server:
         assert len(list(iter(z))) == 2500
         return
@@ -331,7 +334,9 @@ class ZSetMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.zset = ZSet(self.database, f"machine:{uuid.uuid4().hex}")
+        self.zset = twin(self.database, ZSet)(
+            self.database, f"machine:{uuid.uuid4().hex}"
+        )
         self.model: dict[str, float] = {}
 
     def ordered(self) -> list[str]:
@@ -408,7 +413,7 @@ def test_replies_are_the_same_in_resp3(backend: Backend) -> None:
         db = backend.open(protocol=protocol)
         try:
             db.delete("z")
-            z = ZSet.from_dict(db, "z", {"a": 1, "b": 2.5})
+            z = twin(db, ZSet).from_dict(db, "z", {"a": 1, "b": 2.5})
             assert z[:, True] == z.as_items() == list(iter(z))
             assert z.as_items() == [(b"a", 1.0), (b"b", 2.5)]
             assert z.range_by_score(0, 5, with_scores=True) == z.as_items()

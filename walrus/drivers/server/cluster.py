@@ -56,6 +56,8 @@ from redis.exceptions import (
 
 from walrus.api import DatabaseAPI
 from walrus.drivers.protocol import Capability
+from walrus.drivers.server.cluster_rules import HINT as _HINT
+from walrus.drivers.server.cluster_rules import check_options, check_url, cross_slot
 from walrus.drivers.server.database import (
     SERVER_CAPABILITIES,
     evalsha,
@@ -91,12 +93,6 @@ _HAND_TRANSACTION = frozenset({"MULTI", "EXEC", "DISCARD", "UNWATCH"})
 
 # Words of redis-py's RedisClusterException messages about the arguments.
 _ARGUMENT_WORDS = ("argument", "querystring", "unix domain", "'ssl'")
-
-_HINT = (
-    "a cluster runs a multi-key command, script or transaction only on keys "
-    "of one slot: give the keys one hash tag, e.g. '{group}:a' and '{group}:b' "
-    "(walrus's own key groups do this)"
-)
 
 
 def _unsent_what(commands: Sequence[Sequence[Any]]) -> str | None:
@@ -288,11 +284,7 @@ class _OneSlot:
         try:
             slot: int = find(command, keys)
         except RedisClusterException as exc:
-            shown = ", ".join(repr(k) for k in list(keys)[:4])
-            raise CrossSlot(
-                f"{command}: its keys ({shown}{', ...' if len(keys) > 4 else ''}) "
-                f"are in different slots; {_HINT}"
-            ) from exc
+            raise cross_slot(command, keys) from exc
         return slot
 
 
@@ -374,16 +366,8 @@ class ClusterDatabase(DatabaseAPI, _OneSlot, RedisCluster):  # type: ignore[misc
         **kwargs: Any,
     ) -> None:
         nodes = [_node(n) for n in startup_nodes or ()]
-        if not nodes and host is None and kwargs.get("url") is None:
-            raise InvalidValue(
-                "ClusterDatabase needs a node to discover the cluster from: "
-                "startup_nodes=[...], host=... and port=..., or from_url(url)"
-            )
-        if kwargs.get("db", 0) not in (0, "0"):
-            raise InvalidValue("a cluster has one database: db must be 0")
-        kwargs.pop("db", None)
-        if kwargs.get("unix_socket_path") is not None:
-            raise InvalidValue("redis-py reaches cluster nodes over TCP only")
+        has_node = bool(nodes) or host is not None or kwargs.get("url") is not None
+        check_options("ClusterDatabase", has_node, kwargs)
         pool_class = kwargs.get("connection_pool_class", ConnectionPool)
         kwargs["connection_pool_class"] = _mixed(_WalrusPool, pool_class)
         try:
@@ -401,11 +385,7 @@ class ClusterDatabase(DatabaseAPI, _OneSlot, RedisCluster):  # type: ignore[misc
     def from_url(cls, url: str, **kwargs: Any) -> ClusterDatabase:
         """A database for the cluster one of whose nodes ``url`` names
         (``redis://`` or ``rediss://``, as ``RedisCluster.from_url``)."""
-        scheme = url.split(":", 1)[0].lower()
-        if scheme not in ("redis", "rediss"):
-            raise InvalidValue(
-                f"a cluster URL is redis:// or rediss://, not {scheme}:// ({url!r})"
-            )
+        check_url(url)
         return cls(url=url, **kwargs)
 
     def pipeline(

@@ -44,7 +44,9 @@ __all__ = [
     "ResendGuard",
     "guard_retries",
     "name_of",
+    "refusing_unknown",
     "resend_safe",
+    "unknown_outcome",
 ]
 
 T = TypeVar("T")
@@ -157,6 +159,12 @@ def _outcome_unknown(
 ) -> OutcomeUnknown:
     """Close ``connection``, whose request ``what`` failed after it was sent."""
     connection.disconnect()
+    return unknown_outcome(what, exc)
+
+
+def unknown_outcome(what: str | Callable[[], str], exc: Exception) -> OutcomeUnknown:
+    """The error for the request ``what`` (or what ``what()`` says), whose
+    connection failed with ``exc`` after it was sent."""
     if not isinstance(what, str):
         what = what()
     return OutcomeUnknown(
@@ -211,32 +219,17 @@ def _send_commands(
     return send_once(connection, lambda: _label(argv, transaction), send)
 
 
-class NoResendRetry(Retry):
-    """A redis-py retry policy (``inner``) that never retries
-    :class:`OutcomeUnknown`; everything else is ``inner``'s."""
+class DelegatingRetry:
+    """A retry policy around ``inner``, a redis-py one: all but
+    ``call_with_retry`` (the subclass's) is ``inner``'s. Mixed before redis-py's
+    ``Retry`` (sync here, ``redis.asyncio``'s in walrus.asyncio)."""
 
-    def __init__(self, inner: Retry) -> None:
-        super().__init__(inner._backoff, inner.get_retries(), inner._supported_errors)
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner._backoff, inner.get_retries(), inner._supported_errors)  # type: ignore[call-arg]
         self.inner = inner
 
-    def call_with_retry(
-        self,
-        do: Callable[[], T],
-        fail: Callable[..., Any],
-        is_retryable: Callable[[Exception], bool] | None = None,
-        with_failure_count: bool = False,
-    ) -> T:
-        if is_retryable is None:
-            retryable = _not_unknown
-        else:
-
-            def retryable(error: Exception) -> bool:
-                return not isinstance(error, OutcomeUnknown) and is_retryable(error)
-
-        return self.inner.call_with_retry(do, fail, retryable, with_failure_count)
-
     def get_retries(self) -> int:
-        return self.inner.get_retries()
+        return int(self.inner.get_retries())
 
     def update_retries(self, value: int) -> None:
         self.inner.update_retries(value)
@@ -247,14 +240,46 @@ class NoResendRetry(Retry):
         self.inner.update_supported_errors(specified_errors)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, NoResendRetry) and self.inner == other.inner
+        return isinstance(other, type(self)) and self.inner == other.inner
 
     def __hash__(self) -> int:
-        return hash((NoResendRetry, self.inner))
+        return hash((type(self), self.inner))
+
+
+class NoResendRetry(DelegatingRetry, Retry):
+    """A redis-py retry policy (``inner``) that never retries
+    :class:`OutcomeUnknown`; everything else is ``inner``'s."""
+
+    def call_with_retry(
+        self,
+        do: Callable[[], T],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        retryable = (
+            _not_unknown if is_retryable is None else refusing_unknown(is_retryable)
+        )
+        result: T = self.inner.call_with_retry(do, fail, retryable, with_failure_count)
+        return result
 
 
 def _not_unknown(error: Exception) -> bool:
     return not isinstance(error, OutcomeUnknown)
+
+
+def refusing_unknown(
+    is_retryable: Callable[[Exception], bool] | None,
+) -> Callable[[Exception], bool]:
+    """``is_retryable`` (everything when None), but never :class:`OutcomeUnknown`."""
+    if is_retryable is None:
+        return _not_unknown
+    check = is_retryable
+
+    def retryable(error: Exception) -> bool:
+        return not isinstance(error, OutcomeUnknown) and check(error)
+
+    return retryable
 
 
 def guard_retries(client: redis.Redis) -> None:

@@ -132,7 +132,7 @@ class Set(Sortable, MutableSet[Any]):
         """The union (SUNION with another Set; on a cluster, one slot). O(N);
         one round trip."""
         if not isinstance(other, Set):
-            return set(super().__or__(other))
+            return self.members() | set(other)
         with self._guard:
             return _fresh_set(self.database.sunion(self._keys([other])))
 
@@ -140,7 +140,7 @@ class Set(Sortable, MutableSet[Any]):
         """The intersection (SINTER with another Set; on a cluster, one
         slot). One round trip."""
         if not isinstance(other, Set):
-            return set(super().__and__(other))
+            return self.members() & set(other)
         with self._guard:
             return _fresh_set(self.database.sinter(self._keys([other])))
 
@@ -148,7 +148,7 @@ class Set(Sortable, MutableSet[Any]):
         """The difference (SDIFF with another Set; on a cluster, one slot).
         O(N); one round trip."""
         if not isinstance(other, Set):
-            return set(super().__sub__(other))
+            return self.members() - set(other)
         with self._guard:
             return _fresh_set(self.database.sdiff(self._keys([other])))
 

@@ -1,0 +1,1 @@
+"""Generated package (see tools/generate_async.py)."""

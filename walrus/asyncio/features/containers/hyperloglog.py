@@ -1,0 +1,46 @@
+"""Async twin of :mod:`walrus.features.containers.hyperloglog`, generated from ``walrus/features/containers/hyperloglog.py`` by ``tools/generate_async.py``.
+
+Do not edit: change the sync source and run the script. The sync module's documentation applies."""
+
+from __future__ import annotations
+from typing import Any
+from walrus.features.containers.base import check_value, check_values
+from walrus.asyncio.features.containers.base import Container
+
+__all__ = ["HyperLogLog"]
+
+
+class HyperLogLog(Container):
+    """A Redis HyperLogLog (stored as a string); ``len()`` is the estimate."""
+
+    kind = "string"
+
+    async def add(self, *items: Any) -> bool:
+        """Add ``items`` (PFADD); whether the estimate changed. O(1) each; one
+        round trip; none sent if empty."""
+        values = check_values(items)
+        if not values:
+            return False
+        async with self._guard:
+            return bool(await self.database.pfadd(self.key, *values))
+
+    async def length(self) -> int:
+        """The estimated number of distinct items (PFCOUNT). O(1); one round trip."""
+        async with self._guard:
+            return await self.database.pfcount(self.key)
+
+    async def merge(self, dest: Any, *others: HyperLogLog) -> HyperLogLog:
+        """Store the union of this and ``others`` at ``dest`` (PFMERGE; on a
+        cluster, all in one slot, else CrossSlot); a HyperLogLog on it. O(N)
+        in the number of sets; one round trip."""
+        async with self._guard:
+            await self.database.pfmerge(
+                check_value(dest, "key"), self.key, *(o.key for o in others)
+            )
+        return HyperLogLog(self.database, dest)
+
+    async def union_update(self, other: HyperLogLog) -> HyperLogLog:
+        """Merge ``other`` into this one (PFMERGE; on a cluster, one slot).
+        One round trip."""
+        await self.merge(self.key, other)
+        return self

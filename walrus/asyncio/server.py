@@ -1,0 +1,336 @@
+"""The async Redis/Valkey server driver: ``walrus.asyncio.AsyncDatabase``.
+
+``AsyncDatabase`` is ``redis.asyncio.Redis`` with walrus's extras and
+factories, as ``walrus.Database`` is ``redis.Redis`` with them: it accepts
+what ``redis.asyncio.Redis`` accepts (``host``, ``port``, ``db``,
+``unix_socket_path``, ``decode_responses``, ``protocol``, ``from_url`` ...)
+and adds ``script_dir``. Every command is awaited; ``pipeline()`` is
+synchronous and a transaction by default, its command methods queue, and
+``await pipe.execute()`` sends them in one round trip.
+
+It behaves as the sync driver (:mod:`walrus.drivers.server.database`) and
+shares its code:
+
+* error replies are walrus's exceptions: redis.asyncio's parsers (hiredis,
+  or its Python RESP2/RESP3 ones) with the sync driver's ``_WalrusErrors``
+  mixed in;
+* a write is never sent twice: a command, pipeline or transaction that is
+  not resend-safe (:func:`walrus.drivers.server.resend.resend_safe`) and
+  whose connection fails after it was sent raises
+  :class:`~walrus.exceptions.OutcomeUnknown`, which the retry policy does
+  not retry; reads and failures while connecting are retried as
+  redis.asyncio retries them;
+* named operations run as Lua with EVALSHA, re-loaded after NOSCRIPT.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import redis.asyncio
+import redis.asyncio.client
+from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser, _AsyncRESP3Parser
+from redis.asyncio.connection import DefaultParser
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
+from redis.utils import DEFAULT_RESP_VERSION, check_protocol_version
+
+from walrus.asyncio.api import AsyncDatabaseAPI
+from walrus.drivers.protocol import Capability
+from walrus.drivers.server.database import SERVER_CAPABILITIES, _switch, _WalrusErrors
+from walrus.drivers.server.resend import (
+    _TRANSPORT_ERRORS,
+    DelegatingRetry,
+    _label,
+    _not_unknown,
+    name_of,
+    refusing_unknown,
+    resend_safe,
+    unknown_outcome,
+)
+from walrus.drivers.urls import EMBEDDED_SCHEMES
+from walrus.exceptions import InvalidValue
+
+__all__ = [
+    "AsyncDatabase",
+    "AsyncGuardedPipeline",
+    "AsyncNoResendRetry",
+    "evalsha",
+    "guard_retries",
+    "guarded",
+    "parse_errors_as_walrus",
+    "send_once",
+]
+
+T = TypeVar("T")
+
+
+# -- error replies as walrus's exceptions -------------------------------------------
+class AsyncHiredisParser(_WalrusErrors, _AsyncHiredisParser):
+    """redis.asyncio's hiredis parser (RESP2 and RESP3), with walrus's errors."""
+
+
+class AsyncRESP2Parser(_WalrusErrors, _AsyncRESP2Parser):
+    """redis.asyncio's Python RESP2 parser, with walrus's errors (RESP3's on a
+    connection that speaks RESP3)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if check_protocol_version(connection.protocol, 3):
+            _switch(connection, AsyncRESP3Parser)
+        else:
+            super().on_connect(connection)  # type: ignore[no-untyped-call]
+
+
+class AsyncRESP3Parser(_WalrusErrors, _AsyncRESP3Parser):
+    """redis.asyncio's Python RESP3 parser, with walrus's errors (RESP2's on a
+    connection that speaks RESP2)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if check_protocol_version(connection.protocol, 3):
+            super().on_connect(connection)  # type: ignore[no-untyped-call]
+        else:
+            _switch(connection, AsyncRESP2Parser)
+
+
+# a Python parser -> (the one for RESP2, the one for RESP3)
+_BY_PROTOCOL: dict[type[Any], tuple[type[Any], type[Any]]] = {
+    parser: (_AsyncRESP2Parser, _AsyncRESP3Parser)
+    for parser in (_AsyncRESP2Parser, _AsyncRESP3Parser)
+}
+_OURS: dict[type[Any], type[Any]] = {
+    _AsyncHiredisParser: AsyncHiredisParser,
+    _AsyncRESP2Parser: AsyncRESP2Parser,
+    _AsyncRESP3Parser: AsyncRESP3Parser,
+}
+
+
+def parse_errors_as_walrus(connection_kwargs: dict[str, Any]) -> None:
+    """Make the connections built from ``connection_kwargs`` (a pool's, or a
+    cluster node's) parse error replies as walrus's exceptions: the walrus
+    twin of the parser redis.asyncio would use (hiredis when installed). A
+    parser class of the user's own is kept. Connections made already keep
+    theirs (a database sets this before it connects)."""
+    chosen = connection_kwargs.get("parser_class", DefaultParser)
+    speaks_3 = check_protocol_version(
+        connection_kwargs.get("protocol") or DEFAULT_RESP_VERSION, 3
+    )
+    if chosen in _BY_PROTOCOL:  # as redis.asyncio's connections pick theirs
+        chosen = _BY_PROTOCOL[chosen][speaks_3]
+    connection_kwargs["parser_class"] = _OURS.get(chosen, chosen)
+
+
+# -- writes are sent once ----------------------------------------------------------
+async def send_once(
+    connection: Any, what: str | Callable[[], str], send: Callable[[], Awaitable[T]]
+) -> T:
+    """Await ``send()`` (one request on ``connection``) so that it is never resent.
+
+    The connection is opened first, so a failure to connect (nothing sent)
+    stays retryable; a transport failure after that closes the connection
+    and raises :class:`~walrus.exceptions.OutcomeUnknown` naming ``what``
+    (or what ``what()`` says), which :class:`AsyncNoResendRetry` does not
+    retry. The async twin of :func:`walrus.drivers.server.resend.send_once`.
+    """
+    if not connection.is_connected:
+        await connection.connect()
+    return await guarded(connection, what, send)
+
+
+async def guarded(
+    connection: Any, what: str | Callable[[], str], step: Callable[[], Awaitable[T]]
+) -> T:
+    """Await ``step()``, a part of the request ``what`` on ``connection``
+    (its write or a read of its replies): a transport failure closes the
+    connection and raises :class:`~walrus.exceptions.OutcomeUnknown`."""
+    try:
+        return await step()
+    except _TRANSPORT_ERRORS as exc:
+        if type(exc) not in _TRANSPORT_ERRORS:
+            raise
+        await connection.disconnect(nowait=True)
+        raise unknown_outcome(what, exc) from exc
+
+
+class _AsyncResendGuard:
+    """Mixed into a redis.asyncio client: commands not resend-safe are sent once.
+
+    Its method returns redis.asyncio's awaitable (no coroutine of its own on
+    the way: one fewer frame per command)."""
+
+    def _send_command_parse_response(
+        self, conn: Any, command_name: str, *args: Any, **options: Any
+    ) -> Awaitable[Any]:
+        send: Any = super()._send_command_parse_response  # type: ignore[misc]
+        if resend_safe(args):
+            return send(conn, command_name, *args, **options)  # type: ignore[no-any-return]
+        return send_once(
+            conn,
+            lambda: name_of(args),
+            lambda: send(conn, command_name, *args, **options),
+        )
+
+
+class AsyncGuardedPipeline(_AsyncResendGuard, redis.asyncio.client.Pipeline):  # type: ignore[misc]
+    """redis.asyncio's pipeline, sent again after a failure only when every
+    command in it is resend-safe."""
+
+    async def _execute_transaction(
+        self, connection: Any, commands: Any, *rest: Any
+    ) -> Any:
+        run: Any = super()._execute_transaction
+        return await _send_commands(
+            connection, commands, True, lambda: run(connection, commands, *rest)
+        )
+
+    async def _execute_pipeline(
+        self, connection: Any, commands: Any, *rest: Any
+    ) -> Any:
+        run: Any = super()._execute_pipeline
+        return await _send_commands(
+            connection, commands, False, lambda: run(connection, commands, *rest)
+        )
+
+
+async def _send_commands(
+    connection: Any, commands: Any, transaction: bool, send: Callable[[], Awaitable[T]]
+) -> T:
+    """A pipeline's request: resent only if every command in it may be."""
+    argv = [args for args, _ in commands]
+    if all(resend_safe(args) for args in argv):
+        return await send()
+    return await send_once(connection, lambda: _label(argv, transaction), send)
+
+
+class AsyncNoResendRetry(DelegatingRetry, Retry):
+    """A redis.asyncio retry policy (``inner``) that never retries
+    :class:`~walrus.exceptions.OutcomeUnknown`; everything else is ``inner``'s."""
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[T]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        retryable = (
+            _not_unknown if is_retryable is None else refusing_unknown(is_retryable)
+        )
+        result: T = await self.inner.call_with_retry(
+            do, fail, retryable, with_failure_count
+        )
+        return result
+
+    def __copy__(self) -> AsyncNoResendRetry:
+        # a copy whose supported errors can change without changing this one's
+        return AsyncNoResendRetry(copy.copy(self.inner))
+
+
+def guard_retries(client: redis.asyncio.Redis) -> None:
+    """Wrap the retry policy of ``client``'s connections in
+    :class:`AsyncNoResendRetry`."""
+    retry = client.get_retry()
+    if retry is None:  # from_url: what the connections would build without one
+        kwargs = client.connection_pool.connection_kwargs
+        again = kwargs.get("retry_on_error") or kwargs.get("retry_on_timeout")
+        retry = Retry(NoBackoff(), 1 if again else 0)
+    if not isinstance(retry, AsyncNoResendRetry):
+        client.set_retry(AsyncNoResendRetry(retry))
+
+
+async def evalsha(
+    client: Any, script: Any, keys: Sequence[Any], args: Sequence[Any]
+) -> Any:
+    """EVALSHA ``script`` (a redis-py script object) on ``client``, loading it
+    after NOSCRIPT (a new or flushed server)."""
+    try:
+        return await client.execute_command(
+            "EVALSHA", script.sha, len(keys), *keys, *args
+        )
+    except NoScriptError:
+        script.sha = await client.script_load(script.script)
+        return await client.execute_command(
+            "EVALSHA", script.sha, len(keys), *keys, *args
+        )
+
+
+# -- the database ------------------------------------------------------------------
+class AsyncDatabase(AsyncDatabaseAPI, _AsyncResendGuard, redis.asyncio.Redis):  # type: ignore[misc]
+    """A redis.asyncio client for a Redis or Valkey server, with walrus's extras.
+
+    ``await db.hget(k, f)``; ``db.Hash(k)`` and the other factories give the
+    async features. Writes are sent once (see the module); close it with
+    ``await db.aclose()`` or ``async with db:``.
+    """
+
+    def __init__(
+        self,
+        *,
+        script_dir: str | os.PathLike[str] | bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        parse_errors_as_walrus(self.connection_pool.connection_kwargs)
+        guard_retries(self)
+        self._init_walrus(script_dir)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> AsyncDatabase:  # type: ignore[override]
+        """A database for ``url``: a server (``redis://``, ``rediss://``,
+        ``unix://``) or an embedded engine (``memory://``, ``rlite://``,
+        ``vedis://``: :mod:`walrus.drivers.urls`), opened by
+        :func:`walrus.asyncio.embedded.open_embedded`. A cluster is
+        ``AsyncClusterDatabase.from_url(url)``: ``cluster=True`` here raises
+        InvalidValue saying so."""
+        if kwargs.pop("cluster", False):
+            raise InvalidValue(
+                "AsyncDatabase.from_url opens one server; for a cluster use "
+                f"walrus.asyncio.AsyncClusterDatabase.from_url({url!r})"
+            )
+        if url.split(":", 1)[0].lower() in EMBEDDED_SCHEMES:
+            from walrus.asyncio.embedded import open_embedded
+
+            return open_embedded(url, **kwargs)  # type: ignore[return-value]
+        script_dir = kwargs.pop("script_dir", None)
+        build: Any = super().from_url
+        database: AsyncDatabase = build(url, **kwargs)
+        database._init_walrus(script_dir)
+        return database
+
+    def pipeline(  # type: ignore[override]
+        self, transaction: bool = True, shard_hint: str | None = None
+    ) -> AsyncGuardedPipeline:
+        """A redis.asyncio pipeline that never sends a write twice: its
+        command methods queue, ``await pipe.execute()`` sends them."""
+        return AsyncGuardedPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """Everything: a server provides every capability walrus knows."""
+        return SERVER_CAPABILITIES
+
+    @property
+    def backend_name(self) -> str:
+        return "redis"
+
+    async def run_named_operation(
+        self, name: str, keys: Sequence[Any], args: Sequence[Any], client: Any = None
+    ) -> Any:
+        """EVALSHA the operation's Lua (loaded after NOSCRIPT). One round trip.
+        With ``client`` (a pipeline of this database), queued on it: the
+        pipeline is returned, and loads the script when it executes."""
+        script = self.lua_script(name)
+        if client is not None:
+            return await script(keys=keys, args=args, client=client)
+        return await evalsha(self, script, keys, args)
+
+    async def monitor_lines(self) -> AsyncIterator[bytes | str]:  # type: ignore[override]
+        """Every command the server runs from now on (MONITOR), one line each."""
+        async with self.monitor() as monitor:
+            while True:
+                yield await monitor.connection.read_response()
