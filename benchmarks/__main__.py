@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -48,6 +48,9 @@ from benchmarks.harness import (
     vedis_backend,
 )
 from benchmarks.proxy import delayed, parse_rtt
+
+if TYPE_CHECKING:
+    from benchmarks.async_harness import AsyncResult
 
 BACKENDS = (
     "redis",
@@ -278,6 +281,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="PYTHON",
         help="an interpreter with walrus 0.9.7 and hirlite: compare on rlite",
     )
+    parser.add_argument(
+        "--async",
+        dest="asyncio",
+        action="store_true",
+        help="walrus.asyncio against redis.asyncio (server) and against sync "
+        "walrus (embedded), 1 and 50 tasks (benchmarks/async_harness.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -301,6 +311,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rtt is not None and "redis" not in names:
         print("--rtt delays the redis backend only", file=sys.stderr)
         return 2
+    if args.asyncio:  # not at the top: walrus 0.9 imports this module (original.py)
+        from benchmarks import async_harness
+
+        supported = async_harness.ASYNC_BACKENDS
+        if args.original or args.original_rlite or not set(names) <= set(supported):
+            print(f"--async runs on {', '.join(supported)} only", file=sys.stderr)
+            return 2
+    async_results: list[AsyncResult] = []
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -334,6 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 backend = vedis_backend(name, directory)
                 original_python = None  # the comparison covers Redis and rlite
+            if args.asyncio:
+                served = connection if name == "redis" else None
+                run_async = async_harness.run_async
+                async_results += run_async(workloads, backend, served, args.quick)
+                continue
             measured = run(workloads, [backend], args.quick)
             if original_python:
                 rates = run_original(
@@ -346,11 +369,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.extend(measured)
         order = {w.name: i for i, w in enumerate(workloads)}
         results.sort(key=lambda r: order[r.workload])  # stable: backends in order
+        async_results.sort(key=lambda r: order[r.workload])
     print("\n".join(machine_facts(len(cpus), ", ".join(servers), pinning, network)))
     print(
         f"settings: {'quick' if args.quick else 'full'}; "
         f"{time.perf_counter() - started:.1f} s\n"
     )
+    if args.asyncio:
+        print(async_harness.format_async_table(async_results))
+        print("\nratio: walrus.asyncio's speed over the yardstick's (1.00 = as fast).")
+        return 0
     print(format_table(results))
     print("\nwalrus/plain: walrus speed over plain client speed (1.00 = as fast).")
     if args.original or args.original_rlite:

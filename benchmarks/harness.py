@@ -73,7 +73,9 @@ __all__ = [
     "format_table",
     "group_key",
     "is_server_client",
+    "markdown_table",
     "measure",
+    "next_batch_size",
     "ops_per_second",
     "plain_command",
     "rlite_backend",
@@ -264,10 +266,16 @@ def calibrate(operation: Operation, settings: Settings) -> int:
     """How many calls make a batch of ``settings.batch_seconds`` (after a warm-up)."""
     n, elapsed = 1, _batch(operation, 1)
     while elapsed < settings.batch_seconds:
-        estimate = settings.batch_seconds / max(elapsed, 1e-9) * n
-        n = min(n * 10, max(n * 2, math.ceil(estimate)))
+        n = next_batch_size(n, elapsed, settings)
         elapsed = _batch(operation, n)
     return n
+
+
+def next_batch_size(n: int, elapsed: float, settings: Settings) -> int:
+    """The next try at a batch of ``settings.batch_seconds``, after ``n``
+    calls took ``elapsed`` seconds: the estimate, between 2n and 10n."""
+    estimate = settings.batch_seconds / max(elapsed, 1e-9) * n
+    return min(n * 10, max(n * 2, math.ceil(estimate)))
 
 
 def ops_per_second(operations: Sequence[Operation], settings: Settings) -> list[float]:
@@ -408,15 +416,23 @@ def versus_original(result: Result) -> float:
 
 def format_table(results: Sequence[Result]) -> str:
     """A Markdown table; ``walrus/plain`` is the speed ratio (1.00 = as fast)."""
-    rows = [HEADERS, *(_row(r) for r in results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    return markdown_table(HEADERS, [_row(r) for r in results])
+
+
+def markdown_table(
+    headers: Sequence[str], body: Sequence[Sequence[str]], left: int = 2
+) -> str:
+    """``headers`` and ``body`` as a Markdown table: the first ``left``
+    columns aligned left, the others (numbers) right."""
+    rows = [headers, *body]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
         padded = [
-            c.ljust(w) if i < 2 else c.rjust(w)
+            c.ljust(w) if i < left else c.rjust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = ["-" * w if i < 2 else "-" * (w - 1) + ":" for i, w in enumerate(widths)]
+    rule = ["-" * w if i < left else "-" * (w - 1) + ":" for i, w in enumerate(widths)]
     return "\n".join([line(rows[0]), line(rule), *(line(r) for r in rows[1:])])

@@ -325,7 +325,7 @@ def run_stateful(machine: type[RuleBasedStateMachine], db: Any) -> None:
     current = settings.default
     if (
         Capability.PERSISTENT in db.capabilities
-        and not isinstance(db, (walrus.Database, walrus.ClusterDatabase))
+        and db.backend_name not in ("redis", "cluster")  # a server, either API
         and current.max_examples <= 25
     ):
         share = max(2, -(-current.max_examples // FILE_SHARE))

@@ -150,3 +150,36 @@ def test_batches_alternate_and_reverse_their_order_each_repeat(
     ops_per_second(operations, Settings(batch_seconds=0.0, repeats=4))
     batches = calls[2:]  # after one calibration call each
     assert batches == ["walrus", "plain", "plain", "walrus"] * 2
+
+
+def test_async_mode_compares_with_redis_asyncio_and_sync_walrus() -> None:
+    """``--async``: walrus.asyncio at 1 and 50 tasks, a ratio on each row."""
+    result = run_benchmarks(
+        "--async",
+        "--quick",
+        "--filter",
+        "hash get",
+        "--backend",
+        "redis",
+        "rlite-memory",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = [cells(line) for line in result.stdout.splitlines() if line[:2] == "| "]
+    assert table[0][:3] == ["workload", "backend", "tasks"]
+    rows = {(row[1], row[2]): row for row in table[2:] if row[0] == "hash get"}
+    assert list(rows) == [
+        ("redis", "1"),
+        ("redis", "50"),
+        ("rlite-memory", "1"),
+        ("rlite-memory", "50"),
+    ]
+    assert rows["redis", "1"][4] == "redis.asyncio"
+    assert rows["redis", "1"][7:] == ["1", "1"]  # one HGET, one round trip
+    assert rows["rlite-memory", "50"][4] == "sync walrus"
+    assert all(float(row[6]) > 0 for row in rows.values())  # walrus / yardstick
+
+
+def test_async_mode_refuses_what_it_cannot_run() -> None:
+    result = run_benchmarks("--async", "--quick", "--backend", "cluster")
+    assert result.returncode == 2
+    assert "--async runs on" in result.stderr
