@@ -15,7 +15,7 @@ alternate and each repeat reverses their order, and each side's rate is the
 median of its batches. The ratio is the median of the per-repeat ratios
 (the two batches of a repeat run back to back), steadier than the ratio of
 the medians on a busy machine. The data comes from the sync workload's
-``setup``.
+``setup``; timing starts on a settled heap, as in the sync harness.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from benchmarks.harness import (
     Workload,
     markdown_table,
     next_batch_size,
+    settled_heap,
 )
 from benchmarks.harness import _batch as _sync_batch
 
@@ -116,13 +117,14 @@ async def _rates(
     side's rate over the second's (None with one side). The batches of a
     repeat run back to back, each repeat in the reverse order of the last:
     a ratio within a repeat sees one moment of a shared machine."""
-    sizes = [await _calibrate(side, settings) for side in sides]
-    times: list[list[float]] = [[] for _ in sides]
-    order = list(range(len(sides)))
-    for _ in range(settings.repeats):
-        for index in order:
-            times[index].append(await _batch(sides[index], sizes[index]))
-        order.reverse()
+    with settled_heap():
+        sizes = [await _calibrate(side, settings) for side in sides]
+        times: list[list[float]] = [[] for _ in sides]
+        order = list(range(len(sides)))
+        for _ in range(settings.repeats):
+            for index in order:
+                times[index].append(await _batch(sides[index], sizes[index]))
+            order.reverse()
     rates = [n / statistics.median(t) for n, t in zip(sizes, times, strict=True)]
     if len(sides) < 2:
         return rates, None

@@ -31,16 +31,23 @@ operation called ``n`` times, ``n`` calibrated so a batch lasts about
 ``batch_seconds``; walrus and plain batches alternate. On the server backend
 one more, untimed, call counts the commands and the round trips the
 operation costs (:func:`walrus.testing.count_round_trips`).
+
+Timing starts on a settled heap (:func:`settled_heap`): a full garbage
+collection that lands in a batch then scans what the batch allocates, not
+the setup's data, so a side is not charged for the size of the benchmark's
+own heap (unsettled, a 2-million-object setup made one side of a pair read
+0.7x on one run and 0.9x on the next).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -278,6 +285,18 @@ def next_batch_size(n: int, elapsed: float, settings: Settings) -> int:
     return min(n * 10, max(n * 2, math.ceil(estimate)))
 
 
+@contextlib.contextmanager
+def settled_heap() -> Iterator[None]:
+    """Collect garbage, then keep what is alive out of the collector's scans
+    (``gc.freeze``) until the block ends."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def ops_per_second(operations: Sequence[Operation], settings: Settings) -> list[float]:
     """Each operation's median rate over ``settings.repeats`` batches.
 
@@ -286,13 +305,14 @@ def ops_per_second(operations: Sequence[Operation], settings: Settings) -> list[
     the order of the last one, so none of them always runs first (the first
     of a pair measured a few percent slower here).
     """
-    sizes = [calibrate(operation, settings) for operation in operations]
-    times: list[list[float]] = [[] for _ in operations]
-    order = list(range(len(operations)))
-    for _ in range(settings.repeats):
-        for index in order:
-            times[index].append(_batch(operations[index], sizes[index]))
-        order.reverse()
+    with settled_heap():
+        sizes = [calibrate(operation, settings) for operation in operations]
+        times: list[list[float]] = [[] for _ in operations]
+        order = list(range(len(operations)))
+        for _ in range(settings.repeats):
+            for index in order:
+                times[index].append(_batch(operations[index], sizes[index]))
+            order.reverse()
     return [n / statistics.median(t) for n, t in zip(sizes, times, strict=True)]
 
 

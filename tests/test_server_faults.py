@@ -27,14 +27,19 @@ from typing import Any
 
 import pytest
 import redis
-from faults import LONG, FaultyServer, wait_for
+from faults import LONG, SOCKET_TIMEOUT, FaultyServer, wait_for
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 import walrus
 from walrus import AutoIncrementField, IntegerField, Model, OutcomeUnknown
-from walrus.drivers.server.resend import GuardedPipeline, NoResendRetry, resend_safe
+from walrus.drivers.server.resend import (
+    GuardedPipeline,
+    NoResendRetry,
+    refuses_unknown,
+    resend_safe,
+)
 
 pytestmark = pytest.mark.skipif(
     bool(__import__("os").environ.get("WALRUS_TEST_URL")),
@@ -116,6 +121,19 @@ def test_a_stalled_write_runs_once(faulty: FaultyServer, name: str) -> None:
     assert ran() == before + 1  # the server ran it once it resumed, once
     write()  # and the database works again
     assert ran() == before + 2
+
+
+def test_a_database_from_a_url_sends_a_write_once(faulty: FaultyServer) -> None:
+    """A URL's ``retry_on_timeout`` gives the connections redis-py's default
+    policy (one retry): it is guarded as a policy passed in would be."""
+    url = f"redis://127.0.0.1:{faulty.port}/0?retry_on_timeout=true"
+    db = walrus.Database.from_url(url, socket_timeout=SOCKET_TIMEOUT)
+    assert refuses_unknown(db.get_retry()) and db.get_retry().get_retries() == 1
+    db.incr("n")
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown):
+        db.incr("n")
+    assert db.get("n") == b"2"  # run once, when the server resumed
+    db.close()
 
 
 @pytest.mark.parametrize("name", list(OPERATIONS))
@@ -413,12 +431,28 @@ def test_which_commands_may_be_sent_again() -> None:
     assert not any(resend_safe(args) for args in once)
 
 
-def test_a_database_wraps_any_retry_policy() -> None:
-    policy = Retry(NoBackoff(), 5)
-    db = walrus.Database(port=1, retry=policy)
+class OwnRetry(Retry):
+    """A user's retry policy class: wrapped, not copied."""
+
+
+@pytest.mark.parametrize("policy", [Retry, OwnRetry])
+def test_a_database_guards_any_retry_policy(policy: type[Retry]) -> None:
+    db = walrus.Database(port=1, retry=policy(NoBackoff(), 5))
     guard = db.get_retry()
-    assert isinstance(guard, NoResendRetry)
+    # redis-py's own policy: a copy refusing OutcomeUnknown with its own check
+    # (nothing of walrus's on every command's way); any other: wrapped
+    assert refuses_unknown(guard)
+    assert isinstance(guard, NoResendRetry) is (policy is OwnRetry)
     assert guard.get_retries() == 5
+    sent: list[int] = []
+
+    def lost_write() -> None:
+        sent.append(1)
+        raise OutcomeUnknown("lost", "INCR")
+
+    with pytest.raises(OutcomeUnknown):
+        guard.call_with_retry(lost_write, lambda error: None)
+    assert sent == [1]  # not sent again
     assert isinstance(db.pipeline(), GuardedPipeline)
     walrus.Database(connection_pool=db.connection_pool)  # wrapped once only
     assert db.get_retry() is guard

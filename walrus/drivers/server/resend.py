@@ -26,10 +26,12 @@ server answered, so nothing ran twice, and they are raised as before.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import redis.client
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -41,9 +43,12 @@ __all__ = [
     "ALSO_SAFE",
     "GuardedPipeline",
     "NoResendRetry",
+    "RefusingUnknown",
     "ResendGuard",
     "guard_retries",
     "name_of",
+    "no_resend",
+    "refuses_unknown",
     "refusing_unknown",
     "resend_safe",
     "unknown_outcome",
@@ -257,33 +262,73 @@ class NoResendRetry(DelegatingRetry, Retry):
         is_retryable: Callable[[Exception], bool] | None = None,
         with_failure_count: bool = False,
     ) -> T:
-        retryable = (
-            _not_unknown if is_retryable is None else refusing_unknown(is_retryable)
-        )
+        retryable = refusing_unknown(is_retryable)
         result: T = self.inner.call_with_retry(do, fail, retryable, with_failure_count)
         return result
 
 
-def _not_unknown(error: Exception) -> bool:
-    return not isinstance(error, OutcomeUnknown)
+class RefusingUnknown:
+    """An ``is_retryable`` check: never :class:`OutcomeUnknown`, and what
+    ``check`` says of the rest (everything when ``check`` is None)."""
+
+    __slots__ = ("check",)
+
+    def __init__(self, check: Callable[[Exception], bool] | None) -> None:
+        self.check = check
+
+    def __call__(self, error: Exception) -> bool:
+        if isinstance(error, OutcomeUnknown):
+            return False
+        return self.check is None or self.check(error)
+
+
+_not_unknown = RefusingUnknown(None)
 
 
 def refusing_unknown(
     is_retryable: Callable[[Exception], bool] | None,
 ) -> Callable[[Exception], bool]:
     """``is_retryable`` (everything when None), but never :class:`OutcomeUnknown`."""
-    if is_retryable is None:
-        return _not_unknown
-    check = is_retryable
-
-    def retryable(error: Exception) -> bool:
-        return not isinstance(error, OutcomeUnknown) and check(error)
-
-    return retryable
+    return _not_unknown if is_retryable is None else RefusingUnknown(is_retryable)
 
 
-def guard_retries(client: redis.Redis) -> None:
-    """Wrap the retry policy of ``client``'s connections in :class:`NoResendRetry`."""
+def no_resend(retry: Any, stock: type[Any], wrapper: type[DelegatingRetry]) -> Any:
+    """``retry``, refusing :class:`OutcomeUnknown`.
+
+    redis-py's own policy class ``stock`` (redis-py 8.2 and later) gets a copy
+    whose ``is_retryable`` check refuses it: nothing of walrus's on the way
+    of every command. Another policy (the user's own class, or redis-py 8.1's,
+    which has no such check) is wrapped in ``wrapper``.
+    """
+    if type(retry) is stock and hasattr(retry, "is_retryable"):
+        guarded = copy.copy(retry)
+        guarded.is_retryable = RefusingUnknown(retry.is_retryable)
+        return guarded
+    return wrapper(retry)
+
+
+def refuses_unknown(retry: Any) -> bool:
+    """Whether ``retry`` never retries :class:`OutcomeUnknown` (:func:`no_resend`
+    made it)."""
+    return isinstance(retry, DelegatingRetry) or isinstance(
+        getattr(retry, "is_retryable", None), RefusingUnknown
+    )
+
+
+def guard_retries(
+    client: Any,
+    stock: type[Any] = Retry,
+    wrapper: type[DelegatingRetry] = NoResendRetry,
+) -> None:
+    """Make the retry policy of ``client``'s connections refuse
+    :class:`OutcomeUnknown` (:func:`no_resend`; ``stock`` and ``wrapper`` are
+    redis.asyncio's and walrus.asyncio's for an async client). A client made
+    from a URL has no policy of its own: its connections' default (one retry
+    with ``retry_on_timeout`` or ``retry_on_error``, else none) is guarded."""
     retry = client.get_retry()
-    if retry is not None and not isinstance(retry, NoResendRetry):
-        client.set_retry(NoResendRetry(retry))
+    if retry is None:
+        kwargs = client.connection_pool.connection_kwargs
+        again = kwargs.get("retry_on_error") or kwargs.get("retry_on_timeout")
+        retry = stock(NoBackoff(), 1 if again else 0)
+    if not refuses_unknown(retry):
+        client.set_retry(no_resend(retry, stock, wrapper))
