@@ -121,7 +121,15 @@ if LEDIS_URL:  # no ledisdb server is installable here; run it where one exists
     def _ledis(servers: dict[str, ServerProcess], tmp: Path) -> Backend:
         from walrus.tusks.ledisdb import WalrusLedis
 
-        def open_db(decode_responses: bool = False, **kwargs: Any) -> Any:
+        def open_db(
+            decode_responses: bool = False, asynchronous: bool = False, **kwargs: Any
+        ) -> Any:
+            if asynchronous:
+                from walrus.asyncio import AsyncLedisDatabase
+
+                return AsyncLedisDatabase.from_url(
+                    str(LEDIS_URL), decode_responses=decode_responses, **kwargs
+                )
             return WalrusLedis.from_url(
                 str(LEDIS_URL), decode_responses=decode_responses, **kwargs
             )

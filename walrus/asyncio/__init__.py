@@ -62,6 +62,7 @@ from walrus.asyncio.features.time_series import TimeSeries
 _DATABASES = {
     "AsyncDatabase": "walrus.asyncio.server",
     "AsyncClusterDatabase": "walrus.asyncio.cluster",
+    "AsyncLedisDatabase": "walrus.asyncio.ledis",
     "AsyncMemoryDatabase": "walrus.asyncio.embedded",
     "AsyncRliteDatabase": "walrus.asyncio.embedded",
     "AsyncVedisDatabase": "walrus.asyncio.embedded",
@@ -71,6 +72,7 @@ __all__ = [
     "Array",
     "AsyncClusterDatabase",
     "AsyncDatabase",
+    "AsyncLedisDatabase",
     "AsyncMemoryDatabase",
     "AsyncRliteDatabase",
     "AsyncVedisDatabase",

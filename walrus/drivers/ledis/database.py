@@ -8,7 +8,9 @@ commands, runs the plan's batches on one pooled connection each, and gives
 the Redis-shaped reply to redis-py's response callbacks, so every redis-py
 command method returns what it returns on a Redis server. Every decision
 about the mapping lives in the I/O-free modules ``plan``, ``commands`` and
-``containers`` of this package; this module only sends.
+``containers`` of this package; this module only sends. What the async
+driver (:mod:`walrus.asyncio.ledis`) shares with it, packing, parsing replies
+and refusing, is :class:`LedisClient`.
 
 What ledisdb cannot do (transactions, WATCH, pub/sub, MONITOR, streams,
 HyperLogLog, BITFIELD, float sorted-set scores) raises
@@ -22,8 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import redis
 from redis.client import EMPTY_RESPONSE, Pipeline
@@ -37,7 +39,13 @@ from walrus.drivers.protocol import Capability
 from walrus.exceptions import UnsupportedOperation
 from walrus.scripts import TWINS
 
-__all__ = ["LEDIS_CAPABILITIES", "LedisDatabase", "LedisPipeline"]
+__all__ = [
+    "LEDIS_CAPABILITIES",
+    "LedisClient",
+    "LedisDatabase",
+    "LedisPipeline",
+    "ledis_url",
+]
 
 LEDIS_CAPABILITIES = frozenset(
     {
@@ -57,7 +65,105 @@ NO_TRANSACTIONS = (
 )
 
 
-class LedisDatabase(DatabaseAPI, redis.Redis):
+class LedisClient:
+    """What the sync and async ledisdb databases share, without I/O: packing,
+    translating, parsing replies, capabilities and what ledisdb refuses.
+
+    Mixed into :class:`LedisDatabase` and
+    :class:`walrus.asyncio.ledis.AsyncLedisDatabase` before their redis-py
+    client class, which gives ``get_encoder`` and ``response_callbacks``.
+    """
+
+    _non_atomic_transactions: bool
+    _context: Context
+    _encoder: Any
+    if TYPE_CHECKING:  # from the client class and DatabaseAPI
+        connection_pool: Any
+
+        def get_encoder(self) -> Any: ...
+
+        def script_source(self, name: str) -> str: ...
+
+    def _init_ledis(self, non_atomic_transactions: bool) -> None:
+        self._non_atomic_transactions = non_atomic_transactions
+        self._context = Context()
+        self._encoder = self.get_encoder()
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """No transactions, WATCH, pub/sub or MONITOR; Lua is not atomic."""
+        return LEDIS_CAPABILITIES
+
+    @property
+    def backend_name(self) -> str:
+        return "ledis"
+
+    def pack(self, args: Sequence[Any]) -> list[bytes]:
+        """Encode a command's arguments as redis-py would send them."""
+        first = args[0]
+        if isinstance(first, str) and " " in first:
+            args = (*first.split(), *args[1:])
+        return [self._encoder.encode(a) for a in args]
+
+    def plan(self, args: Sequence[Any]) -> Plan:
+        """The ledisdb plan of a redis-py command (UnsupportedOperation if none)."""
+        return self._translate(self.pack(args))
+
+    def _translate(self, args: Sequence[bytes]) -> Plan:
+        return translate(args, self._context)
+
+    def parse_reply(
+        self, command_name: Any, reply: Raw, options: dict[str, Any]
+    ) -> Any:
+        """Turn a plan's RESP2 reply into what redis-py would have returned."""
+        if isinstance(reply, ResponseError):
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise reply
+        return redis_value(self, self._encoder, "ledis", command_name, reply, options)
+
+    def _refuse_transaction(self, transaction: bool) -> None:
+        """``pipeline(transaction=True)`` raises unless opened non-atomic."""
+        if transaction and not self._non_atomic_transactions:
+            raise UnsupportedOperation(
+                "ledis", "pipeline(transaction=True)", NO_TRANSACTIONS
+            )
+
+    def _named_command(
+        self, name: str, keys: Sequence[Any], args: Sequence[Any]
+    ) -> tuple[Any, ...]:
+        """The command running a named operation: its twin (WALRUS.OP), or a
+        user's script with no twin as ledisdb Lua (EVAL)."""
+        if name in TWINS:
+            return ("WALRUS.OP", name, len(keys), *keys, *args)
+        return ("EVAL", self.script_source(name), len(keys), *keys, *args)
+
+    def pubsub(self, **kwargs: Any) -> NoReturn:
+        raise UnsupportedOperation("ledis", "pubsub", "ledisdb has no pub/sub")
+
+    def monitor_lines(self) -> NoReturn:
+        raise UnsupportedOperation("ledis", "stream_log", "ledisdb has no MONITOR")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.connection_pool!r}>"
+
+
+def ledis_url(url: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``from_url``'s redis-py URL for ``ledis://...`` (or ``redis://``,
+    ``unix://``), and the database's own options taken out of ``kwargs``
+    (which is left with the connection pool's, ``protocol`` checked)."""
+    if url.startswith("ledis://"):
+        url = "redis://" + url.removeprefix("ledis://")
+    own: dict[str, Any] = {
+        name: kwargs.pop(name)
+        for name in ("script_dir", "non_atomic_transactions")
+        if name in kwargs
+    }
+    _require_resp2(kwargs.pop("protocol", 2))
+    return url, own
+
+
+class LedisDatabase(LedisClient, DatabaseAPI, redis.Redis):
     """A walrus database on a ledisdb server (RESP2 over redis-py's connections).
 
     ``LedisDatabase(host='localhost', port=6380, db=0, **redis_kwargs)``;
@@ -77,49 +183,17 @@ class LedisDatabase(DatabaseAPI, redis.Redis):
     ) -> None:
         _require_resp2(kwargs.pop("protocol", 2))
         super().__init__(host=host, port=port, db=db, protocol=2, **kwargs)
-        self._non_atomic_transactions = non_atomic_transactions
-        self._context = Context()
-        self._encoder: Any = self.get_encoder()
+        self._init_ledis(non_atomic_transactions)
         self._init_walrus(script_dir)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> LedisDatabase:
         """A database for ``ledis://host:port/db`` (or ``redis://``, ``unix://``)."""
-        if url.startswith("ledis://"):
-            url = "redis://" + url.removeprefix("ledis://")
-        own = {
-            name: kwargs.pop(name)
-            for name in ("script_dir", "non_atomic_transactions")
-            if name in kwargs
-        }
-        _require_resp2(kwargs.pop("protocol", 2))
+        url, own = ledis_url(url, kwargs)
         pool = redis.ConnectionPool.from_url(url, protocol=2, **kwargs)
         return cls(connection_pool=pool, **own)
 
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """No transactions, WATCH, pub/sub or MONITOR; Lua is not atomic."""
-        return LEDIS_CAPABILITIES
-
-    @property
-    def backend_name(self) -> str:
-        return "ledis"
-
     # -- commands ------------------------------------------------------------------
-    def pack(self, args: Sequence[Any]) -> list[bytes]:
-        """Encode a command's arguments as redis-py would send them."""
-        first = args[0]
-        if isinstance(first, str) and " " in first:
-            args = (*first.split(), *args[1:])
-        return [self._encoder.encode(a) for a in args]
-
-    def plan(self, args: Sequence[Any]) -> Plan:
-        """The ledisdb plan of a redis-py command (UnsupportedOperation if none)."""
-        return self._translate(self.pack(args))
-
-    def _translate(self, args: Sequence[bytes]) -> Plan:
-        return translate(args, self._context)
-
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Translate, run and parse one command. One round trip per plan step."""
         reply = drive(self.plan(args), self.send_batch, self._translate)
@@ -153,29 +227,13 @@ class LedisDatabase(DatabaseAPI, redis.Redis):
             if own is None:
                 self.connection_pool.release(connection)
 
-    def parse_reply(
-        self, command_name: Any, reply: Raw, options: dict[str, Any]
-    ) -> Any:
-        """Turn a plan's RESP2 reply into what redis-py would have returned."""
-        if isinstance(reply, ResponseError):
-            if EMPTY_RESPONSE in options:
-                return options[EMPTY_RESPONSE]
-            raise reply
-        return redis_value(self, self._encoder, "ledis", command_name, reply, options)
-
     # -- walrus services -------------------------------------------------------------
     def pipeline(
         self, transaction: bool = True, shard_hint: str | None = None
     ) -> LedisPipeline:
         """A pipeline; ``transaction=True`` raises unless opened non-atomic."""
-        if transaction and not self._non_atomic_transactions:
-            raise UnsupportedOperation(
-                "ledis", "pipeline(transaction=True)", NO_TRANSACTIONS
-            )
+        self._refuse_transaction(transaction)
         return LedisPipeline(self)
-
-    def pubsub(self, **kwargs: Any) -> NoReturn:
-        raise UnsupportedOperation("ledis", "pubsub", "ledisdb has no pub/sub")
 
     def run_named_operation(
         self, name: str, keys: Sequence[Any], args: Sequence[Any], client: Any = None
@@ -184,16 +242,7 @@ class LedisDatabase(DatabaseAPI, redis.Redis):
         translated (several round trips, **not atomic**); a user's script with no
         twin is sent to ledisdb's Lua as it is (EVAL, one round trip)."""
         target = self if client is None else client
-        if name in TWINS:
-            return target.execute_command("WALRUS.OP", name, len(keys), *keys, *args)
-        source = self.script_source(name)
-        return target.execute_command("EVAL", source, len(keys), *keys, *args)
-
-    def monitor_lines(self) -> Iterator[bytes | str]:
-        raise UnsupportedOperation("ledis", "stream_log", "ledisdb has no MONITOR")
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.connection_pool!r}>"
+        return target.execute_command(*self._named_command(name, keys, args))
 
 
 class LedisPipeline(Pipeline):

@@ -22,6 +22,10 @@ from ``translate``, before anything is sent. :func:`drive` and
 :func:`drive_many` (the executor: a loop over a plan's batches) run plans
 over any ``send(batch) -> replies`` function; the driver
 (:mod:`walrus.drivers.ledis.database`) gives them a connection, the tests a script.
+How a plan steps (:func:`advance`), how a pipeline is scheduled
+(:func:`pipeline_rounds`) and how a twin runs without a blocking ``call``
+(:func:`twin_steps`) are I/O-free, so the async executors
+(:mod:`walrus.asyncio.ledis`) share them.
 This module also holds the helpers the command map is built from.
 """
 
@@ -50,8 +54,11 @@ __all__ = [
     "Plan",
     "Raw",
     "Send",
+    "advance",
     "drive",
     "drive_many",
+    "pipeline_rounds",
+    "twin_steps",
 ]
 
 BACKEND = "ledis"
@@ -330,7 +337,31 @@ def filtered(items: list[bytes], match: bytes | None) -> list[bytes]:
 
 
 # -- running plans ------------------------------------------------------------
+# The stepping logic is here, I/O-free; the sync executors below and the async
+# ones (walrus.asyncio.ledis) only send the batches it asks for.
 Translate = Callable[[Sequence[bytes]], Plan]
+Local = Callable[[Callable[..., Raw]], Raw]
+
+
+Step = tuple[list[Command] | None, Raw]
+
+
+def advance(run: Steps, replies: list[Raw] | None) -> Step:
+    """One step of a plan's ``run``: start it (``replies`` None) or give it
+    the replies of its last batch. ``(next batch, None)``, or ``(None, the
+    Redis reply)`` when it ends; an error reply ends it with that error."""
+    try:
+        if replies is None:
+            return next(run), None
+        error = error_of(replies)
+        if error is not None:
+            run.close()
+            return None, error
+        return run.send(replies), None
+    except StopIteration as stop:
+        return None, stop.value
+    except BadArgument as exc:  # e.g. INCRBYFLOAT on a non-number
+        return None, command_error(str(exc))
 
 
 def drive(plan: Plan, send: Send, translate: Translate) -> Raw:
@@ -342,22 +373,10 @@ def drive(plan: Plan, send: Send, translate: Translate) -> Raw:
             return exc
     assert plan.steps is not None
     run = plan.steps
-    try:
-        batch = next(run)
-    except StopIteration as stop:
-        return stop.value
-    while True:
-        replies = send(batch)
-        error = error_of(replies)
-        if error is not None:
-            run.close()
-            return error
-        try:
-            batch = run.send(replies)
-        except StopIteration as stop:
-            return stop.value
-        except BadArgument as exc:  # e.g. INCRBYFLOAT on a non-number
-            return command_error(str(exc))
+    batch, reply = advance(run, None)
+    while batch is not None:
+        batch, reply = advance(run, send(batch))
+    return reply
 
 
 def call(args: Sequence[bytes], send: Send, translate: Translate) -> Raw:
@@ -368,54 +387,117 @@ def call(args: Sequence[bytes], send: Send, translate: Translate) -> Raw:
     return reply
 
 
-def drive_many(plans: Sequence[Plan], send: Send, translate: Translate) -> list[Raw]:
-    """Run plans in order (a pipeline); consecutive one-round plans share a batch.
+Rounds = Generator[list[Command] | Plan, Raw, list[Raw]]
 
-    A run of one-round plans costs one round trip; every other plan runs
+
+def pipeline_rounds(plans: Sequence[Plan]) -> Rounds:
+    """The schedule of a pipeline, I/O-free: yields a batch (send it, send
+    back its replies) or a plan of several rounds (run it alone, send back its
+    Redis reply); returns the Redis replies in order.
+
+    Consecutive one-round plans share one batch; every other plan runs
     alone, after the ones before it, so the order of effects is kept.
     """
     results: list[Raw] = [None] * len(plans)
     i = 0
     while i < len(plans):
         if not plans[i].one_round:
-            results[i] = drive(plans[i], send, translate)
+            results[i] = yield plans[i]
             i += 1
             continue
         batches: dict[int, list[Command]] = {}
         j = i
         while j < len(plans) and plans[j].one_round:
-            run = plans[j].steps
-            assert run is not None
-            try:
-                batches[j] = next(run)
-            except StopIteration as stop:
-                results[j] = stop.value
+            batch, results[j] = advance(_steps_of(plans[j]), None)
+            if batch is not None:
+                batches[j] = batch
             j += 1
         flat = [command for batch in batches.values() for command in batch]
-        replies = send(flat) if flat else []
+        replies = (yield flat) if flat else []
         start = 0
-        for k, batch in batches.items():
-            part = replies[start : start + len(batch)]
-            start += len(batch)
-            results[k] = _finish_one(plans[k], part)
+        for k, sent in batches.items():
+            part = replies[start : start + len(sent)]
+            start += len(sent)
+            batch, results[k] = advance(_steps_of(plans[k]), part)
+            if batch is not None:
+                raise RuntimeError("a one-round ledis plan asked for a second round")
         i = j
     return results
 
 
-def _finish_one(plan: Plan, replies: list[Raw]) -> Raw:
-    run = plan.steps
-    assert run is not None
-    error = error_of(replies)
-    if error is not None:
-        run.close()
-        return error
+def _steps_of(plan: Plan) -> Steps:
+    assert plan.steps is not None
+    return plan.steps
+
+
+def drive_many(plans: Sequence[Plan], send: Send, translate: Translate) -> list[Raw]:
+    """Run plans in order (a pipeline), as :func:`pipeline_rounds` schedules
+    them: a run of one-round plans costs one round trip."""
+    rounds = pipeline_rounds(plans)
+    answer: Raw = None
     try:
-        run.send(replies)
+        while True:
+            work = rounds.send(answer)
+            if isinstance(work, Plan):
+                answer = drive(work, send, translate)
+            else:
+                answer = send(work)
     except StopIteration as stop:
-        return stop.value
-    except BadArgument as exc:
-        return command_error(str(exc))
-    raise RuntimeError("a one-round ledis plan asked for a second round")
+        results: list[Raw] = stop.value
+        return results
+
+
+class _NoReplyYet(BaseException):
+    """A replayed twin called a command whose reply is not known yet.
+
+    A BaseException, so that a twin's own ``except Exception`` cannot catch it.
+    """
+
+
+def twin_steps(local: Local) -> Generator[Command, Raw, Raw]:
+    """A named operation's twin (``plan.local``) as steps, for an executor
+    that cannot call it with a ``call`` doing I/O (the async one): yields each
+    command the twin calls, receives its raw reply (an error reply as a
+    value, raised inside the twin), returns the twin's reply (an error it
+    raises as a value), with the round trips of :func:`drive`.
+
+    A twin is plain code that calls ``call``, so it is run again from the
+    start for each new command, the replies known so far given back in order:
+    a twin is a function of its arguments and replies (it reads the clock
+    with TIME, a command), so each run repeats the calls of the one before.
+    A twin calling other commands on a later run raises RuntimeError. CPU:
+    a twin of n commands runs n + 1 times.
+    """
+    asked: list[tuple[Any, ...]] = []
+    replies: list[Raw] = []
+    while True:
+        position = 0
+        wanted: tuple[Any, ...] = ()
+
+        def replay(*args: Any) -> Raw:
+            nonlocal position, wanted
+            if position == len(replies):
+                wanted = args
+                raise _NoReplyYet
+            if args != asked[position]:
+                raise RuntimeError(
+                    f"a named operation's twin is not deterministic: it called "
+                    f"{args!r:.80} where it called {asked[position]!r:.80} before"
+                )
+            reply = replies[position]
+            position += 1
+            if isinstance(reply, ResponseError):
+                raise reply
+            return reply
+
+        try:
+            return local(replay)
+        except _NoReplyYet:
+            pass
+        except ResponseError as exc:  # an error reply inside a twin is its reply
+            return exc
+        asked.append(wanted)
+        replies.append((yield cmd(*wanted)))
 
 
 def fail(message: str) -> Plan:
