@@ -33,6 +33,7 @@ from walrus.asyncio._runtime import TaskLocal
 __all__ = ["Portal", "is_async_walrus", "model_base", "twin", "unwrap"]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from async_analysis import AWAITED_CALLABLES
 from generate_async import DUNDER_NAMES
 
 
@@ -161,44 +162,38 @@ class Runner:
 
 
 def unwrap(value: Any) -> Any:
-    """``value`` as the async API takes it: portals unwrapped, plain
-    functions made coroutine functions."""
-    if isinstance(value, Portal):
-        return object.__getattribute__(value, "_target")
+    """``value`` as the async API takes it: portals unwrapped (:func:`_plain`),
+    a plain function made a coroutine function (run in a thread: it may call
+    the database through a portal)."""
     if inspect.isfunction(value) and not inspect.iscoroutinefunction(value):
         fn = value
 
         @functools.wraps(fn)
         async def call(*args: Any, **kwargs: Any) -> Any:
-            # in a thread: the function may call the database through a portal
             return await asyncio.to_thread(fn, *args, **kwargs)
 
         return call
-    if type(value) in (list, tuple) and any(isinstance(v, Portal) for v in value):
-        return type(value)(unwrap(v) for v in value)
-    return value
-
-
-# the parameters whose function the async API awaits (AWAITED_CALLABLES in
-# tools/generate_async.py): a plain function passed there becomes a coroutine one
-AWAITED = frozenset({"fn", "_fn", "func", "handler", "callback", "operation"})
+    return _plain(value)
 
 
 def _args(
     target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, Any]:
-    """The arguments as the async ``target`` takes them (see :data:`AWAITED`)."""
+    """The arguments as the async ``target`` takes them: a plain function
+    passed for a parameter the async API awaits (the generator's
+    AWAITED_CALLABLES) made a coroutine function, portals unwrapped."""
     try:
         bound = inspect.signature(target).bind_partial(*args, **kwargs).arguments
     except (TypeError, ValueError):
         bound = {}
-    awaited = {id(v) for k, v in bound.items() if k in AWAITED}
+    awaited = {id(v) for k, v in bound.items() if k in AWAITED_CALLABLES}
     out = tuple(unwrap(a) if id(a) in awaited else _plain(a) for a in args)
     named = {k: unwrap(v) if id(v) in awaited else _plain(v) for k, v in kwargs.items()}
     return out, named
 
 
 def _plain(value: Any) -> Any:
+    """``value`` with portals (alone, or in a list or tuple) unwrapped."""
     if isinstance(value, Portal):
         return object.__getattribute__(value, "_target")
     if type(value) in (list, tuple) and any(isinstance(v, Portal) for v in value):
