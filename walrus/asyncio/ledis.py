@@ -23,7 +23,6 @@ known so far. See ``docs/drivers-ledis.md``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
@@ -36,7 +35,6 @@ from walrus.drivers.embedded.replies import parse_pipeline
 from walrus.drivers.ledis.database import (
     NO_TRANSACTIONS,
     LedisClient,
-    _require_resp2,
     ledis_url,
 )
 from walrus.drivers.ledis.plan import (
@@ -106,21 +104,6 @@ class AsyncLedisDatabase(LedisClient, AsyncDatabaseAPI, redis.asyncio.Redis):  #
     commands and round trips, each command awaited. Close it with
     ``await db.aclose()`` or ``async with db:``.
     """
-
-    def __init__(
-        self,
-        host: str = "localhost",
-        port: int = 6380,
-        db: int = 0,
-        *,
-        script_dir: str | os.PathLike[str] | bool | None = None,
-        non_atomic_transactions: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        _require_resp2(kwargs.pop("protocol", 2))
-        super().__init__(host=host, port=port, db=db, protocol=2, **kwargs)
-        self._init_ledis(non_atomic_transactions)
-        self._init_walrus(script_dir)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> AsyncLedisDatabase:  # type: ignore[override]

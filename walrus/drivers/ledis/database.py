@@ -84,10 +84,29 @@ class LedisClient:
 
         def script_source(self, name: str) -> str: ...
 
-    def _init_ledis(self, non_atomic_transactions: bool) -> None:
+        def _init_walrus(
+            self, script_dir: str | os.PathLike[str] | bool | None
+        ) -> None: ...
+
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 6380,
+        db: int = 0,
+        *,
+        script_dir: str | os.PathLike[str] | bool | None = None,
+        non_atomic_transactions: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """The client class's arguments (RESP2 only), ``script_dir`` and
+        ``non_atomic_transactions``; nothing is sent."""
+        _require_resp2(kwargs.pop("protocol", 2))
+        client_init: Any = super().__init__
+        client_init(host=host, port=port, db=db, protocol=2, **kwargs)
         self._non_atomic_transactions = non_atomic_transactions
         self._context = Context()
         self._encoder = self.get_encoder()
+        self._init_walrus(script_dir)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -170,21 +189,6 @@ class LedisDatabase(LedisClient, DatabaseAPI, redis.Redis):
     ``non_atomic_transactions=True`` lets ``pipeline(transaction=True)`` and
     ``db.atomic()`` run as plain, non-atomic pipelines instead of raising.
     """
-
-    def __init__(
-        self,
-        host: str = "localhost",
-        port: int = 6380,
-        db: int = 0,
-        *,
-        script_dir: str | os.PathLike[str] | bool | None = None,
-        non_atomic_transactions: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        _require_resp2(kwargs.pop("protocol", 2))
-        super().__init__(host=host, port=port, db=db, protocol=2, **kwargs)
-        self._init_ledis(non_atomic_transactions)
-        self._init_walrus(script_dir)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> LedisDatabase:
