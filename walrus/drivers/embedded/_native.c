@@ -3,10 +3,13 @@
  * (hatch_build.py); each has a pure-Python twin giving the same results.
  *
  * pack(args, encode): a command's arguments as bytes, as redis-py sends
- * them (str as UTF-8, bytes as they are, anything else through encode).
+ * them (str as UTF-8, bytes as they are, an int or a float as its repr(),
+ * anything else through encode).
  *
  * bind() and command(): one rlite command per C call, the compiled twin of
- * walrus.drivers.rlite.native's ctypes call path.
+ * walrus.drivers.rlite.native's ctypes call path; many(): several commands
+ * in one C call; typed(): a command run only over keys of its type, TYPE
+ * and the command in one C call.
  *
  * It needs no rlite header and links against nothing but Python: bind()
  * receives the addresses of rliteCommandArgv, rliteFreeReplyObject and
@@ -20,6 +23,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#include <string.h>
 
 typedef struct reply {
     int type;
@@ -107,36 +111,59 @@ static PyObject *bind(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* command(handle, args): run args (a list or tuple of bytes, at least one)
- * on the rlite context at address handle; the reply as native.convert()
- * gives it. No reply at all raises the exception bind() was given. */
-static PyObject *command(PyObject *self, PyObject *const *argv_in,
-                         Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 2 || !(PyList_Check(argv_in[1]) || PyTuple_Check(argv_in[1]))) {
-        PyErr_SetString(PyExc_TypeError, "command(handle, list of bytes)");
-        return NULL;
+/* Drop replies rlite queued beyond the one answer (see native._drain). */
+static void drain(void *handle) {
+    char *context = (char *)handle;
+    while (*(int *)(context + position_at) < *(int *)(context + length_at)) {
+        void *extra = NULL;
+        rl_get_reply(handle, &extra);
+        if (extra == NULL)
+            break;
+        rl_free_reply(extra);
     }
+}
+
+/* The rlite context at address `address`, or NULL with an exception set. */
+static void *context_at(PyObject *address) {
     if (rl_command == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "bind() was not called");
         return NULL;
     }
-    void *handle = PyLong_AsVoidPtr(argv_in[0]);
-    if (handle == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "no rlite handle");
+    void *handle = PyLong_AsVoidPtr(address);
+    if (handle == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "no rlite handle");
+    return handle;
+}
+
+/* The arguments as a tuple of bytes, at least one: a tuple as it is, a list
+ * copied (its items could change under us); NULL with an exception set. */
+static PyObject *arguments(PyObject *args) {
+    if (!(PyList_Check(args) || PyTuple_Check(args))) {
+        PyErr_SetString(PyExc_TypeError, "the arguments must be a list of bytes");
         return NULL;
     }
-    /* a tuple as it is; a list copied (its items could change under us) */
-    PyObject *list = PySequence_Tuple(argv_in[1]);
-    if (list == NULL)
+    PyObject *tuple = PySequence_Tuple(args);
+    if (tuple == NULL)
         return NULL;
-    Py_ssize_t count = PyTuple_GET_SIZE(list);
+    Py_ssize_t count = PyTuple_GET_SIZE(tuple);
     if (count < 1 || count > INT_MAX) {
-        Py_DECREF(list);
+        Py_DECREF(tuple);
         PyErr_SetString(PyExc_ValueError, "a command needs its name");
         return NULL;
     }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(tuple, i))) {
+            Py_DECREF(tuple);
+            PyErr_SetString(PyExc_TypeError, "command arguments must be bytes");
+            return NULL;
+        }
+    }
+    return tuple;
+}
+
+/* Run the command `tuple` (checked by arguments()); its reply converted. */
+static PyObject *run(void *handle, PyObject *tuple) {
+    Py_ssize_t count = PyTuple_GET_SIZE(tuple);
     char *stack_argv[ON_STACK];
     size_t stack_lengths[ON_STACK];
     char **argv = stack_argv;
@@ -147,42 +174,171 @@ static PyObject *command(PyObject *self, PyObject *const *argv_in,
         if (argv == NULL || lengths == NULL) {
             PyMem_Free(argv);
             PyMem_Free(lengths);
-            Py_DECREF(list);
             return PyErr_NoMemory();
         }
     }
-    PyObject *result = NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *item = PyTuple_GET_ITEM(list, i);
-        if (!PyBytes_Check(item)) {
-            PyErr_SetString(PyExc_TypeError, "command arguments must be bytes");
-            goto done;
-        }
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
         argv[i] = PyBytes_AS_STRING(item);
         lengths[i] = (size_t)PyBytes_GET_SIZE(item);
     }
+    PyObject *result = NULL;
     reply_t *reply = rl_command(handle, (int)count, argv, lengths);
     if (reply == NULL) {
         PyErr_SetString(no_reply, "rlite gave no reply");
-        goto done;
+    } else {
+        result = convert(reply);
+        rl_free_reply(reply);
+        drain(handle);
     }
-    result = convert(reply);
-    rl_free_reply(reply);
-    /* drop replies rlite queued beyond the one answer (see native._drain) */
-    char *context = (char *)handle;
-    while (*(int *)(context + position_at) < *(int *)(context + length_at)) {
-        void *extra = NULL;
-        rl_get_reply(handle, &extra);
-        if (extra == NULL)
-            break;
-        rl_free_reply(extra);
-    }
-done:
-    Py_DECREF(list);
     if (argv != stack_argv) {
         PyMem_Free(argv);
         PyMem_Free(lengths);
     }
+    return result;
+}
+
+/* command(handle, args): run args (a list or tuple of bytes, at least one)
+ * on the rlite context at address handle; the reply as native.convert()
+ * gives it. No reply at all raises the exception bind() was given. */
+static PyObject *command(PyObject *self, PyObject *const *argv_in,
+                         Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "command(handle, list of bytes)");
+        return NULL;
+    }
+    void *handle = context_at(argv_in[0]);
+    if (handle == NULL)
+        return NULL;
+    PyObject *tuple = arguments(argv_in[1]);
+    if (tuple == NULL)
+        return NULL;
+    PyObject *result = run(handle, tuple);
+    Py_DECREF(tuple);
+    return result;
+}
+
+/* read(handle, suffix, wrong, args): command(), except that a string reply
+ * ending with suffix (bytes) gives wrong instead (the rlite driver's GET: a
+ * stream kept in a string is WRONGTYPE). The arguments come last for
+ * functools.partial. */
+static PyObject *read_string(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 4 || !PyBytes_Check(argv_in[1])) {
+        PyErr_SetString(PyExc_TypeError, "read(handle, suffix, wrong, args)");
+        return NULL;
+    }
+    PyObject *reply = command(NULL, (PyObject *const[]){argv_in[0], argv_in[3]}, 2);
+    if (reply == NULL || !PyBytes_CheckExact(reply))
+        return reply;
+    Py_ssize_t size = PyBytes_GET_SIZE(reply);
+    Py_ssize_t tail = PyBytes_GET_SIZE(argv_in[1]);
+    if (size >= tail &&
+        memcmp(PyBytes_AS_STRING(reply) + size - tail, PyBytes_AS_STRING(argv_in[1]),
+               (size_t)tail) == 0) {
+        Py_DECREF(reply);
+        return Py_NewRef(argv_in[2]);
+    }
+    return reply;
+}
+
+/* many(handle, commands): command() for each of a list of commands, in
+ * order, in one C call; the list of their replies. */
+static PyObject *many(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2 || !(PyList_Check(argv_in[1]) || PyTuple_Check(argv_in[1]))) {
+        PyErr_SetString(PyExc_TypeError, "many(handle, list of commands)");
+        return NULL;
+    }
+    void *handle = context_at(argv_in[0]);
+    if (handle == NULL)
+        return NULL;
+    /* a copy: the caller's list could change while replies are converted */
+    PyObject *commands = PySequence_Tuple(argv_in[1]);
+    if (commands == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(commands);
+    PyObject *replies = PyList_New(count);
+    for (Py_ssize_t i = 0; replies != NULL && i < count; i++) {
+        PyObject *tuple = arguments(PyTuple_GET_ITEM(commands, i));
+        PyObject *reply = tuple == NULL ? NULL : run(handle, tuple);
+        Py_XDECREF(tuple);
+        if (reply == NULL)
+            Py_CLEAR(replies);
+        else
+            PyList_SET_ITEM(replies, i, reply);
+    }
+    Py_DECREF(commands);
+    return replies;
+}
+
+/* Whether the key is missing or of type `kind` (rlite's TYPE, a status
+ * reply): 1 yes, 0 no (another type, or TYPE failed), -1 no reply. */
+static int of_kind(void *handle, PyObject *key, const char *kind,
+                   Py_ssize_t kind_length) {
+    char *argv[2] = {"TYPE", PyBytes_AS_STRING(key)};
+    size_t lengths[2] = {4, (size_t)PyBytes_GET_SIZE(key)};
+    reply_t *reply = rl_command(handle, 2, argv, lengths);
+    if (reply == NULL) {
+        PyErr_SetString(no_reply, "rlite gave no reply");
+        return -1;
+    }
+    int ok = 0;
+    if (reply->type == STATUS || reply->type == STRING) {
+        ok = (reply->len == 4 && memcmp(reply->str, "none", 4) == 0) ||
+             (reply->len == kind_length &&
+              memcmp(reply->str, kind, (size_t)kind_length) == 0);
+    }
+    rl_free_reply(reply);
+    drain(handle);
+    return ok;
+}
+
+/* typed(handle, args, kind, first, stop, wrong): as command(), but only if
+ * each key args[first:stop] is missing or of type kind (bytes, as TYPE
+ * names it); else `wrong` is returned and nothing more runs. rlite crashes
+ * natively on some commands over a key of another type (the ZRANGE family):
+ * the check and the command in one C call. */
+static PyObject *typed(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 6 || !PyBytes_Check(argv_in[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "typed(handle, list of bytes, kind, first, stop, wrong)");
+        return NULL;
+    }
+    Py_ssize_t first = PyLong_AsSsize_t(argv_in[3]);
+    if (first == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t stop = PyLong_AsSsize_t(argv_in[4]);
+    if (stop == -1 && PyErr_Occurred())
+        return NULL;
+    void *handle = context_at(argv_in[0]);
+    if (handle == NULL)
+        return NULL;
+    PyObject *tuple = arguments(argv_in[1]);
+    if (tuple == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(tuple);
+    if (first < 0)
+        first = 0;
+    if (stop > count)
+        stop = count;
+    const char *kind = PyBytes_AS_STRING(argv_in[2]);
+    Py_ssize_t kind_length = PyBytes_GET_SIZE(argv_in[2]);
+    PyObject *result = NULL;
+    for (Py_ssize_t i = first; i < stop; i++) {
+        int ok = of_kind(handle, PyTuple_GET_ITEM(tuple, i), kind, kind_length);
+        if (ok < 0)
+            goto done;
+        if (!ok) {
+            result = Py_NewRef(argv_in[5]);
+            goto done;
+        }
+    }
+    result = run(handle, tuple);
+done:
+    Py_DECREF(tuple);
     return result;
 }
 
@@ -204,7 +360,11 @@ static PyObject *pack(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs
             out = Py_NewRef(item);
         else if (PyUnicode_CheckExact(item))
             out = PyUnicode_AsUTF8String(item);
-        else
+        else if (PyLong_CheckExact(item) || PyFloat_CheckExact(item)) {
+            PyObject *text = PyObject_Repr(item); /* as redis-py's encoder */
+            out = text == NULL ? NULL : PyUnicode_AsUTF8String(text);
+            Py_XDECREF(text);
+        } else
             out = PyObject_CallOneArg(encode, item);
         if (out == NULL) {
             Py_DECREF(list);
@@ -223,6 +383,14 @@ static PyMethodDef methods[] = {
      "error_reply, no_reply_exception)"},
     {"command", (PyCFunction)(void (*)(void))command, METH_FASTCALL,
      "command(handle, args): one rlite command, its reply converted"},
+    {"read", (PyCFunction)(void (*)(void))read_string, METH_FASTCALL,
+     "read(handle, suffix, wrong, args): command(); a string reply ending "
+     "with suffix gives wrong"},
+    {"many", (PyCFunction)(void (*)(void))many, METH_FASTCALL,
+     "many(handle, commands): command() for each command, in one call"},
+    {"typed", (PyCFunction)(void (*)(void))typed, METH_FASTCALL,
+     "typed(handle, args, kind, first, stop, wrong): command() once the "
+     "keys args[first:stop] are missing or of type kind; else wrong"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,7 +17,7 @@ from time import monotonic
 from typing import Any
 
 import redis
-from redis.client import EMPTY_RESPONSE, Pipeline
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
 from redis.exceptions import WatchError
 
 from walrus.api import DatabaseAPI
@@ -205,14 +205,18 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
                 else:
                     reply = _NOT_RUN  # the core's path, below, without this lock
             if reply is not _NOT_RUN:
-                if type(reply) is ErrorReply or len(options) > ("keys" in options):
+                if options:  # what redis_value does, in short
+                    if EMPTY_RESPONSE in options or NEVER_DECODE in options:
+                        return self.parse_reply(name, reply, options)
+                    options.pop("keys", None)
+                if type(reply) is ErrorReply:
                     return self.parse_reply(name, reply, options)
                 if self._decode:
                     reply = decoded(self._encoder, reply)
                 callback = dict.get(self.response_callbacks, name)
                 if callback is None:
                     return reply
-                return run_callback(callback, reply, core.engine.name, name, {})
+                return run_callback(callback, reply, core.engine.name, name, options)
         reply = self._core.execute(self.pack(args), self._live_client())
         return self.parse_reply(args[0], reply, options)
 
@@ -227,6 +231,17 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         if args or kwargs:
             return super().set(name, value, *args, **kwargs)
         return self.execute_command("SET", name, value)
+
+    def zrange(self, name: Any, start: Any, end: Any, *args: Any, **kwargs: Any) -> Any:
+        """redis-py's ``zrange``; a plain rank range (``withscores`` at most)
+        skips its option handling, with the same reply callback."""
+        if args or kwargs.keys() - {"withscores"}:
+            return super().zrange(name, start, end, *args, **kwargs)
+        if kwargs.get("withscores"):
+            return self.execute_command(
+                "ZRANGE", name, start, end, "WITHSCORES", withscores=True
+            )
+        return self.execute_command("ZRANGE", name, start, end)
 
     def _live_client(self) -> Client:
         """This object's client; reconnected (as redis-py does) if CLIENT KILL

@@ -1,10 +1,12 @@
 """rlite gaps for the containers' commands: set and sorted-set algebra, counts
-on missing keys (see :mod:`walrus.drivers.rlite.gaps`).
+on missing keys, HSET of several fields, the Bloom filter's single bits
+(see :mod:`walrus.drivers.rlite.gaps`).
 
 Each was found by the containers' conformance tests: rlite frees memory
 twice on an empty SINTER (a crash), fails on empty *STORE results, reads
-AGGREGATE only in lower case, answers "unknown retval" on missing keys.
-Importing this module registers the gaps.
+AGGREGATE only in lower case, answers "unknown retval" on missing keys; it
+takes one field per HSET and has no BITFIELD. Importing this module
+registers the gaps.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.rlite.gaps import (
     GAPS,
+    MAGIC,
     SYNTAX,
     WRONGTYPE,
     Gap,
@@ -21,6 +24,7 @@ from walrus.drivers.rlite.gaps import (
     arity_error,
     emptied,
     gap,
+    is_stream,
     run_guarded,
 )
 
@@ -41,6 +45,66 @@ def _sinter(engine: RawEngine, args: Command) -> Reply:
         keep = set(found)
         members = found if members is None else [m for m in members if m in keep]
     return members
+
+
+@gap("HSET")
+def _hset(engine: RawEngine, args: Command) -> Reply:
+    """HSET of several fields as HMSET; the count of new fields from HLEN
+    before and after (three rlite calls whatever the number of fields)."""
+    if len(args) < 4 or len(args) % 2:
+        return arity_error("hset")
+    if len(args) == 4:
+        return engine.raw(args)
+    # the fields added: the hash's growth (HLEN answers WRONGTYPE for a key
+    # of another type, a stream included, before anything is written)
+    before = engine.raw([b"HLEN", args[1]])
+    if not isinstance(before, int):
+        return before
+    reply = engine.raw([b"HMSET", *args[1:]])
+    if isinstance(reply, ErrorReply):
+        return reply
+    after = engine.raw([b"HLEN", args[1]])
+    return after - before if isinstance(after, int) else after
+
+
+@gap("BITFIELD", "BITFIELD_RO")
+def _bitfield(engine: RawEngine, args: Command) -> Reply:
+    """BITFIELD of single bits, as the routing lets it through (``GET u1 N``
+    and ``SET u1 N 0|1`` at plain offsets; other uses are emulated): GETBIT
+    and SETBIT, which answer as those subcommands do (SETBIT the old bit),
+    in one rlite MULTI, whose EXEC reads the string's pages once (a GETBIT
+    alone reads them again: 5-15 µs on a 64 KB string). A stream's encoding
+    is WRONGTYPE: its tail is read in the same EXEC, or first for a write."""
+    key, bits, at = args[1], [], 2
+    while at < len(args):
+        if args[at].upper() == b"GET":
+            bits.append([b"GETBIT", key, args[at + 2]])
+            at += 3
+        else:
+            bits.append([b"SETBIT", key, args[at + 2], args[at + 3]])
+            at += 4
+    writes = any(command[0] == b"SETBIT" for command in bits)
+    if writes and is_stream(engine, key):
+        return WRONGTYPE
+    tail = [] if writes else [[b"GETRANGE", key, b"-%d" % len(MAGIC), b"-1"]]
+    replies = _in_multi(engine, tail + bits)
+    if not writes and isinstance(replies, list) and replies[0] == MAGIC:
+        return WRONGTYPE
+    return replies[len(tail) :] if isinstance(replies, list) else replies
+
+
+def _in_multi(engine: RawEngine, commands: list[Command]) -> Reply:
+    """Run ``commands`` in one rlite MULTI/EXEC (no gap ever runs inside
+    one: see the rlite driver's execute_many); their replies, or the first
+    error reply (a key of another type: nothing was written)."""
+    opened = engine.raw([b"MULTI"])
+    if isinstance(opened, ErrorReply):
+        return opened
+    *queued, replies = engine.raw_many([*commands, [b"EXEC"]])
+    if not isinstance(replies, list):  # EXECABORT: a command refused when queued
+        return next((q for q in queued if isinstance(q, ErrorReply)), replies)
+    errors = [reply for reply in replies if isinstance(reply, ErrorReply)]
+    return errors[0] if errors else replies
 
 
 @gap("ZREMRANGEBYRANK", "ZREMRANGEBYSCORE")

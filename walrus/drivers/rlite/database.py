@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import os
 import shutil
 import stat
@@ -37,7 +36,7 @@ from walrus.drivers.rlite import collection_gaps as _collection_gaps  # noqa: F4
 from walrus.drivers.rlite import streams as _streams  # noqa: F401
 from walrus.drivers.rlite.emulated import native_in_multi, quick, route
 from walrus.drivers.rlite.file import create, deep_check, open_main, resolve
-from walrus.drivers.rlite.gaps import CursorTable, run_guarded
+from walrus.drivers.rlite.gaps import WRONGTYPE, CursorTable, run_guarded
 from walrus.drivers.rlite.journal import FileGuard, snapshot, wal_path
 from walrus.drivers.rlite.native import (
     WRITE_HOOK,
@@ -96,6 +95,8 @@ class RliteEngine:
         }
         lib = library()
         self._call = lib.call
+        self._typed = lib.typed
+        self._many = lib.many
         self._guard: FileGuard | None = None
         self._snapshot: str | None = None  # read-only: the copy's directory
         self._handle: int | None = None
@@ -194,27 +195,49 @@ class RliteEngine:
         except BaseException as exc:  # ctypes cannot let it through rlite
             self._hook_error = exc
 
-    def raw(self, args: Command) -> Reply:
+    def raw(self, args: Command, check: tuple[bytes, int, int] | None = None) -> Reply:
         """Send one command to rlite as it is (the caller checked it is safe).
 
-        On a file, a command sent outside :meth:`exclusive` is a unit of its
-        own.
+        ``check``: ``(kind, first, stop)``, send it only if each key
+        ``args[first:stop]`` is missing or of type ``kind``, else answer
+        WRONGTYPE (rlite crashes on some commands over a key of another
+        type); the check and the command in one native call. On a file, a
+        command sent outside :meth:`exclusive` is a unit of its own.
         """
-        if self._handle is None:
-            raise EngineError("the rlite database is closed")
-        if self._guard is None or self._guard.active:
-            return self._send(args)
-        with self._guard.unit():
-            return self._send(args)
-
-    def _send(self, args: Command) -> Reply:
         handle = self._handle
-        if handle is None:  # closed by another thread: never give rlite NULL
+        if handle is None:
             raise EngineError("the rlite database is closed")
         if not self.expiring and may_expire(args):
             self.expiring = True
+        if self._guard is None:  # in memory: no unit to hold, no write hook
+            if check is None:
+                return self._call(handle, args)
+            return self._typed(handle, args, *check, WRONGTYPE)
+        if self._guard.active:
+            return self._send(args, check)
+        with self._guard.unit():
+            return self._send(args, check)
+
+    def raw_many(self, commands: list[Command]) -> list[Reply]:
+        """:meth:`raw` for each command, in order (in memory, one native call)."""
+        handle = self._handle
+        if self._guard is not None or handle is None:
+            return [self.raw(command) for command in commands]
+        if not self.expiring and any(may_expire(c) for c in commands):
+            self.expiring = True
+        return self._many(handle, commands)
+
+    def _send(self, args: Command, check: tuple[bytes, int, int] | None) -> Reply:
+        """Send a command to rlite on a file, inside a unit: a write is
+        journaled first (the write hook), and refused when read-only."""
+        handle = self._handle
+        if handle is None:  # closed by another thread: never give rlite NULL
+            raise EngineError("the rlite database is closed")
         self._wrote, self._hook_error = False, None
-        reply = self._call(handle, args)
+        if check is None:
+            reply = self._call(handle, args)
+        else:
+            reply = self._typed(handle, args, *check, WRONGTYPE)
         if self._hook_error is not None:
             raise EngineError(
                 f"rlite wrote {args[0]!r} but walrus could not journal it first "
@@ -245,11 +268,8 @@ class RliteEngine:
         """How the core runs plain command ``name`` directly (see
         ``EmbeddedCore.fast``): as :meth:`execute` does, with what depends on
         the name decided once; in memory a native command is one C call."""
-        handle, memory = self._handle, self._guard is None
-        call: Callable[[Command], Reply] = self.raw
-        if memory and handle is not None:  # the core's lock keeps it open
-            call = functools.partial(self._call, handle)
-        run: Callable[[Command], Reply] = quick(self, name.encode(), call, memory)
+        handle = self._handle if self._guard is None else None
+        run: Callable[[Command], Reply] = quick(self, name.encode(), handle)
         return run
 
     def execute_many(self, commands: list[Command], atomic: bool) -> list[Reply]:

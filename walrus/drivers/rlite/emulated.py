@@ -19,6 +19,7 @@ rare ones; the routing (:func:`route`) sends the common ones natively.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -36,10 +37,12 @@ from walrus.drivers.rlite.gaps import (
     GAPS,
     KEEPS_TTL,
     MAGIC,
+    TYPE_CHECKS,
     WRONGTYPE,
     is_stream,
     send,
 )
+from walrus.drivers.rlite.native import library
 from walrus.drivers.rlite.shapes import CONDITIONS, SMALLEST_NORMAL, TTL_SOURCES
 from walrus.drivers.rlite.streams import RliteStreamStore
 
@@ -273,7 +276,8 @@ def emulated(engine: Any, args: Command) -> Reply:
 # Redis), ZLEXCOUNT ("unknown retval"), INCRBYFLOAT and HINCRBYFLOAT (rlite
 # keeps 6 decimals of the value it returns), RPOPLPUSH (pops and loses the
 # element when the destination has another type), GETSET (would overwrite a
-# stream), BITFIELD (rlite has none), DUMP, RESTORE and OBJECT (one format with
+# stream), BITFIELD (rlite has none: single bits go to GETBIT and SETBIT in a
+# gap, other uses are emulated), DUMP, RESTORE and OBJECT (one format with
 # the other engines), Lua (run by the core).
 NATIVE = frozenset(
     (
@@ -332,26 +336,47 @@ def _score_text(raw: bytes) -> bytes:
     return format_float(float(raw))
 
 
-def _scores(pairs: bool) -> Callable[[Any, Command, Reply], Reply]:
-    """rlite prints scores with 17 digits (``0.10000000000000001``); the
-    other engines, Valkey and Redis 7.2+ print the shortest exact form."""
+# rlite prints scores with 17 digits (``0.10000000000000001``); the other
+# engines, Valkey and Redis 7.2+ print the shortest exact form.
 
-    def rescore(engine: Any, args: Command, reply: Reply) -> Reply:
-        name = args[0].upper()
-        if isinstance(reply, bytes):
-            return _score_text(reply)
-        if not pairs or not isinstance(reply, list):
-            return reply
-        if name == b"ZSCAN" and len(reply) == 2:
-            return [reply[0], rescore(engine, [b"ZPOPMIN"], reply[1])]
-        ranged = name.startswith((b"ZRANGE", b"ZREVRANGE"))
-        if ranged and not any(a.upper() == b"WITHSCORES" for a in args[4:]):
-            return reply
-        out = list(reply)
-        out[1::2] = [_score_text(s) for s in out[1::2]]
-        return out
 
-    return rescore
+def _one_score(engine: Any, args: Command, reply: Reply) -> Reply:
+    """ZSCORE, ZINCRBY: one score."""
+    return _score_text(reply) if isinstance(reply, bytes) else reply
+
+
+def _pairs(reply: Reply) -> Reply:
+    """A flat list of members and their scores, the scores in short form."""
+    if not isinstance(reply, list):
+        return reply
+    scores = reply[1::2]
+    if b"".join(scores).isdigit():
+        # rlite prints "%.17g": digits alone are a whole number below 10**17
+        # printed exactly, which is the shortest form too
+        return reply
+    out = list(reply)
+    out[1::2] = [_score_text(s) for s in scores]
+    return out
+
+
+def _popped(engine: Any, args: Command, reply: Reply) -> Reply:
+    """ZPOPMIN, ZPOPMAX: pairs."""
+    return _pairs(reply)
+
+
+def _ranged(engine: Any, args: Command, reply: Reply) -> Reply:
+    """The ZRANGE family: pairs WITHSCORES, else members alone."""
+    for word in args[4:]:
+        if word.upper() == b"WITHSCORES":
+            return _pairs(reply)
+    return reply
+
+
+def _zscan(engine: Any, args: Command, reply: Reply) -> Reply:
+    """ZSCAN: [cursor, pairs]."""
+    if isinstance(reply, list) and len(reply) == 2:
+        return [reply[0], _pairs(reply[1])]
+    return reply
 
 
 # Native replies fixed up after the fact (free: from the reply itself).
@@ -361,19 +386,14 @@ _REPLIES: dict[bytes, Callable[[Any, Command, Reply], Reply]] = {
     b"PFADD": _hyperloglog,
     b"PFCOUNT": _hyperloglog,
     b"PFMERGE": _hyperloglog,
-    b"ZSCORE": _scores(pairs=False),
-    b"ZINCRBY": _scores(pairs=False),
+    b"ZSCORE": _one_score,
+    b"ZINCRBY": _one_score,
+    b"ZPOPMIN": _popped,
+    b"ZPOPMAX": _popped,
+    b"ZSCAN": _zscan,
     **{
-        name: _scores(pairs=True)
-        for name in (
-            b"ZRANGE",
-            b"ZREVRANGE",
-            b"ZRANGEBYSCORE",
-            b"ZREVRANGEBYSCORE",
-            b"ZPOPMIN",
-            b"ZPOPMAX",
-            b"ZSCAN",
-        )
+        name: _ranged
+        for name in (b"ZRANGE", b"ZREVRANGE", b"ZRANGEBYSCORE", b"ZREVRANGEBYSCORE")
     },
 }
 
@@ -403,26 +423,33 @@ def route(engine: Any, args: Command) -> Reply:
     return reply if fix is None else fix(engine, args, reply)
 
 
-def quick(
-    engine: Any, name: bytes, call: Callable[[Command], Reply], memory: bool
-) -> Any:
+def quick(engine: Any, name: bytes, handle: int | None) -> Any:
     """How to run command ``name`` as :func:`route` does, with what depends
-    on the name alone decided now. ``call`` sends one command to rlite: a
-    native command answered as rlite gives it is ``call`` itself. In
-    ``memory`` (no file units to hold) a gap runs directly, and a write that
-    would lose a TTL (``KEEPS_TTL``) skips the TTL reads while no key of the
-    engine can have one (``engine.expiring`` is false)."""
+    on the name alone decided now. ``handle``: rlite's, in memory (None on a
+    file, where each command is a unit: ``engine.raw``). In memory a native
+    command answered as rlite gives it is one native call (GET's stream
+    check and a gap's type check included: ``native.Library``), a gap runs
+    directly, and a write that would lose a TTL (``KEEPS_TTL``) skips the TTL
+    reads while no key of the engine can have one (``engine.expiring``)."""
     if name not in NATIVE and name not in GAPS:
         return lambda args: route(engine, args)
+    lib = library()
     fill, keeps = GAPS.get(name), name in KEEPS_TTL
-    if name in _STREAM_CHECKED or ((fill is not None or keeps) and not memory):
+    if name in _STREAM_CHECKED or ((fill is not None or keeps) and handle is None):
         return lambda args: route(engine, args)
+    call = engine.raw if handle is None else functools.partial(lib.call, handle)
     if name in TTL_SOURCES:
         call = engine.raw  # which notes that keys may now expire
+    check = TYPE_CHECKS.get(name)
+    if check is not None and handle is not None and not keeps:
+        typed = functools.partial(lib.typed, handle)
+        call, fill = _typed_call(typed, *check), None  # the gap, in one call
     condition, fix = CONDITIONS.get(name), _REPLIES.get(name)
     if condition is None and fix is None and fill is None and not keeps:
         return call
     if name == b"GET":
+        if handle is not None:  # a stream's encoding is WRONGTYPE
+            return functools.partial(lib.read, handle, MAGIC, WRONGTYPE)
 
         def get(args: Command) -> Reply:
             reply = call(args)
@@ -441,6 +468,18 @@ def quick(
         return reply if fix is None else fix(engine, args, reply)
 
     return run
+
+
+def _typed_call(
+    typed: Callable[[Command, bytes, int, int, Reply], Reply],
+    kind: bytes,
+    first: int,
+    last: int | None,
+) -> Callable[[Command], Reply]:
+    """A type-checked gap (``gaps.TYPE_CHECKS``) as one ``typed`` call."""
+    if last is None:
+        return lambda args: typed(args, kind, first, len(args), WRONGTYPE)
+    return lambda args: typed(args, kind, first, last, WRONGTYPE)
 
 
 def native_in_multi(args: Command) -> bool:

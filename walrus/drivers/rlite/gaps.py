@@ -20,7 +20,14 @@ from walrus.drivers.embedded.types import Command, ErrorReply, Reply
 from walrus.drivers.emulation.engine import INT64_MAX, INT64_MIN, NOT_INT
 from walrus.drivers.glob import glob_match
 
-__all__ = ["GAPS", "MAGIC", "CursorTable", "is_stream", "run_guarded"]
+__all__ = [
+    "GAPS",
+    "MAGIC",
+    "TYPE_CHECKS",
+    "CursorTable",
+    "is_stream",
+    "run_guarded",
+]
 
 # The end of every stream's value (walrus.drivers.rlite.streams keeps streams
 # in rlite strings): string commands on a stream key answer WRONGTYPE.
@@ -87,7 +94,11 @@ class RawEngine(Protocol):
     selected: int  # the numbered database rlite has selected
     expiring: bool  # a key may have a TTL (always, on a file)
 
-    def raw(self, args: Command) -> Reply: ...
+    def raw(
+        self, args: Command, check: tuple[bytes, int, int] | None = None
+    ) -> Reply: ...
+
+    def raw_many(self, commands: list[Command]) -> list[Reply]: ...
 
 
 Gap = Callable[[RawEngine, Command], Reply]
@@ -329,29 +340,33 @@ def _type_checked(kind: bytes, first: int, last: int | None = None) -> Gap:
     """A command that must refuse keys of another type, as Redis does.
 
     rlite skips the check in set algebra (a wrong result) and in the ZRANGE
-    family (a native crash, found by the differential tests).
+    family (a native crash, found by the differential tests). The keys'
+    TYPE and the command go to rlite in one native call (``raw``'s check).
     """
 
     def checked(engine: RawEngine, args: Command) -> Reply:
-        for key in args[first:last]:
-            if engine.raw([b"TYPE", key]) not in (b"none", kind):
-                return WRONGTYPE
-        return run_guarded(engine, args)
+        return engine.raw(args, (kind, first, len(args) if last is None else last))
 
     return checked
 
 
-for _name in (b"SUNION", b"SDIFF"):
-    GAPS[_name] = _type_checked(b"set", 1)
-for _name in (
-    b"ZRANGE",
-    b"ZREVRANGE",
-    b"ZRANGEBYSCORE",
-    b"ZREVRANGEBYSCORE",
-    b"ZRANGEBYLEX",
-    b"ZREVRANGEBYLEX",
-):
-    GAPS[_name] = _type_checked(b"zset", 1, 2)
+# name -> (type, first key, end of the keys or None for the last argument);
+# ZRANGEBYSCORE and ZREVRANGEBYSCORE check in their own gap (collection_gaps)
+TYPE_CHECKS: dict[bytes, tuple[bytes, int, int | None]] = {
+    b"SUNION": (b"set", 1, None),
+    b"SDIFF": (b"set", 1, None),
+    **{
+        name: (b"zset", 1, 2)
+        for name in (
+            b"ZRANGE",
+            b"ZREVRANGE",
+            b"ZRANGEBYLEX",
+            b"ZREVRANGEBYLEX",
+        )
+    },
+}
+for _name, _check in TYPE_CHECKS.items():
+    GAPS[_name] = _type_checked(*_check)
 
 
 @gap("INCR", "DECR", "INCRBY", "DECRBY")
@@ -464,20 +479,6 @@ def _unlink(engine: RawEngine, args: Command) -> Reply:
     return engine.raw([b"DEL", *args[1:]])
 
 
-@gap("HSET")
-def _hset(engine: RawEngine, args: Command) -> Reply:
-    if len(args) < 4 or len(args) % 2:
-        return arity_error("hset")
-    if len(args) == 4:
-        return engine.raw(args)
-    key, fields = args[1], args[2::2]
-    if engine.raw([b"TYPE", key]) not in (b"none", b"hash"):
-        return WRONGTYPE
-    new = sum(engine.raw([b"HEXISTS", key, f]) == 0 for f in dict.fromkeys(fields))
-    reply = engine.raw([b"HMSET", *args[1:]])
-    return reply if isinstance(reply, ErrorReply) else new
-
-
 @gap("GETDEL")
 def _getdel(engine: RawEngine, args: Command) -> Reply:
     if len(args) != 2:
@@ -494,6 +495,10 @@ def _getdel(engine: RawEngine, args: Command) -> Reply:
 def _set(engine: RawEngine, args: Command) -> Reply:
     """SET with the options rlite lacks, GET and KEEPTTL (EXAT and PXAT are
     emulated); GET of a stream is WRONGTYPE, as in Redis."""
+    if len(args) == 3 or (
+        len(args) == 5 and args[3].upper() in (b"EX", b"PX") and args[4].isdigit()
+    ):
+        return engine.raw(args)  # no option, or EX/PX alone (the usual ones)
     words = [a.upper() for a in args[3:]]
     if b"GET" not in words and b"KEEPTTL" not in words:
         return engine.raw(args)

@@ -5,6 +5,10 @@ reply converted once, error replies as values): the compiled
 ``walrus.drivers.embedded._native`` when the install built it (about 1 µs a
 command; ``WALRUS_RLITE_CTYPES=1`` turns it off), else the same in
 ``ctypes`` (about 6 µs). Neither can raise on a reply rlite gives.
+:attr:`Library.typed` runs a command only over keys of its type (rlite
+crashes on some commands over a key of another type), :attr:`Library.many`
+a list of commands, :attr:`Library.read` a command whose string reply must
+not end with a marker (a stream's): one C call each too.
 
 Functions: ``rliteConnect``, ``rliteCommandArgv``, ``rliteGetReply``,
 ``rliteFreeReplyObject``, ``rliteFree``. Structures (rlite 0.3's headers,
@@ -37,6 +41,7 @@ __all__ = [
     "WRITE_HOOK",
     "Context",
     "Library",
+    "Typed",
     "convert",
     "error_reply",
     "library",
@@ -44,6 +49,9 @@ __all__ = [
 ]
 
 _STRING, _ARRAY, _INTEGER, _NIL, _STATUS, _ERROR = 1, 2, 3, 4, 5, 6
+
+# typed(handle, args, kind, first, stop, wrong): see Library.ctypes_typed
+Typed = Callable[[int, Sequence[bytes], bytes, int, int, Reply], Reply]
 
 
 class _Reply(ctypes.Structure):
@@ -171,6 +179,11 @@ class Library:
             "WALRUS_RLITE_CTYPES"
         )
         self.call: Callable[[int, Sequence[bytes]], Reply] = self.ctypes_call
+        self.typed: Typed = self.ctypes_typed
+        self.many: Callable[[int, Sequence[Sequence[bytes]]], list[Reply]]
+        self.many = self.ctypes_many
+        self.read: Callable[[int, bytes, Reply, Sequence[bytes]], Reply]
+        self.read = self.ctypes_read
         if self.compiled:
             command, free_reply, get_reply = (
                 ctypes.cast(f, ctypes.c_void_p).value or 0
@@ -186,11 +199,16 @@ class Library:
                 EngineError,
             )
             self.call = compiled.command
+            self.typed = compiled.typed
+            self.many = compiled.many
+            self.read = compiled.read
 
     def ctypes_call(self, handle: int, args: Sequence[bytes]) -> Reply:
         """One command on the context at ``handle``, through ctypes (the
         fallback of the compiled ``call``; the same replies)."""
         count = len(args)
+        if count < 1:  # rlite needs a command name (as the compiled call checks)
+            raise ValueError("a command needs its name")
         argv_type, lengths_type = arrays(count)
         pointer = self.command(
             handle, count, argv_type(*args), lengths_type(*map(len, args))
@@ -211,6 +229,39 @@ class Library:
                 if not extra.value:
                     break
                 self.free_reply(extra.value)
+
+    def ctypes_read(
+        self, handle: int, suffix: bytes, wrong: Reply, args: Sequence[bytes]
+    ) -> Reply:
+        """The reply to ``args``, except that a string ending with ``suffix``
+        gives ``wrong`` (the fallback of the compiled ``read``)."""
+        reply = self.ctypes_call(handle, args)
+        return wrong if type(reply) is bytes and reply.endswith(suffix) else reply
+
+    def ctypes_many(
+        self, handle: int, commands: Sequence[Sequence[bytes]]
+    ) -> list[Reply]:
+        """Each command's reply, in order (the fallback of the compiled
+        ``many``, which runs them all in one C call)."""
+        return [self.ctypes_call(handle, command) for command in commands]
+
+    def ctypes_typed(
+        self,
+        handle: int,
+        args: Sequence[bytes],
+        kind: bytes,
+        first: int,
+        stop: int,
+        wrong: Reply,
+    ) -> Reply:
+        """``args`` run only if each key ``args[first:stop]`` is missing or of
+        type ``kind`` (as TYPE names it), else ``wrong`` (rlite crashes on some
+        commands over a key of another type): the fallback of the compiled
+        ``typed``, which checks and runs in one C call."""
+        for key in args[first:stop]:
+            if self.ctypes_call(handle, [b"TYPE", key]) not in (b"none", kind):
+                return wrong
+        return self.ctypes_call(handle, args)
 
     def touch(self, path: str) -> None:
         """Open and close an rlite handle on ``path`` (creates a database)."""
