@@ -105,11 +105,19 @@ def _each(*commands: tuple[Any, ...]) -> Any:
 
 
 def _zrange_with_scores(client: Any) -> Operation:
-    """redis-py's ``zrange(withscores=True)`` on a server: (member, float) pairs,
-    as walrus returns (a bare command leaves the scores as bytes)."""
+    """(member, float) pairs, as walrus returns: redis-py's
+    ``zrange(withscores=True)`` on a server; elsewhere the bare command's
+    flat reply paired up and its scores converted, as redis-py's callback
+    does."""
     if is_server_client(client):
         return lambda: client.zrange(ZSET, 0, 9, withscores=True)
-    return _command("ZRANGE", ZSET, 0, 9, "WITHSCORES")(client)
+    command = plain_command(client)
+
+    def pairs() -> object:
+        reply = command("ZRANGE", ZSET, "0", "9", "WITHSCORES")  # text only
+        return list(zip(reply[::2], map(float, reply[1::2]), strict=True))
+
+    return pairs
 
 
 def _hash_iterate(client: Any) -> Operation:
@@ -170,8 +178,14 @@ def _bloom_plain(command: str) -> Any:
 
             return bitfield
         value = ("1",) if command == "SETBIT" else ()
-        bits = positions("item:1")
-        return _commands(*[(command, BLOOM, bit, *value) for bit in bits])(client)
+
+        def sent() -> object:
+            client.command("MULTI")
+            for bit in positions("item:1"):
+                client.command(command, BLOOM, str(bit), *value)
+            return client.command("EXEC")
+
+        return sent
 
     return prepare
 
