@@ -72,6 +72,7 @@ T = TypeVar("T")
 FLUSH_BATCH = 1000  # keys per SCAN and per DEL round trip in flush()
 # Read a reply as bytes whatever the reply mode.
 _RAW: dict[str, Any] = {NEVER_DECODE: []}
+_AS_IS: dict[str, Any] = {}  # a database that does not decode replies: as they are
 
 RedisKey = str | bytes
 
@@ -149,6 +150,10 @@ class Cache:
         self.debug = debug
         self.serializer: Serializer = make_serializer(serializer, secret_key)
         self._keys = database.keyspace.group(name)  # one cluster slot per cache
+        # how a stored value is read as bytes: asking a database that does not
+        # decode to skip decoding costs redis-py 2-4 µs a read for nothing
+        decodes = database.get_encoder().decode_responses
+        self._as_bytes = _RAW if decodes else _AS_IS
 
     # -- keys and values ------------------------------------------------------------
     def make_key(self, key: str | bytes) -> RedisKey:
@@ -193,7 +198,7 @@ class Cache:
         redis_key = self.make_key(key)
         if self.debug:
             return default
-        data = self.database.execute_command("GET", redis_key, **_RAW)
+        data = self.database.execute_command("GET", redis_key, **self._as_bytes)
         return default if data is None else self._decode(redis_key, data)
 
     def set(self, key: str | bytes, value: Any, timeout: float | None = None) -> bool:
@@ -223,7 +228,7 @@ class Cache:
         redis_keys = [self.make_key(k) for k in keys]
         if self.debug or not keys:
             return {}
-        values = self.database.execute_command("MGET", *redis_keys, **_RAW)
+        values = self.database.execute_command("MGET", *redis_keys, **self._as_bytes)
         return {
             k: self._decode(redis_key, v)
             for k, redis_key, v in zip(keys, redis_keys, values, strict=True)
@@ -392,7 +397,7 @@ class CachedFunction(Generic[P, R]):
         if cache.debug:
             return self.fn(*args, **kwargs)
         redis_key = cache.make_key(self.key(*args, **kwargs))
-        data = cache.database.execute_command("GET", redis_key, **_RAW)
+        data = cache.database.execute_command("GET", redis_key, **cache._as_bytes)
         if self.count_metrics:
             self.metrics.record(data is not None)
         if data is not None:

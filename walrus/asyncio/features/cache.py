@@ -32,6 +32,7 @@ from walrus.features.cache import (
     P,
     R,
     RedisKey,
+    _AS_IS,
     _RAW,
     default_key,
 )
@@ -77,6 +78,8 @@ class Cache:
         self.debug = debug
         self.serializer: Serializer = make_serializer(serializer, secret_key)
         self._keys = database.keyspace.group(name)
+        decodes = database.get_encoder().decode_responses
+        self._as_bytes = _RAW if decodes else _AS_IS
 
     def make_key(self, key: str | bytes) -> RedisKey:
         """The Redis key of the cache key ``key``: text, or bytes for a
@@ -119,7 +122,7 @@ class Cache:
         redis_key = self.make_key(key)
         if self.debug:
             return default
-        data = await self.database.execute_command("GET", redis_key, **_RAW)
+        data = await self.database.execute_command("GET", redis_key, **self._as_bytes)
         return default if data is None else self._decode(redis_key, data)
 
     async def set(
@@ -154,7 +157,9 @@ class Cache:
         redis_keys = [self.make_key(k) for k in keys]
         if self.debug or not keys:
             return {}
-        values = await self.database.execute_command("MGET", *redis_keys, **_RAW)
+        values = await self.database.execute_command(
+            "MGET", *redis_keys, **self._as_bytes
+        )
         return {
             k: self._decode(redis_key, v)
             for k, redis_key, v in zip(keys, redis_keys, values, strict=True)
@@ -298,7 +303,7 @@ class CachedFunction(Generic[P, R]):
         if cache.debug:
             return await self.fn(*args, **kwargs)
         redis_key = cache.make_key(self.key(*args, **kwargs))
-        data = await cache.database.execute_command("GET", redis_key, **_RAW)
+        data = await cache.database.execute_command("GET", redis_key, **cache._as_bytes)
         if self.count_metrics:
             self.metrics.record(data is not None)
         if data is not None:

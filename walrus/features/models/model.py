@@ -55,9 +55,10 @@ BATCH = 1000  # rows per pipelined round trip
 RETRIES = 25  # attempts of a full-text save whose row keeps changing
 
 
-def _raw() -> dict[str, Any]:
-    """Options that make redis-py return bytes whatever the reply mode."""
-    return {NEVER_DECODE: []}
+def _raw(db: Any) -> dict[str, Any]:
+    """Options that make ``db`` return bytes whatever the reply mode (none for
+    a database that does not decode: asking costs redis-py 2-4 µs a read)."""
+    return {NEVER_DECODE: []} if db.get_encoder().decode_responses else {}
 
 
 def _bytes(value: Any) -> bytes:
@@ -207,7 +208,8 @@ class Model(metaclass=ModelMeta):
             key = cls._keys().row(cls._primary_key.to_db(primary_key))
         else:
             key = _bytes(primary_key)
-        raw = cls._database().execute_command("HGETALL", key, **_raw())
+        db = cls._database()
+        raw = db.execute_command("HGETALL", key, **_raw(db))
         if not raw:
             raise MissingKey(f"no {cls.__name__} with primary key {primary_key!r}")
         return cls._from_row(raw)
@@ -230,12 +232,13 @@ class Model(metaclass=ModelMeta):
         keys = cls._keys()
         db = cls._database()
         if db.keyspace.cluster:
-            return cls._fetch(list(db.execute_command("SMEMBERS", keys.all, **_raw())))
+            members = db.execute_command("SMEMBERS", keys.all, **_raw(db))
+            return cls._fetch(list(members))
         names = list(cls._fields)
         gets: list[bytes] = [b"GET", b"#"]
         for name in names:
             gets += [b"GET", b"*->" + name.encode()]
-        reply = db.execute_command("SORT", keys.all, "BY", "nosort", *gets, **_raw())
+        reply = db.execute_command("SORT", keys.all, "BY", "nosort", *gets, **_raw(db))
         width = len(names) + 1
         rows = []
         for at in range(0, len(reply), width):
@@ -399,10 +402,11 @@ class Model(metaclass=ModelMeta):
         pipelined round trip."""
         db = cls._database()
         rows: list[Any] = []
+        as_bytes = _raw(db)
         for start in range(0, len(ids), BATCH):
             pipe = db.pipeline(transaction=False)
             for key in ids[start : start + BATCH]:
-                pipe.execute_command("HGETALL", key, **_raw())
+                pipe.execute_command("HGETALL", key, **as_bytes)
             rows += [cls._from_row(raw) for raw in pipe.execute() if raw]
         return rows
 
@@ -433,9 +437,10 @@ class Model(metaclass=ModelMeta):
         names = [f.name for f in cls._fts_fields()]
         if not names:
             return [[] for _ in rows]
-        pipe = cls._database().pipeline(transaction=False)
+        db = cls._database()
+        pipe, as_bytes = db.pipeline(transaction=False), _raw(db)
         for row in rows:
-            pipe.execute_command("HMGET", row, *names, **_raw())
+            pipe.execute_command("HMGET", row, *names, **as_bytes)
         return [list(values) for values in pipe.execute()]
 
     @classmethod
@@ -549,7 +554,7 @@ class Model(metaclass=ModelMeta):
                 cls._delete_plan(keys, row, old).run(db, keys, client=pipe)
             for row, reply in zip(batch, pipe.execute(), strict=True):
                 if _bytes(reply) == b"conflict":
-                    raw = db.execute_command("HGETALL", row, **_raw())
+                    raw = db.execute_command("HGETALL", row, **_raw(db))
                     if raw:
                         cls._from_row(raw).delete()
         return len(rows)

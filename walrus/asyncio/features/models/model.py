@@ -123,7 +123,8 @@ class Model(metaclass=ModelMeta):
             key = cls._keys().row(cls._primary_key.to_db(primary_key))
         else:
             key = _bytes(primary_key)
-        raw = await cls._database().execute_command("HGETALL", key, **_raw())
+        db = cls._database()
+        raw = await db.execute_command("HGETALL", key, **_raw(db))
         if not raw:
             raise MissingKey(f"no {cls.__name__} with primary key {primary_key!r}")
         return cls._from_row(raw)
@@ -146,15 +147,14 @@ class Model(metaclass=ModelMeta):
         keys = cls._keys()
         db = cls._database()
         if db.keyspace.cluster:
-            return await cls._fetch(
-                list(await db.execute_command("SMEMBERS", keys.all, **_raw()))
-            )
+            members = await db.execute_command("SMEMBERS", keys.all, **_raw(db))
+            return await cls._fetch(list(members))
         names = list(cls._fields)
         gets: list[bytes] = [b"GET", b"#"]
         for name in names:
             gets += [b"GET", b"*->" + name.encode()]
         reply = await db.execute_command(
-            "SORT", keys.all, "BY", "nosort", *gets, **_raw()
+            "SORT", keys.all, "BY", "nosort", *gets, **_raw(db)
         )
         width = len(names) + 1
         rows = []
@@ -316,10 +316,11 @@ class Model(metaclass=ModelMeta):
         pipelined round trip."""
         db = cls._database()
         rows: list[Any] = []
+        as_bytes = _raw(db)
         for start in range(0, len(ids), BATCH):
             pipe = db.pipeline(transaction=False)
             for key in ids[start : start + BATCH]:
-                pipe.execute_command("HGETALL", key, **_raw())
+                pipe.execute_command("HGETALL", key, **as_bytes)
             rows += [cls._from_row(raw) for raw in await pipe.execute() if raw]
         return rows
 
@@ -349,9 +350,10 @@ class Model(metaclass=ModelMeta):
         names = [f.name for f in cls._fts_fields()]
         if not names:
             return [[] for _ in rows]
-        pipe = cls._database().pipeline(transaction=False)
+        db = cls._database()
+        pipe, as_bytes = (db.pipeline(transaction=False), _raw(db))
         for row in rows:
-            pipe.execute_command("HMGET", row, *names, **_raw())
+            pipe.execute_command("HMGET", row, *names, **as_bytes)
         return [list(values) for values in await pipe.execute()]
 
     @classmethod
@@ -467,7 +469,7 @@ class Model(metaclass=ModelMeta):
                 await cls._delete_plan(keys, row, old).run(db, keys, client=pipe)
             for row, reply in zip(batch, await pipe.execute(), strict=True):
                 if _bytes(reply) == b"conflict":
-                    raw = await db.execute_command("HGETALL", row, **_raw())
+                    raw = await db.execute_command("HGETALL", row, **_raw(db))
                     if raw:
                         cls._from_row(raw).delete()
         return len(rows)
