@@ -24,7 +24,7 @@ known so far. See ``docs/drivers-ledis.md``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import redis.asyncio
 import redis.asyncio.client
@@ -33,8 +33,8 @@ from redis.exceptions import ResponseError
 from walrus.asyncio.api import AsyncDatabaseAPI
 from walrus.drivers.embedded.replies import parse_pipeline
 from walrus.drivers.ledis.database import (
-    NO_TRANSACTIONS,
     LedisClient,
+    LedisPipelineShell,
     ledis_url,
 )
 from walrus.drivers.ledis.plan import (
@@ -46,7 +46,6 @@ from walrus.drivers.ledis.plan import (
     pipeline_rounds,
     twin_steps,
 )
-from walrus.exceptions import UnsupportedOperation
 
 __all__ = ["AsyncLedisDatabase", "AsyncLedisPipeline", "drive", "drive_many"]
 
@@ -175,7 +174,7 @@ class AsyncLedisDatabase(LedisClient, AsyncDatabaseAPI, redis.asyncio.Redis):  #
         return await self.execute_command(*command)
 
 
-class AsyncLedisPipeline(redis.asyncio.client.Pipeline):
+class AsyncLedisPipeline(LedisPipelineShell, redis.asyncio.client.Pipeline):  # type: ignore[misc]
     """Queued commands, sent by ``await pipe.execute()``: never atomic
     (ledisdb has no MULTI).
 
@@ -183,16 +182,7 @@ class AsyncLedisPipeline(redis.asyncio.client.Pipeline):
     batch; an emulated command runs alone, after those before it.
     """
 
-    def __init__(self, db: AsyncLedisDatabase) -> None:
-        init: Any = super().__init__
-        init(db.connection_pool, db.response_callbacks, False, None)
-        self._db = db
-
-    def watch(self, *names: Any) -> NoReturn:
-        raise UnsupportedOperation("ledis", "WATCH", "ledisdb has no WATCH")
-
-    def multi(self) -> NoReturn:
-        raise UnsupportedOperation("ledis", "MULTI", NO_TRANSACTIONS)
+    _db: AsyncLedisDatabase
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         """Run the queued commands (every plan is built before anything is sent)."""

@@ -249,14 +249,12 @@ class LedisDatabase(LedisClient, DatabaseAPI, redis.Redis):
         return target.execute_command(*self._named_command(name, keys, args))
 
 
-class LedisPipeline(Pipeline):
-    """Queued commands, sent when executed: never atomic (ledisdb has no MULTI).
+class LedisPipelineShell:
+    """What the sync and async ledisdb pipelines share, mixed in before their
+    redis-py pipeline class: built on the database's connections, never a
+    transaction, no WATCH or MULTI."""
 
-    Consecutive commands that translate to one round trip each share one
-    batch; an emulated command runs alone, after those before it.
-    """
-
-    def __init__(self, db: LedisDatabase) -> None:
+    def __init__(self, db: Any) -> None:
         init: Any = super().__init__
         init(db.connection_pool, db.response_callbacks, False, None)
         self._db = db
@@ -266,6 +264,16 @@ class LedisPipeline(Pipeline):
 
     def multi(self) -> NoReturn:
         raise UnsupportedOperation("ledis", "MULTI", NO_TRANSACTIONS)
+
+
+class LedisPipeline(LedisPipelineShell, Pipeline):
+    """Queued commands, sent when executed: never atomic (ledisdb has no MULTI).
+
+    Consecutive commands that translate to one round trip each share one
+    batch; an emulated command runs alone, after those before it.
+    """
+
+    _db: LedisDatabase
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         """Run the queued commands (every plan is built before anything is sent)."""
