@@ -137,6 +137,7 @@ def test_typed_and_batched_calls_never_kill_the_interpreter(
         text=True,
         timeout=600,
         env=env,
+        cwd=tmp_path,  # not the checkout: the child imports the walrus tested here
     )
     last = result.stdout.strip().splitlines()[-1:] or ["(nothing)"]
     assert result.returncode == 0, (
