@@ -69,6 +69,7 @@ __all__ = [
     "SignedPickleSerializer",
     "UnsafePickleSerializer",
     "ValueSerializer",
+    "bind",
     "key_bytes",
     "make_serializer",
 ]
@@ -251,10 +252,10 @@ def _unpickle(make: Callable[[io.BytesIO], pickle.Unpickler], data: bytes) -> An
         raise SerializationError(f"cannot read a stored value: {exc!r:.200}") from exc
 
 
-def _pickle(make: Callable[[io.BytesIO], pickle.Pickler], value: Any) -> bytes:
+def _pickle(make: Callable[[io.BytesIO, int], pickle.Pickler], value: Any) -> bytes:
     buffer = io.BytesIO()
     try:
-        make(buffer).dump(value)
+        make(buffer, pickle.HIGHEST_PROTOCOL).dump(value)
     except SerializationError:
         raise
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
@@ -272,11 +273,13 @@ class PickleSerializer:
     refused on read with ``SerializationError``. Costs as ``pickle``.
     """
 
+    _unpickler: Callable[[io.BytesIO], pickle.Unpickler] = _PlainUnpickler
+
     def dumps(self, value: Any) -> bytes:
-        return _pickle(lambda f: _PlainPickler(f, pickle.HIGHEST_PROTOCOL), value)
+        return _pickle(_PlainPickler, value)
 
     def loads(self, data: bytes) -> Any:
-        return _unpickle(_PlainUnpickler, data)
+        return _unpickle(self._unpickler, data)
 
 
 class UnsafePickleSerializer:
@@ -285,11 +288,13 @@ class UnsafePickleSerializer:
     Only for a database that nothing but trusted code can write to.
     """
 
+    _unpickler: Callable[[io.BytesIO], pickle.Unpickler] = pickle.Unpickler
+
     def dumps(self, value: Any) -> bytes:
-        return _pickle(lambda f: pickle.Pickler(f, pickle.HIGHEST_PROTOCOL), value)
+        return _pickle(pickle.Pickler, value)
 
     def loads(self, data: bytes) -> Any:
-        return _unpickle(pickle.Unpickler, data)
+        return _unpickle(self._unpickler, data)
 
 
 class JSONSerializer:
@@ -345,7 +350,7 @@ class SignedPickleSerializer(KeyBoundSerializer):
         return mac.digest()
 
     def dumps(self, value: Any, key: bytes) -> bytes:
-        payload = _pickle(lambda f: pickle.Pickler(f, pickle.HIGHEST_PROTOCOL), value)
+        payload = _pickle(pickle.Pickler, value)
         return _SIGNED_TAG + self._mac(self._secrets[0], key, payload) + payload
 
     def loads(self, data: bytes, key: bytes) -> Any:
@@ -400,21 +405,43 @@ def make_serializer(
     return plain[kind]()
 
 
-def encode(serializer: Serializer, key: str | bytes, value: Any) -> bytes:
-    """``value`` serialized for the database key ``key``."""
+# walrus's own value serializers: their dumps() returns bytes, unchecked
+_BYTES_OUT = frozenset({PickleSerializer, UnsafePickleSerializer, JSONSerializer})
+
+Dumps: TypeAlias = Callable[[str | bytes, Any], bytes]
+Loads: TypeAlias = Callable[[str | bytes, bytes], Any]
+
+
+def bind(serializer: Serializer) -> tuple[Dumps, Loads]:
+    """``serializer`` as ``dumps(key, value)`` and ``loads(key, data)``, where
+    ``key`` is the database key the value is stored under.
+
+    Decided once, not on every value: a key-bound serializer gets the key as
+    bytes; walrus's own value serializers are called as they are; another
+    serializer's ``dumps()`` reply is checked to be bytes.
+    """
     if isinstance(serializer, KeyBoundSerializer):
-        return serializer.dumps(value, key_bytes(key))
-    data = serializer.dumps(value)
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise SerializationError(
-            f"{type(serializer).__name__}.dumps() returned "
-            f"{type(data).__name__}, not bytes"
+        bound = serializer
+        return (
+            lambda key, value: bound.dumps(value, key_bytes(key)),
+            lambda key, data: bound.loads(data, key_bytes(key)),
         )
-    return bytes(data)
+    dumps, loads = serializer.dumps, serializer.loads
+    if type(serializer) in _BYTES_OUT:
+        unpickler = getattr(serializer, "_unpickler", None)
+        if unpickler is not None:  # a pickle serializer: one call fewer a read
+            return (lambda key, value: dumps(value)), (
+                lambda key, data: _unpickle(unpickler, data)
+            )
+        return (lambda key, value: dumps(value)), (lambda key, data: loads(data))
 
+    def checked(key: str | bytes, value: Any) -> bytes:
+        data = dumps(value)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise SerializationError(
+                f"{type(serializer).__name__}.dumps() returned "
+                f"{type(data).__name__}, not bytes"
+            )
+        return bytes(data)
 
-def decode(serializer: Serializer, key: str | bytes, data: bytes) -> Any:
-    """The value stored as ``data`` under the database key ``key``."""
-    if isinstance(serializer, KeyBoundSerializer):
-        return serializer.loads(data, key_bytes(key))
-    return serializer.loads(data)
+    return checked, (lambda key, data: loads(data))

@@ -24,6 +24,7 @@ from walrus import (
     SerializationError,
     TamperedValue,
 )
+from walrus.serializers import KeyBoundSerializer
 
 
 def stored(db: Any, name: str, key: str) -> str:
@@ -293,6 +294,55 @@ def test_json_serializer(db: Any) -> None:
     db.set(stored(db, "j", "corrupt"), b"\x80not json")
     with pytest.raises(SerializationError):
         cache.get("corrupt")
+
+
+class Reversed:
+    """A serializer of one's own: text, stored reversed."""
+
+    def dumps(self, value: Any) -> bytes:
+        return str(value)[::-1].encode()
+
+    def loads(self, data: bytes) -> Any:
+        return data.decode()[::-1]
+
+
+class TextOut(Reversed):
+    """Breaks the contract: ``dumps`` returns text."""
+
+    def dumps(self, value: Any) -> Any:
+        return str(value)
+
+
+class KeyTagged(KeyBoundSerializer):
+    """A key-bound serializer of one's own: the value tagged with its key."""
+
+    def dumps(self, value: Any, key: bytes) -> bytes:
+        return key + b"|" + str(value).encode()
+
+    def loads(self, data: bytes, key: bytes) -> Any:
+        tag, _, value = data.partition(b"|")
+        if tag != key:
+            raise TamperedValue(f"stored for {tag!r}, read at {key!r}")
+        return value.decode()
+
+
+def test_serializers_of_ones_own(db: Any) -> None:
+    cache = db.cache("own", serializer=Reversed())
+    cache.set("k", "walrus")
+    assert cache.get("k") == "walrus"
+    assert cache.get_many(["k", "missing"]) == {"k": "walrus"}
+    assert db.get(stored(db, "own", "k")) in (b"surlaw", "surlaw")
+    with pytest.raises(SerializationError, match="returned str, not bytes"):
+        db.cache("own", serializer=TextOut()).set("text", "x")
+    assert not db.exists(stored(db, "own", "text"))
+    tagged = db.cache("own", serializer=KeyTagged())
+    tagged.set("k2", "v")
+    assert tagged.get("k2") == "v"
+    key = stored(db, "own", "k2")
+    assert db.get(key) in (key.encode() + b"|v", key + "|v")
+    db.set(stored(db, "own", "k3"), db.get(key))  # copied to another key
+    with pytest.raises(TamperedValue):
+        tagged.get("k3")
 
 
 def test_signed_pickle_refuses_tampered_values(db: Any) -> None:

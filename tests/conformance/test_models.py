@@ -178,6 +178,31 @@ def test_key_layout_is_walrus_09s(db: Any) -> None:
     }
 
 
+def test_keys_follow_a_changed_namespace_separator_or_database(db: Any) -> None:
+    """A model's key names are built once per database, namespace and
+    separator: the next call after a change of any of them uses the new ones."""
+    skip_on_cluster_layout(db)
+
+    class Row(model_base(db)):
+        __database__ = db
+        name = TextField(primary_key=True)
+
+    Row.create(name="a")
+    assert Row._query.make_key("id", "a") == "row:id.a"
+    Row.__namespace__, Row.index_separator = "v2", "/"
+    Row.create(name="b")
+    assert Row._query.make_key("id", "b") == "v2|row:id/b"
+    assert "v2|row:id/b" in keys_of(db)
+    assert Row.load("b").name == "b"
+    with pytest.raises(KeyError):
+        Row.load("a")  # under the old namespace
+    Row.__database__ = None
+    with pytest.raises(ModelNotBound):
+        Row.load("b")
+    Row.__database__ = db
+    assert Row.load("b").name == "b"
+
+
 def test_cluster_keys_of_a_model_share_one_slot(db: Any) -> None:
     """On a cluster, a model's rows, indexes, containers, counters and the
     temporary keys of its queries carry the model's hash tag."""

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from redis.client import NEVER_DECODE
 from walrus.drivers.protocol import Capability
 from walrus.exceptions import InvalidType, MissingKey, UnsupportedOperation
 from walrus.asyncio.features.autocomplete import AutocompleteFactories
@@ -61,6 +62,8 @@ class AsyncDatabaseAPI(
 
         def register_script(self, script: Any) -> Script: ...
 
+        def get_encoder(self) -> Any: ...
+
         @property
         def capabilities(self) -> frozenset[Capability]: ...
 
@@ -84,6 +87,16 @@ class AsyncDatabaseAPI(
         self._lua_scripts: dict[str, Script] = {}
         self._lua_lock = threading.Lock()
         self._transaction_local = TransactionStack()
+        decodes = self.get_encoder().decode_responses
+        self._bytes_replies: dict[str, Any] = {NEVER_DECODE: []} if decodes else {}
+
+    @property
+    def bytes_replies(self) -> dict[str, Any]:
+        """The ``execute_command`` options that make a reply bytes in either
+        reply mode: none where replies are bytes anyway (redis-py's
+        ``NEVER_DECODE``, asked of a database that does not decode, costs
+        2-4 µs a read for nothing). Do not change the dict."""
+        return self._bytes_replies
 
     @property
     def keyspace(self) -> Keyspace:

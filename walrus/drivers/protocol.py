@@ -14,7 +14,8 @@ Beyond the commands, a driver has:
 * ``scripts``: the named atomic operations (Lua on servers, Python twins on
   engines without Lua), see :mod:`walrus.scripts`;
 * ``capabilities``: what the backend can do (:class:`Capability` values);
-* ``keyspace``: the key-naming helper, see :mod:`walrus.keys`.
+* ``keyspace``: the key-naming helper, see :mod:`walrus.keys`;
+* ``bytes_replies``: the options that make a reply bytes in either reply mode.
 
 Features talk to this protocol only; they never import a driver module.
 Later issues extend it with the commands their features need.
@@ -87,6 +88,9 @@ class Driver(Protocol):
 
     @property
     def keyspace(self) -> Keyspace: ...
+
+    @property
+    def bytes_replies(self) -> dict[str, Any]: ...
 
     @property
     def scripts(self) -> Scripts: ...

@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from redis.client import NEVER_DECODE
-
 from walrus.exceptions import InvalidCacheKey, InvalidValue
 from walrus.serializers import (
     JSONSerializer,
@@ -43,8 +41,7 @@ from walrus.serializers import (
     SignedPickleSerializer,
     UnsafePickleSerializer,
     ValueSerializer,
-    decode,
-    encode,
+    bind,
     make_serializer,
 )
 
@@ -70,10 +67,6 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 FLUSH_BATCH = 1000  # keys per SCAN and per DEL round trip in flush()
-# Read a reply as bytes whatever the reply mode.
-_RAW: dict[str, Any] = {NEVER_DECODE: []}
-_AS_IS: dict[str, Any] = {}  # a database that does not decode replies: as they are
-
 RedisKey = str | bytes
 
 
@@ -149,18 +142,17 @@ class Cache:
         self._expiry_ms(None)  # validates default_timeout
         self.debug = debug
         self.serializer: Serializer = make_serializer(serializer, secret_key)
+        self._encode, self._decode = bind(self.serializer)
+        self._as_bytes = database.bytes_replies  # stored values are read as bytes
         self._keys = database.keyspace.group(name)  # one cluster slot per cache
-        # how a stored value is read as bytes: asking a database that does not
-        # decode to skip decoding costs redis-py 2-4 µs a read for nothing
-        decodes = database.get_encoder().decode_responses
-        self._as_bytes = _RAW if decodes else _AS_IS
+        self._prefix = self._keys.key("")  # "<name>:" ("{<name>}:" on a cluster)
 
     # -- keys and values ------------------------------------------------------------
     def make_key(self, key: str | bytes) -> RedisKey:
         """The Redis key of the cache key ``key``: text, or bytes for a
         ``bytes`` key that is not UTF-8 (stored as given)."""
         if type(key) is str:  # the usual case
-            return self._keys.key(key)
+            return self._prefix + key
         if isinstance(key, bytes):
             try:
                 key.decode("utf-8")
@@ -169,16 +161,6 @@ class Cache:
         elif not isinstance(key, str):
             raise InvalidCacheKey(f"cache keys are str or bytes, not {key!r}")
         return self._keys.key(key)
-
-    @property
-    def _prefix(self) -> str:
-        return self._keys.key("")
-
-    def _encode(self, redis_key: RedisKey, value: Any) -> bytes:
-        return encode(self.serializer, redis_key, value)
-
-    def _decode(self, redis_key: RedisKey, data: bytes) -> Any:
-        return decode(self.serializer, redis_key, data)
 
     def _expiry_ms(self, timeout: float | None) -> int | None:
         timeout = timeout or self.default_timeout
@@ -274,7 +256,9 @@ class Cache:
         is not UTF-8 is listed too); SCAN on every primary of a cluster."""
         prefix = self._prefix
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
-        return self.database.scan_iter(match=pattern, count=FLUSH_BATCH, **_RAW)
+        return self.database.scan_iter(
+            match=pattern, count=FLUSH_BATCH, **self._as_bytes
+        )
 
     def keys(self, strip_prefix: bool = False) -> list[str | bytes]:
         """The Redis keys of the cached values (``<name>:<key>``, on a cluster
@@ -387,16 +371,23 @@ class CachedFunction(Generic[P, R]):
         self.count_metrics = metrics
         self.metrics = CacheMetrics()
         self._name = f"{fn.__module__}.{fn.__qualname__}"
+        self._head = f"{self._name}:"
 
     def key(self, *args: Any, **kwargs: Any) -> str:
         """The cache key of a call with these arguments."""
-        return self.cache.database.keyspace(self._name, self.key_fn(args, kwargs))
+        return self._key(args, kwargs)
+
+    def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        digest = self.key_fn(args, kwargs)
+        if type(digest) is str:  # the usual case: "<module.function>:<digest>"
+            return self._head + digest
+        return self.cache.database.keyspace(self._name, digest)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         cache = self.cache
         if cache.debug:
             return self.fn(*args, **kwargs)
-        redis_key = cache.make_key(self.key(*args, **kwargs))
+        redis_key = cache.make_key(self._key(args, kwargs))
         data = cache.database.execute_command("GET", redis_key, **cache._as_bytes)
         if self.count_metrics:
             self.metrics.record(data is not None)

@@ -18,8 +18,7 @@ from walrus.serializers import (
     SignedPickleSerializer,
     UnsafePickleSerializer,
     ValueSerializer,
-    decode,
-    encode,
+    bind,
     make_serializer,
 )
 
@@ -32,8 +31,6 @@ from walrus.features.cache import (
     P,
     R,
     RedisKey,
-    _AS_IS,
-    _RAW,
     default_key,
 )
 
@@ -77,15 +74,16 @@ class Cache:
         self._expiry_ms(None)
         self.debug = debug
         self.serializer: Serializer = make_serializer(serializer, secret_key)
+        self._encode, self._decode = bind(self.serializer)
+        self._as_bytes = database.bytes_replies
         self._keys = database.keyspace.group(name)
-        decodes = database.get_encoder().decode_responses
-        self._as_bytes = _RAW if decodes else _AS_IS
+        self._prefix = self._keys.key("")
 
     def make_key(self, key: str | bytes) -> RedisKey:
         """The Redis key of the cache key ``key``: text, or bytes for a
         ``bytes`` key that is not UTF-8 (stored as given)."""
         if type(key) is str:
-            return self._keys.key(key)
+            return self._prefix + key
         if isinstance(key, bytes):
             try:
                 key.decode("utf-8")
@@ -94,16 +92,6 @@ class Cache:
         elif not isinstance(key, str):
             raise InvalidCacheKey(f"cache keys are str or bytes, not {key!r}")
         return self._keys.key(key)
-
-    @property
-    def _prefix(self) -> str:
-        return self._keys.key("")
-
-    def _encode(self, redis_key: RedisKey, value: Any) -> bytes:
-        return encode(self.serializer, redis_key, value)
-
-    def _decode(self, redis_key: RedisKey, data: bytes) -> Any:
-        return decode(self.serializer, redis_key, data)
 
     def _expiry_ms(self, timeout: float | None) -> int | None:
         timeout = timeout or self.default_timeout
@@ -204,7 +192,9 @@ class Cache:
         is not UTF-8 is listed too); SCAN on every primary of a cluster."""
         prefix = self._prefix
         pattern = "".join(("\\" + c if c in "*?[]\\" else c for c in prefix)) + "*"
-        return self.database.scan_iter(match=pattern, count=FLUSH_BATCH, **_RAW)
+        return self.database.scan_iter(
+            match=pattern, count=FLUSH_BATCH, **self._as_bytes
+        )
 
     async def keys(self, strip_prefix: bool = False) -> list[str | bytes]:
         """The Redis keys of the cached values (``<name>:<key>``, on a cluster
@@ -293,16 +283,23 @@ class CachedFunction(Generic[P, R]):
         self.count_metrics = metrics
         self.metrics = CacheMetrics()
         self._name = f"{fn.__module__}.{fn.__qualname__}"
+        self._head = f"{self._name}:"
 
     def key(self, *args: Any, **kwargs: Any) -> str:
         """The cache key of a call with these arguments."""
-        return self.cache.database.keyspace(self._name, self.key_fn(args, kwargs))
+        return self._key(args, kwargs)
+
+    def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        digest = self.key_fn(args, kwargs)
+        if type(digest) is str:
+            return self._head + digest
+        return self.cache.database.keyspace(self._name, digest)
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         cache = self.cache
         if cache.debug:
             return await self.fn(*args, **kwargs)
-        redis_key = cache.make_key(self.key(*args, **kwargs))
+        redis_key = cache.make_key(self._key(args, kwargs))
         data = await cache.database.execute_command("GET", redis_key, **cache._as_bytes)
         if self.count_metrics:
             self.metrics.record(data is not None)

@@ -11,8 +11,6 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from redis.client import NEVER_DECODE
-
 from walrus.exceptions import InvalidType, InvalidValue
 from walrus.features.containers.base import Container
 
@@ -193,7 +191,7 @@ class BitField(Container):
         """The whole string as bytes, in either reply mode (GET). One round trip."""
         with self._guard:
             value = self.database.execute_command(
-                "GET", self.key, **{NEVER_DECODE: True}
+                "GET", self.key, **self.database.bytes_replies
             )
         return None if value is None else bytes(value)
 

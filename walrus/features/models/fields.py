@@ -35,7 +35,7 @@ from walrus.features.models.expressions import (
     Ordering,
     Search,
 )
-from walrus.serializers import SecretKeys, Serializer, decode, encode, make_serializer
+from walrus.serializers import SecretKeys, Serializer, bind, make_serializer
 
 if TYPE_CHECKING:
     from typing import Self
@@ -461,6 +461,7 @@ class PickledField(Field[Any]):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.serializer = make_serializer(serializer, secret_key)
+        self._dumps, self._loads = bind(self.serializer)
 
     def _binding(self) -> bytes:
         """What a signed value is bound to: the model and this field."""
@@ -469,10 +470,10 @@ class PickledField(Field[Any]):
         return f"walrus-model:{owner}:{self.name}".encode()
 
     def to_db(self, value: Any) -> bytes:
-        return encode(self.serializer, self._binding(), value)
+        return self._dumps(self._binding(), value)
 
     def from_db(self, raw: bytes) -> Any:
-        return decode(self.serializer, self._binding(), raw)
+        return self._loads(self._binding(), raw)
 
 
 class ContainerField(_Attribute[C]):

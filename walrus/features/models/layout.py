@@ -23,6 +23,7 @@ Index members are row keys (``note:id.3``), as in walrus 0.9.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -48,14 +49,14 @@ class ModelKeys:
             p.encode("utf-8") if isinstance(p, str) else p for p in parts
         )
 
-    @property
+    @functools.cached_property
     def row_prefix(self) -> bytes:
         return self._join("id", b"")
 
     def row(self, pk: bytes) -> bytes:
         return self.row_prefix + pk
 
-    @property
+    @functools.cached_property
     def all(self) -> bytes:
         return self._join("all")
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
-
-from redis.client import NEVER_DECODE
 
 from walrus.exceptions import (
     DuplicateKey,
@@ -55,12 +54,6 @@ BATCH = 1000  # rows per pipelined round trip
 RETRIES = 25  # attempts of a full-text save whose row keeps changing
 
 
-def _raw(db: Any) -> dict[str, Any]:
-    """Options that make ``db`` return bytes whatever the reply mode (none for
-    a database that does not decode: asking costs redis-py 2-4 µs a read)."""
-    return {NEVER_DECODE: []} if db.get_encoder().decode_responses else {}
-
-
 def _bytes(value: Any) -> bytes:
     return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
 
@@ -87,6 +80,7 @@ class ModelMeta(type):
                 target[attr] = value
         if not any(isinstance(b, ModelMeta) for b in bases):
             cls._fields, cls._containers = {}, {}  # type: ignore[attr-defined]
+            cls._row_fields = []  # type: ignore[attr-defined]
             return cls
         keys = [f for f in fields.values() if f.primary_key]
         if len(keys) > 1:  # a declared key replaces a base model's automatic _id
@@ -108,6 +102,10 @@ class ModelMeta(type):
         if not keys[0].can_be_primary_key:
             raise InvalidType(f"{keys[0]!r} cannot be a primary key")
         cls._fields = fields  # type: ignore[attr-defined]
+        # how a row's hash is read: (field, its name in the hash, its reader)
+        cls._row_fields = [  # type: ignore[attr-defined]
+            (name, name.encode(), f.from_db) for name, f in fields.items()
+        ]
         cls._containers = containers  # type: ignore[attr-defined]
         cls._primary_key = keys[0]  # type: ignore[attr-defined]
         return cls
@@ -123,6 +121,8 @@ class Model(metaclass=ModelMeta):
     _fields: ClassVar[dict[str, Field[Any]]]
     _containers: ClassVar[dict[str, ContainerField[Any]]]
     _primary_key: ClassVar[Field[Any]]
+    _row_fields: ClassVar[list[tuple[str, bytes, Callable[[bytes], Any]]]]
+    _built_keys: ClassVar[tuple[Any, tuple[str | None, str], ModelKeys]]
     _query: ClassVar[KeysOfModel] = KeysOfModel()  # walrus 0.9's private helper
 
     def __init__(self, **kwargs: Any) -> None:
@@ -166,12 +166,18 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def _keys(cls) -> ModelKeys:
-        return ModelKeys.build(
-            cls._database(),
-            cls.__namespace__,
-            cls.__name__.lower(),
-            cls.index_separator,
-        )
+        """The model's key names on its database (built once per database,
+        namespace and separator)."""
+        db = cls._database()
+        shape = (cls.__namespace__, cls.index_separator)
+        built = cls.__dict__.get("_built_keys")
+        if built is None or built[0] is not db or built[1] != shape:
+            keys = ModelKeys.build(
+                db, cls.__namespace__, cls.__name__.lower(), cls.index_separator
+            )
+            built = (db, shape, keys)
+            cls._built_keys = built
+        return built[2]
 
     def _row_key(self, keys: ModelKeys) -> bytes:
         pk = self.get_id()
@@ -193,8 +199,8 @@ class Model(metaclass=ModelMeta):
     def _from_row(cls, raw: dict[bytes, bytes]) -> Any:
         instance = cls.__new__(cls)
         instance._data = {
-            name: (f.from_db(raw[name.encode()]) if name.encode() in raw else None)
-            for name, f in cls._fields.items()
+            name: (None if (value := raw.get(stored)) is None else read(value))
+            for name, stored, read in cls._row_fields
         }
         return instance
 
@@ -209,7 +215,7 @@ class Model(metaclass=ModelMeta):
         else:
             key = _bytes(primary_key)
         db = cls._database()
-        raw = db.execute_command("HGETALL", key, **_raw(db))
+        raw = db.execute_command("HGETALL", key, **db.bytes_replies)
         if not raw:
             raise MissingKey(f"no {cls.__name__} with primary key {primary_key!r}")
         return cls._from_row(raw)
@@ -232,13 +238,15 @@ class Model(metaclass=ModelMeta):
         keys = cls._keys()
         db = cls._database()
         if db.keyspace.cluster:
-            members = db.execute_command("SMEMBERS", keys.all, **_raw(db))
+            members = db.execute_command("SMEMBERS", keys.all, **db.bytes_replies)
             return cls._fetch(list(members))
         names = list(cls._fields)
         gets: list[bytes] = [b"GET", b"#"]
         for name in names:
             gets += [b"GET", b"*->" + name.encode()]
-        reply = db.execute_command("SORT", keys.all, "BY", "nosort", *gets, **_raw(db))
+        reply = db.execute_command(
+            "SORT", keys.all, "BY", "nosort", *gets, **db.bytes_replies
+        )
         width = len(names) + 1
         rows = []
         for at in range(0, len(reply), width):
@@ -402,7 +410,7 @@ class Model(metaclass=ModelMeta):
         pipelined round trip."""
         db = cls._database()
         rows: list[Any] = []
-        as_bytes = _raw(db)
+        as_bytes = db.bytes_replies
         for start in range(0, len(ids), BATCH):
             pipe = db.pipeline(transaction=False)
             for key in ids[start : start + BATCH]:
@@ -438,7 +446,7 @@ class Model(metaclass=ModelMeta):
         if not names:
             return [[] for _ in rows]
         db = cls._database()
-        pipe, as_bytes = db.pipeline(transaction=False), _raw(db)
+        pipe, as_bytes = db.pipeline(transaction=False), db.bytes_replies
         for row in rows:
             pipe.execute_command("HMGET", row, *names, **as_bytes)
         return [list(values) for values in pipe.execute()]
@@ -554,7 +562,7 @@ class Model(metaclass=ModelMeta):
                 cls._delete_plan(keys, row, old).run(db, keys, client=pipe)
             for row, reply in zip(batch, pipe.execute(), strict=True):
                 if _bytes(reply) == b"conflict":
-                    raw = db.execute_command("HGETALL", row, **_raw(db))
+                    raw = db.execute_command("HGETALL", row, **db.bytes_replies)
                     if raw:
                         cls._from_row(raw).delete()
         return len(rows)

@@ -5,7 +5,6 @@ Do not edit: change the sync source and run the script. The sync module's docume
 from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-from redis.client import NEVER_DECODE
 from walrus.exceptions import InvalidType, InvalidValue
 from walrus.asyncio.features.containers.base import Container
 
@@ -143,7 +142,7 @@ class BitField(Container):
         """The whole string as bytes, in either reply mode (GET). One round trip."""
         async with self._guard:
             value = await self.database.execute_command(
-                "GET", self.key, **{NEVER_DECODE: True}
+                "GET", self.key, **self.database.bytes_replies
             )
         return None if value is None else bytes(value)
 

@@ -5,6 +5,7 @@ Do not edit: change the sync source and run the script. The sync module's docume
 from __future__ import annotations
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
 from walrus.exceptions import (
     DuplicateKey,
@@ -27,7 +28,7 @@ from walrus.features.models.fields import (
 from walrus.features.models.layout import KeysOfModel, ModelKeys
 from walrus.features.models.writes import MARK
 from walrus.asyncio.features.models.writes import WritePlan
-from walrus.features.models.model import BATCH, ModelMeta, RETRIES, _bytes, _raw
+from walrus.features.models.model import BATCH, ModelMeta, RETRIES, _bytes
 
 __all__ = ["Model", "ModelMeta"]
 
@@ -41,6 +42,8 @@ class Model(metaclass=ModelMeta):
     _fields: ClassVar[dict[str, Field[Any]]]
     _containers: ClassVar[dict[str, ContainerField[Any]]]
     _primary_key: ClassVar[Field[Any]]
+    _row_fields: ClassVar[list[tuple[str, bytes, Callable[[bytes], Any]]]]
+    _built_keys: ClassVar[tuple[Any, tuple[str | None, str], ModelKeys]]
     _query: ClassVar[KeysOfModel] = KeysOfModel()
 
     def __init__(self, **kwargs: Any) -> None:
@@ -82,12 +85,18 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def _keys(cls) -> ModelKeys:
-        return ModelKeys.build(
-            cls._database(),
-            cls.__namespace__,
-            cls.__name__.lower(),
-            cls.index_separator,
-        )
+        """The model's key names on its database (built once per database,
+        namespace and separator)."""
+        db = cls._database()
+        shape = (cls.__namespace__, cls.index_separator)
+        built = cls.__dict__.get("_built_keys")
+        if built is None or built[0] is not db or built[1] != shape:
+            keys = ModelKeys.build(
+                db, cls.__namespace__, cls.__name__.lower(), cls.index_separator
+            )
+            built = (db, shape, keys)
+            cls._built_keys = built
+        return built[2]
 
     def _row_key(self, keys: ModelKeys) -> bytes:
         pk = self.get_id()
@@ -108,8 +117,8 @@ class Model(metaclass=ModelMeta):
     def _from_row(cls, raw: dict[bytes, bytes]) -> Any:
         instance = cls.__new__(cls)
         instance._data = {
-            name: f.from_db(raw[name.encode()]) if name.encode() in raw else None
-            for name, f in cls._fields.items()
+            name: None if (value := raw.get(stored)) is None else read(value)
+            for name, stored, read in cls._row_fields
         }
         return instance
 
@@ -124,7 +133,7 @@ class Model(metaclass=ModelMeta):
         else:
             key = _bytes(primary_key)
         db = cls._database()
-        raw = await db.execute_command("HGETALL", key, **_raw(db))
+        raw = await db.execute_command("HGETALL", key, **db.bytes_replies)
         if not raw:
             raise MissingKey(f"no {cls.__name__} with primary key {primary_key!r}")
         return cls._from_row(raw)
@@ -147,14 +156,14 @@ class Model(metaclass=ModelMeta):
         keys = cls._keys()
         db = cls._database()
         if db.keyspace.cluster:
-            members = await db.execute_command("SMEMBERS", keys.all, **_raw(db))
+            members = await db.execute_command("SMEMBERS", keys.all, **db.bytes_replies)
             return await cls._fetch(list(members))
         names = list(cls._fields)
         gets: list[bytes] = [b"GET", b"#"]
         for name in names:
             gets += [b"GET", b"*->" + name.encode()]
         reply = await db.execute_command(
-            "SORT", keys.all, "BY", "nosort", *gets, **_raw(db)
+            "SORT", keys.all, "BY", "nosort", *gets, **db.bytes_replies
         )
         width = len(names) + 1
         rows = []
@@ -316,7 +325,7 @@ class Model(metaclass=ModelMeta):
         pipelined round trip."""
         db = cls._database()
         rows: list[Any] = []
-        as_bytes = _raw(db)
+        as_bytes = db.bytes_replies
         for start in range(0, len(ids), BATCH):
             pipe = db.pipeline(transaction=False)
             for key in ids[start : start + BATCH]:
@@ -351,7 +360,7 @@ class Model(metaclass=ModelMeta):
         if not names:
             return [[] for _ in rows]
         db = cls._database()
-        pipe, as_bytes = (db.pipeline(transaction=False), _raw(db))
+        pipe, as_bytes = (db.pipeline(transaction=False), db.bytes_replies)
         for row in rows:
             pipe.execute_command("HMGET", row, *names, **as_bytes)
         return [list(values) for values in await pipe.execute()]
@@ -469,7 +478,7 @@ class Model(metaclass=ModelMeta):
                 await cls._delete_plan(keys, row, old).run(db, keys, client=pipe)
             for row, reply in zip(batch, await pipe.execute(), strict=True):
                 if _bytes(reply) == b"conflict":
-                    raw = await db.execute_command("HGETALL", row, **_raw(db))
+                    raw = await db.execute_command("HGETALL", row, **db.bytes_replies)
                     if raw:
                         cls._from_row(raw).delete()
         return len(rows)
