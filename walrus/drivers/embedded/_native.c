@@ -198,6 +198,17 @@ static PyObject *run(void *handle, PyObject *tuple) {
     return result;
 }
 
+/* run() on args as arguments() checks them: the converted reply, or NULL
+ * with an exception set. */
+static PyObject *run_arguments(void *handle, PyObject *args) {
+    PyObject *tuple = arguments(args);
+    if (tuple == NULL)
+        return NULL;
+    PyObject *result = run(handle, tuple);
+    Py_DECREF(tuple);
+    return result;
+}
+
 /* command(handle, args): run args (a list or tuple of bytes, at least one)
  * on the rlite context at address handle; the reply as native.convert()
  * gives it. No reply at all raises the exception bind() was given. */
@@ -209,14 +220,7 @@ static PyObject *command(PyObject *self, PyObject *const *argv_in,
         return NULL;
     }
     void *handle = context_at(argv_in[0]);
-    if (handle == NULL)
-        return NULL;
-    PyObject *tuple = arguments(argv_in[1]);
-    if (tuple == NULL)
-        return NULL;
-    PyObject *result = run(handle, tuple);
-    Py_DECREF(tuple);
-    return result;
+    return handle == NULL ? NULL : run_arguments(handle, argv_in[1]);
 }
 
 /* read(handle, suffix, wrong, args): command(), except that a string reply
@@ -261,9 +265,7 @@ static PyObject *many(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs
     Py_ssize_t count = PyTuple_GET_SIZE(commands);
     PyObject *replies = PyList_New(count);
     for (Py_ssize_t i = 0; replies != NULL && i < count; i++) {
-        PyObject *tuple = arguments(PyTuple_GET_ITEM(commands, i));
-        PyObject *reply = tuple == NULL ? NULL : run(handle, tuple);
-        Py_XDECREF(tuple);
+        PyObject *reply = run_arguments(handle, PyTuple_GET_ITEM(commands, i));
         if (reply == NULL)
             Py_CLEAR(replies);
         else
