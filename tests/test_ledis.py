@@ -770,6 +770,18 @@ def test_construction_and_urls() -> None:
     assert native.ledis_command("HCLEAR", "h") == 2
 
 
+def test_a_database_from_a_url_closes_its_connections(redis_db: Any) -> None:
+    """``close()`` disconnects the pool ``from_url`` made (a Valkey server
+    answers the native PING the driver sends as it is)."""
+    kwargs = redis_db.connection_pool.connection_kwargs
+    db = WalrusLedis.from_url(f"redis://{kwargs['host']}:{kwargs['port']}/0")
+    assert db.ledis_command("PING") in (b"PONG", "PONG", True)
+    (connection,) = db.connection_pool._available_connections
+    assert connection._sock is not None
+    db.close()
+    assert connection._sock is None
+
+
 def test_an_error_inside_a_twin_is_its_reply() -> None:
     _, reply = run("WALRUS.OP cas 1 k a b", [(["GET k"], [ResponseError("ERR no")])])
     assert isinstance(reply, ResponseError)

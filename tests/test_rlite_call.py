@@ -31,6 +31,10 @@ from walrus.tusks.rlite import WalrusLite
 ROOT = Path(walrus.__file__).parents[1]
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 FUZZ = Path(__file__).with_name("rlite_fuzz.py")
+# the compiled call in use (built, and not turned off by WALRUS_RLITE_CTYPES=1)
+needs_compiled = pytest.mark.skipif(
+    not library().compiled, reason="the C accelerator is not built or not in use"
+)
 
 COMMANDS: list[list[bytes]] = [
     [b"SET", b"k", b"v"],
@@ -84,12 +88,12 @@ def test_ctypes_replies() -> None:
     assert replies[21] == b"PONG"
 
 
-@pytest.mark.skipif(compiled is None, reason="the C accelerator was not built")
+@needs_compiled
 def test_compiled_and_ctypes_give_the_same_replies() -> None:
     assert _replies(compiled.command) == _replies(library().ctypes_call)
 
 
-@pytest.mark.skipif(compiled is None, reason="the C accelerator was not built")
+@needs_compiled
 def test_compiled_call_refuses_bad_arguments_without_crashing() -> None:
     lib = library()
     handle = lib.connect(b":memory:", 0)

@@ -192,10 +192,13 @@ class LedisDatabase(LedisClient, DatabaseAPI, redis.Redis):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> LedisDatabase:
-        """A database for ``ledis://host:port/db`` (or ``redis://``, ``unix://``)."""
+        """A database for ``ledis://host:port/db`` (or ``redis://``, ``unix://``);
+        ``close()`` closes its connections."""
         url, own = ledis_url(url, kwargs)
         pool = redis.ConnectionPool.from_url(url, protocol=2, **kwargs)
-        return cls(connection_pool=pool, **own)
+        database = cls(connection_pool=pool, **own)
+        database.auto_close_connection_pool = True
+        return database
 
     # -- commands ------------------------------------------------------------------
     def execute_command(self, *args: Any, **options: Any) -> Any:
