@@ -73,8 +73,10 @@ def check_mapping(
         if source:
             pairs.update(source)  # a dict's copy at C speed
     values, check = (_SCORES, check_score) if scores else (_STORABLE, check_value)
-    if set(map(type, pairs)) <= _STORABLE and set(map(type, pairs.values())) <= values:
-        return pairs  # the usual case, at C speed
+    if _STORABLE.issuperset(map(type, pairs)) and values.issuperset(
+        map(type, pairs.values())
+    ):  # the usual case, at C speed
+        return pairs
     return {check_value(k, what): check(v) for k, v in pairs.items()}
 
 
