@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
@@ -349,3 +351,22 @@ def slots_of(keys: Iterator[Any] | list[Any] | set[Any]) -> set[int]:
         key_slot(k if isinstance(k, bytes) else k.encode("utf-8", "surrogateescape"))
         for k in keys
     }
+
+
+def run_child(
+    code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> str:
+    """Run ``code`` in a fresh interpreter with ``args``; what it printed.
+    A hang, a crash or a non-zero exit fails the test with its output."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the child hung for {timeout:.0f} s")
+    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-3000:]
+    return done.stdout.strip()

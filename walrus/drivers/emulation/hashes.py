@@ -36,9 +36,15 @@ def hset(db: EmulationEngine, args: Args) -> Reply:
     if len(args) % 2:
         raise wrong_args(args[0])
     entry = db.container(args[1], "hash", dict)
-    fields = args[2::2]
-    added = len(set(fields).difference(entry.value))
-    entry.value.update(zip(fields, args[3::2], strict=True))
+    values: dict[bytes, bytes] = entry.value
+    if len(args) == 4:  # one pair: no set or zip to build
+        fields = [args[2]]
+        added = int(args[2] not in values)
+        values[args[2]] = args[3]
+    else:
+        fields = args[2::2]
+        added = len(set(fields).difference(values))
+        values.update(zip(fields, args[3::2], strict=True))
     db.changed(args[1], entry, fields)
     return b"OK" if args[0].upper() == b"HMSET" else added
 

@@ -36,16 +36,12 @@ def get(db: EmulationEngine, args: Args) -> Reply:
 
 def _deadline(name: str, option: bytes, raw: bytes) -> int:
     amount = to_int(raw)
-    invalid = Refused(f"ERR invalid expire time in '{name}' command")
-    if amount <= 0:
-        raise invalid
     scale = 1000 if option in (b"EX", b"EXAT") else 1
-    if amount > INT64_MAX // scale:
-        raise invalid
-    deadline = amount * scale + (now_ms() if option in (b"EX", b"PX") else 0)
-    if deadline > INT64_MAX:
-        raise invalid
-    return deadline
+    if 0 < amount <= INT64_MAX // scale:
+        deadline = amount * scale + (now_ms() if option in (b"EX", b"PX") else 0)
+        if deadline <= INT64_MAX:
+            return deadline
+    raise Refused(f"ERR invalid expire time in '{name}' command")
 
 
 @command("SET", -3)
@@ -54,6 +50,10 @@ def set_(db: EmulationEngine, args: Args) -> Reply:
     key, value = args[1], args[2]
     if len(args) == 3:  # no option: what set_string does, one lookup less
         db.replace(key, "string", value)
+        return b"OK"
+    option = args[3].upper()
+    if len(args) == 5 and option in (b"EX", b"PX", b"EXAT", b"PXAT"):  # a cache's
+        db.replace(key, "string", value, _deadline("set", option, args[4]))
         return b"OK"
     flags: set[bytes] = set()
     deadline: int | None = None
@@ -73,14 +73,14 @@ def set_(db: EmulationEngine, args: Args) -> Reply:
     if {b"NX", b"XX"} <= flags or (b"KEEPTTL" in flags and deadline is not None):
         raise Refused(SYNTAX)
     old = get_string(db, key) if b"GET" in flags else None
-    present = db.entry(key) is not None
-    if (b"NX" in flags and present) or (b"XX" in flags and not present):
-        return old if b"GET" in flags else None
-    db.set_string(key, value, keep_ttl=b"KEEPTTL" in flags)
-    if deadline is not None:
-        entry = db.entry(key)
-        if entry is not None:
-            db.set_expire(key, entry, deadline)
+    if b"NX" in flags or b"XX" in flags:
+        present = db.entry(key) is not None
+        if (b"NX" in flags and present) or (b"XX" in flags and not present):
+            return old if b"GET" in flags else None
+    if deadline is None:
+        db.set_string(key, value, keep_ttl=b"KEEPTTL" in flags)
+    else:  # value and deadline in one write
+        db.replace(key, "string", value, deadline)
     return old if b"GET" in flags else b"OK"
 
 

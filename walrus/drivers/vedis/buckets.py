@@ -36,19 +36,46 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from zlib import crc32
 
-from walrus.drivers.vedis.records import BIG, Records, pages
+from walrus.drivers.vedis.records import LARGE, Records
 
 __all__ = ["MERGE", "SPLIT", "Buckets", "bucket_of"]
 
 SPLIT = 32  # fields per bucket, on average, above which the map grows a bucket
 MERGE = 8  # ... and below which it loses one
+SPLICE = 10  # changes to a bucket above which it is parsed and joined again
+
+
+def _masks(size: int) -> tuple[int, int]:
+    """The masks of linear hashing over ``size`` buckets: the power of two
+    above ``size`` less one, and half that power less one."""
+    high = 1 << size.bit_length()
+    return high - 1, (high >> 1) - 1
 
 
 def bucket_of(field: str, size: int) -> int:
     """The bucket of ``field`` in a map of ``size`` buckets (linear hashing)."""
-    high = 1 << size.bit_length()  # the power of two above size
-    bucket = crc32(field.encode()) & (high - 1)
-    return bucket if bucket < size else bucket & ((high >> 1) - 1)
+    return _bucket(field, size, *_masks(size))
+
+
+def _bucket(field: str, size: int, mask: int, low: int) -> int:
+    bucket = crc32(field.encode()) & mask
+    return bucket if bucket < size else bucket & low
+
+
+def _sort(
+    changes: dict[str, str | None], size: int
+) -> dict[int, dict[str, str | None]]:
+    """``changes`` by bucket (the masks computed once, for bulk writes)."""
+    mask, low = _masks(size)
+    parts: dict[int, dict[str, str | None]] = {}
+    for field, value in changes.items():
+        bucket = _bucket(field, size, mask, low)
+        part = parts.get(bucket)
+        if part is None:
+            parts[bucket] = {field: value}
+        else:
+            part[field] = value
+    return parts
 
 
 def _origin(bucket: int) -> int:
@@ -110,10 +137,14 @@ class Buckets:
     # -- bucket records ----------------------------------------------------------
     def _read(self, prefix: bytes, bucket: int) -> tuple[bytes, _Stored]:
         """A bucket's lines, and where they are."""
-        raw = self.records.fetch(b"%s:%d" % (prefix, bucket))
+        return self._load(b"%s:%d" % (prefix, bucket))
+
+    def _load(self, name: bytes) -> tuple[bytes, _Stored]:
+        """The lines of the bucket record ``name``, and where they are."""
+        raw = self.records.fetch(name)
         if not raw:
             return b"", _NOWHERE
-        if not raw.startswith(b"@"):
+        if not raw.startswith(b"@"):  # the lines themselves
             return raw, _Stored(len(raw), None)
         ident, size = raw[1:].split(b" ")
         outside = b"walrus:x:%s" % ident
@@ -126,11 +157,14 @@ class Buckets:
         return _parse(content), where
 
     def _write(self, prefix: bytes, bucket: int, content: bytes, old: _Stored) -> None:
-        name = b"%s:%d" % (prefix, bucket)
+        self._save(b"%s:%d" % (prefix, bucket), content, old)
+
+    def _save(self, name: bytes, content: bytes, old: _Stored) -> None:
+        """Write the bucket record ``name`` (whose lines are at ``old``)."""
         if not content:
             if old.size is not None:
                 self.records.delete(name, old.size)
-        elif pages(len(content)) > BIG:  # a fresh record, then the pointer
+        elif len(content) >= LARGE:  # a fresh record, then the pointer
             outside = b"walrus:x:%d" % self.records.new_id()
             self.records.store(outside, content)
             self.records.store(name, b"@%s %d" % (outside[9:], len(content)), old.size)
@@ -171,29 +205,40 @@ class Buckets:
         O(changes) records of about ``SPLIT`` fields each, plus at most two
         buckets moved by a split or a merge.
         """
+        if not changes:
+            return
         shape = self.shapes.get(prefix)
-        size = shape[0] if shape else 1
-        parts: dict[int, dict[str, str | None]] = {}
-        for field, value in changes.items():
-            parts.setdefault(bucket_of(field, size), {})[field] = value
-        count = shape[1] if shape else 0
-        for bucket, part in parts.items():
-            content, where = self._read(prefix, bucket)
-            if len(part) > SPLIT:  # a bulk write: one pass over the bucket
-                fields = _parse(content)
-                before = len(fields)
-                for field, value in part.items():
-                    if value is None:
-                        fields.pop(field, None)
-                    else:
-                        fields[field] = value
-                content, delta = _join(fields), len(fields) - before
-            else:
-                content, delta = _splice(content, part)
-            self._write(prefix, bucket, content, where)
-            count = count + delta if shape else content.count(b"\n") + bool(content)
-        if parts:
+        if shape is None:  # one bucket, which counts its lines
+            content = self._change(prefix + b":0", changes)[0]
+            count = content.count(b"\n") + bool(content)
+            if count > SPLIT:
+                self._balance(prefix, 1, count)
+            return
+        size, count = shape
+        for bucket, part in _sort(changes, size).items():
+            count += self._change(b"%s:%d" % (prefix, bucket), part)[1]
+        if size * MERGE <= count <= size * SPLIT:
+            shape[1] = count  # the same buckets
+        else:
             self._balance(prefix, size, count)
+
+    def _change(self, name: bytes, part: dict[str, str | None]) -> tuple[bytes, int]:
+        """Apply ``part`` to the bucket record ``name``: its new lines, and
+        the change in their number."""
+        content, where = self._load(name)
+        if len(part) > SPLICE:  # many changes: one pass over the bucket
+            fields = _parse(content)
+            before = len(fields)
+            for field, value in part.items():
+                if value is None:
+                    fields.pop(field, None)
+                else:
+                    fields[field] = value
+            content, delta = _join(fields), len(fields) - before
+        else:
+            content, delta = _splice(content, part)
+        self._save(name, content, where)
+        return content, delta
 
     def replace(self, prefix: bytes, pairs: Iterable[tuple[str, str]]) -> None:
         """Write a whole map under a prefix that holds none. O(fields)."""

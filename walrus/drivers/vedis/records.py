@@ -16,6 +16,13 @@ pages it made hot (a store or a delete: one page per started ``PAGE`` bytes
 of the old value and of the new, and one more for a new record, which may
 split a page of Vedis's hash table) and commits before a write would take
 it past ``HOT_LIMIT`` (112, below Vedis's 127, with room for Vedis's own).
+A rewrite costs nothing more when it cannot touch a page that is not hot
+yet: Vedis rewrites a record of ``n`` bytes with at most ``n`` bytes in
+place (on its own page, or its one overflow page) and a page made hot once
+stays counted until the commit, so a record of less than ``PAGE`` bytes
+already stored in the open transaction and rewritten no larger, or deleted,
+is free (the steady state of a hash field or a string overwritten in a
+loop, of a lock taken and released).
 A record too large for that (more than ``BIG`` pages) is never overwritten
 in place, where Vedis frees and reuses pages within one call: callers write
 a large value under a fresh name (a string under a fresh id, a map's large
@@ -36,12 +43,13 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BIG", "HOT_LIMIT", "PAGE", "ROOM", "Records", "pages"]
+__all__ = ["BIG", "HOT_LIMIT", "LARGE", "PAGE", "ROOM", "Records", "pages"]
 
 PAGE = 4000  # record bytes per Vedis page (4096 bytes less headers), rounded down
 HOT_LIMIT = 112  # hot pages a transaction may reach (Vedis frees them past 127)
 ROOM = 40  # hot pages an operation may add and still be committed whole
 BIG = 25  # pages above which a record is never overwritten in place
+LARGE = BIG * PAGE  # bytes from which a record has more than BIG pages
 
 
 def pages(size: int) -> int:
@@ -68,9 +76,12 @@ class Records:
         self.commit = commit
         self.new_id = new_id
         self.hot = 0  # pages made hot since the last commit, at most
+        # records of less than PAGE bytes stored since the last commit
+        self.written: set[bytes] = set()
 
     def committed(self) -> None:
         self.hot = 0
+        self.written.clear()
 
     @property
     def crowded(self) -> bool:
@@ -94,10 +105,20 @@ class Records:
 
         Overwriting in place is only for values of at most ``BIG`` pages.
         """
-        if old is not None and max(pages(old), pages(len(value))) > BIG:
+        size = len(value)
+        if old is not None and (old >= LARGE or size >= LARGE):
             raise ValueError(f"{name!r}: a large record is never overwritten")
-        self._spend(pages(len(value)) + (1 if old is None else pages(old)))
+        if not self.limit or (
+            old is not None and size <= old < PAGE and name in self.written
+        ):  # nothing counted, or in place on pages already hot (module doc)
+            self.db.store(name, value)
+            return
+        self._spend(pages(size) + (1 if old is None else pages(old)))
         self.db.store(name, value)
+        if size < PAGE:
+            self.written.add(name)
+        else:
+            self.written.discard(name)
 
     def delete(self, name: bytes, old: int | None = None) -> None:
         """Delete a record if it exists (``old``: its size, when known)."""
@@ -106,6 +127,9 @@ class Records:
             if raw is None:
                 return
             old = len(raw)
-        self._spend(pages(old))
+        if name in self.written:  # unlinked from a page already hot (module doc)
+            self.written.discard(name)
+        else:
+            self._spend(pages(old))
         with contextlib.suppress(KeyError):
             self.db.delete(name)

@@ -50,7 +50,8 @@ import contextlib
 import random
 import threading
 import time
-from base64 import b64decode, b64encode
+from base64 import b64decode
+from binascii import b2a_base64
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -60,7 +61,7 @@ from walrus.drivers.emulation.sortedset import ZSet
 from walrus.drivers.emulation.store import Entry
 from walrus.drivers.vedis.buckets import Buckets
 from walrus.drivers.vedis.format1 import finish_migration, migrate
-from walrus.drivers.vedis.records import BIG, Records, pages
+from walrus.drivers.vedis.records import LARGE, Records
 from walrus.exceptions import DatabaseOpenError, EngineError
 
 __all__ = ["CODECS", "FORMAT", "Codec", "VedisStore", "vedis_reason"]
@@ -71,7 +72,7 @@ ID_BLOCK = 64  # ids reserved at a time
 
 
 def _b64(raw: bytes) -> str:
-    return b64encode(raw).decode("ascii")
+    return b2a_base64(raw, newline=False).decode("ascii")
 
 
 def vedis_reason(exc: Exception) -> str:
@@ -84,11 +85,14 @@ def vedis_reason(exc: Exception) -> str:
 
 def _name(raw: bytes) -> str:
     """A field name for ``raw``: never empty, no space, no newline."""
-    return "~" + b64encode(raw).decode("ascii")
+    return "~" + _b64(raw)
 
 
 def _unname(field: str) -> bytes:
     return b64decode(field[1:])
+
+
+Changes = dict[str, str | None]  # field -> its new value, None: deleted
 
 
 class Codec(NamedTuple):
@@ -97,28 +101,73 @@ class Codec(NamedTuple):
     A later kind (streams) adds its own codec to :data:`CODECS`.
     """
 
-    members: Callable[[Entry], Iterable[Any]]  # every member, for a full write
-    field: Callable[[Entry, Any], str]  # the field name of a member
-    value: Callable[[Entry, Any], str | None]  # its field value; None once gone
+    pairs: Callable[[Entry], Iterable[tuple[str, str]]]  # every field, for a full write
+    changes: Callable[[Entry, Iterable[Any]], Changes]  # the fields of some members
     decode: Callable[[list[str], list[str]], Any]  # fields, values -> value
 
 
-def _member_field(entry: Entry, member: bytes) -> str:
-    return _name(member)
+def _codec(
+    members: Callable[[Entry], Iterable[Any]],
+    field: Callable[[Entry, Any], str],
+    value: Callable[[Entry, Any], str | None],  # None once the member is gone
+    decode: Callable[[list[str], list[str]], Any],
+) -> Codec:
+    """A codec from how to name one member and write its value."""
+
+    def pairs(entry: Entry) -> Iterator[tuple[str, str]]:
+        for member in members(entry):
+            found = value(entry, member)
+            if found is not None:
+                yield field(entry, member), found
+
+    def changes(entry: Entry, changed: Iterable[Any]) -> Changes:
+        return {field(entry, m): value(entry, m) for m in changed}
+
+    return Codec(pairs, changes, decode)
 
 
-def _hash_value(entry: Entry, field: bytes) -> str | None:
-    value: bytes | None = entry.value.get(field)
-    return None if value is None else _b64(value)
+# Hashes, sets and sorted sets name a member ``_name(member)``; their codecs
+# are written out (one call per write, not two per member).
+def _hash_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
+    for field, value in entry.value.items():
+        yield _name(field), _b64(value)
 
 
-def _set_value(entry: Entry, member: bytes) -> str | None:
-    return "1" if member in entry.value else None
+def _hash_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
+    values: dict[bytes, bytes] = entry.value
+    out: Changes = {}
+    for field in changed:
+        value = values.get(field)
+        out[_name(field)] = None if value is None else _b64(value)
+    return out
 
 
-def _zset_value(entry: Entry, member: bytes) -> str | None:
-    score: float | None = entry.value.scores.get(member)
-    return None if score is None else repr(score)
+def _decode_hash(fields: list[str], values: list[str]) -> dict[bytes, bytes]:
+    return {_unname(f): b64decode(v) for f, v in zip(fields, values, strict=True)}
+
+
+def _set_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
+    for member in entry.value:
+        yield _name(member), "1"
+
+
+def _set_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
+    members: set[bytes] = entry.value
+    return {_name(m): "1" if m in members else None for m in changed}
+
+
+def _zset_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
+    for member, score in entry.value.scores.items():
+        yield _name(member), repr(score)
+
+
+def _zset_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
+    scores: dict[bytes, float] = entry.value.scores
+    out: Changes = {}
+    for member in changed:
+        score = scores.get(member)
+        out[_name(member)] = None if score is None else repr(score)
+    return out
 
 
 def _list_value(entry: Entry, position: int) -> str | None:
@@ -139,23 +188,16 @@ def _decode_list(fields: list[str], values: list[str]) -> deque[bytes]:
 
 
 CODECS: dict[str, Codec] = {
-    "hash": Codec(
-        lambda e: e.value,
-        _member_field,
-        _hash_value,
-        lambda f, v: {_unname(a): b64decode(b) for a, b in zip(f, v, strict=True)},
-    ),
-    "set": Codec(
-        lambda e: e.value, _member_field, _set_value, lambda f, v: set(map(_unname, f))
-    ),
-    "zset": Codec(lambda e: e.value.scores, _member_field, _zset_value, _decode_zset),
-    "list": Codec(
+    "hash": Codec(_hash_pairs, _hash_changes, _decode_hash),
+    "set": Codec(_set_pairs, _set_changes, lambda f, v: set(map(_unname, f))),
+    "zset": Codec(_zset_pairs, _zset_changes, _decode_zset),
+    "list": _codec(
         lambda e: range(e.base, e.base + len(e.value)),
         lambda e, position: str(position),
         _list_value,
         _decode_list,
     ),
-    "stream": Codec(
+    "stream": _codec(
         lambda e: streamlog.records(e.value),
         lambda e, token: streamlog.field_name(token),
         lambda e, token: streamlog.record(e.value, token),
@@ -360,21 +402,16 @@ class VedisStore:
         self._file.dirty = True
         old = self._entries.get(key)
         gone = None
-        if old is not None:  # the old value's size when it is in memory
-            known = key in self._loaded and old is not entry
-            gone = (old.kind, old.ident, old.value if known else None)
+        if old is not None:
             if entry.kind == old.kind == "string" and self._overwrite(key, old, entry):
                 return
+            known = key in self._loaded and old is not entry  # the old value's size
+            gone = (old.kind, old.ident, old.value if known else None)
         entry.ident = self._file.new_id()
         if entry.kind == "string":
             self._records.store(_string(entry.ident), entry.value)
         else:
-            codec = CODECS[entry.kind]
-            pairs = []
-            for member in codec.members(entry):
-                value = codec.value(entry, member)
-                if value is not None:
-                    pairs.append((codec.field(entry, member), value))
+            pairs = CODECS[entry.kind].pairs(entry)
             self._buckets.replace(_members(entry.ident), pairs)
         self._entries[key] = entry
         self._write_meta(key, entry)
@@ -389,15 +426,14 @@ class VedisStore:
             size = len(old.value)
         else:
             size = len(self._records.fetch(name) or b"")
-        if max(pages(size), pages(len(entry.value))) > BIG:
+        if size >= LARGE or len(entry.value) >= LARGE:
             return False
-        before = _meta(old)
         entry.ident = old.ident
         self._records.store(name, entry.value, size)
         self._entries[key] = entry
         self._loaded.add(key)
-        if _meta(entry) != before:
-            self._write_meta(key, entry)
+        if entry.expire_at != old.expire_at or entry.base != old.base:
+            self._write_meta(key, entry)  # its directory line changed
         return True
 
     def remove(self, key: bytes) -> None:
@@ -424,11 +460,8 @@ class VedisStore:
         """The members' bucket(s); a list's new base is not written (its first
         element's position gives it back)."""
         self._file.dirty = True
-        codec = CODECS[entry.kind]
-        self._buckets.update(
-            _members(entry.ident),
-            {codec.field(entry, m): codec.value(entry, m) for m in members},
-        )
+        changes = CODECS[entry.kind].changes(entry, members)
+        self._buckets.update(_members(entry.ident), changes)
 
     def meta_changed(self, key: bytes, entry: Entry) -> None:
         self._write_meta(key, entry)
