@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -51,13 +52,17 @@ def test_no_generated_module_is_left_over() -> None:
     assert generated - expected == set()
 
 
+# one module per test process: pytest-xdist's workers convert at the same time
+EXAMPLE_MODULE = f"walrus.features._generator_example_{os.getpid()}"
+
+
 def convert(source: str) -> str:
     """The async twin of a one-module feature ``source`` (as walrus.features.x)."""
-    path = ROOT / "walrus" / "features" / "_generator_example.py"
+    path = ROOT.joinpath(*EXAMPLE_MODULE.split(".")).with_suffix(".py")
     path.write_text(source, encoding="utf-8")
     try:
         graph = GENERATOR.Graph([str(path.relative_to(ROOT))])
-        module = graph.modules["walrus.features._generator_example"]
+        module = graph.modules[EXAMPLE_MODULE]
         return str(GENERATOR.generate(graph, module))
     finally:
         path.unlink()
@@ -129,8 +134,7 @@ def test_a_definition_without_io_is_imported_not_copied() -> None:
     imported = [
         a.name
         for n in tree.body
-        if isinstance(n, ast.ImportFrom)
-        and n.module == "walrus.features._generator_example"
+        if isinstance(n, ast.ImportFrom) and n.module == EXAMPLE_MODULE
         for a in n.names
     ]
     assert imported == ["helper"]
