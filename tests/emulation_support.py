@@ -9,6 +9,7 @@ encodings).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,15 @@ def run(db: Any, command: list[str]) -> Any:
     if "nosort" in command and isinstance(reply, list):
         return sorted(reply)  # a set's order is Redis's own
     return reply
+
+
+def assert_replays_as(oracle: Any, db: Any, case: str, lines: list[str]) -> None:
+    """Each command line of ``case`` answers on ``db`` as on an emptied
+    ``oracle`` (compared through :func:`run`), step by step."""
+    oracle.flushall()
+    for number, line in enumerate(lines):
+        command = shlex.split(line)
+        assert run(db, command) == run(oracle, command), f"{case} {number} {line}"
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import threading
@@ -12,8 +11,8 @@ from typing import Any
 
 import pytest
 from differential_cases import SHAPES
+from emulation_support import assert_replays_as, raw
 from emulation_support import oracle as oracle  # a fixture
-from emulation_support import raw, run
 
 import walrus
 from walrus import DatabaseOpenError, UnsupportedOperation
@@ -350,10 +349,7 @@ def test_same_replies_as_valkey(
     emulation (or through a guard): replies as Valkey's, step by step."""
     db = raw(WalrusLite(":memory:" if where == "memory" else str(tmp_path / "s.rld")))
     try:
-        oracle.flushall()
-        for number, line in enumerate(SHAPES[case]):
-            command = shlex.split(line)
-            assert run(db, command) == run(oracle, command), f"{case} {number} {line}"
+        assert_replays_as(oracle, db, case, SHAPES[case])
     finally:
         db.close()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,8 @@ from typing import Any
 
 import pytest
 import redis
+from emulation_support import assert_replays_as, raw
 from emulation_support import oracle as oracle  # a fixture
-from emulation_support import raw, run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -269,10 +268,7 @@ def test_short_ways_answer_as_valkey(
 ) -> None:
     db = raw(WalrusLite(":memory:" if where == "memory" else str(tmp_path / "s.rld")))
     try:
-        oracle.flushall()
-        for number, line in enumerate(SEQUENCES[case]):
-            command = shlex.split(line)
-            assert run(db, command) == run(oracle, command), f"{case} {number} {line}"
+        assert_replays_as(oracle, db, case, SEQUENCES[case])
     finally:
         db.close()
 
