@@ -273,13 +273,11 @@ class PickleSerializer:
     refused on read with ``SerializationError``. Costs as ``pickle``.
     """
 
-    _unpickler: Callable[[io.BytesIO], pickle.Unpickler] = _PlainUnpickler
-
     def dumps(self, value: Any) -> bytes:
         return _pickle(_PlainPickler, value)
 
     def loads(self, data: bytes) -> Any:
-        return _unpickle(self._unpickler, data)
+        return _unpickle(_PlainUnpickler, data)
 
 
 class UnsafePickleSerializer:
@@ -288,13 +286,11 @@ class UnsafePickleSerializer:
     Only for a database that nothing but trusted code can write to.
     """
 
-    _unpickler: Callable[[io.BytesIO], pickle.Unpickler] = pickle.Unpickler
-
     def dumps(self, value: Any) -> bytes:
         return _pickle(pickle.Pickler, value)
 
     def loads(self, data: bytes) -> Any:
-        return _unpickle(self._unpickler, data)
+        return _unpickle(pickle.Unpickler, data)
 
 
 class JSONSerializer:
@@ -428,11 +424,6 @@ def bind(serializer: Serializer) -> tuple[Dumps, Loads]:
         )
     dumps, loads = serializer.dumps, serializer.loads
     if type(serializer) in _BYTES_OUT:
-        unpickler = getattr(serializer, "_unpickler", None)
-        if unpickler is not None:  # a pickle serializer: one call fewer a read
-            return (lambda key, value: dumps(value)), (
-                lambda key, data: _unpickle(unpickler, data)
-            )
         return (lambda key, value: dumps(value)), (lambda key, data: loads(data))
 
     def checked(key: str | bytes, value: Any) -> bytes:
