@@ -44,6 +44,11 @@ def _deadline(name: str, option: bytes, raw: bytes) -> int:
     raise Refused(f"ERR invalid expire time in '{name}' command")
 
 
+_EXPIRY_OPTIONS = frozenset({b"EX", b"PX", b"EXAT", b"PXAT"})
+_FLAGS = frozenset({b"NX", b"XX", b"GET", b"KEEPTTL"})
+_NX_XX = frozenset({b"NX", b"XX"})
+
+
 @command("SET", -3)
 def set_(db: EmulationEngine, args: Args) -> Reply:
     """SET with NX/XX/GET/KEEPTTL/EX/PX/EXAT/PXAT. O(1)."""
@@ -51,26 +56,25 @@ def set_(db: EmulationEngine, args: Args) -> Reply:
     if len(args) == 3:  # no option: what set_string does, one lookup less
         db.replace(key, "string", value)
         return b"OK"
-    option = args[3].upper()
-    if len(args) == 5 and option in (b"EX", b"PX", b"EXAT", b"PXAT"):  # a cache's
-        db.replace(key, "string", value, _deadline("set", option, args[4]))
-        return b"OK"
     flags: set[bytes] = set()
     deadline: int | None = None
-    i = 3
-    while i < len(args):
+    i, count = 3, len(args)
+    while i < count:
         option = args[i].upper()
-        if option in (b"EX", b"PX", b"EXAT", b"PXAT") and i + 1 < len(args):
+        if option in _EXPIRY_OPTIONS and i + 1 < count:
             if deadline is not None or b"KEEPTTL" in flags:
                 raise Refused(SYNTAX)
             deadline = _deadline("set", option, args[i + 1])
-            i += 1
-        elif option in (b"NX", b"XX", b"GET", b"KEEPTTL"):
+            i += 2
+        elif option in _FLAGS:
             flags.add(option)
+            i += 1
         else:
             raise Refused(SYNTAX)
-        i += 1
-    if {b"NX", b"XX"} <= flags or (b"KEEPTTL" in flags and deadline is not None):
+    if not flags:  # only an expiry (a cache's write): no flag to honour
+        db.replace(key, "string", value, deadline)
+        return b"OK"
+    if flags >= _NX_XX or (b"KEEPTTL" in flags and deadline is not None):
         raise Refused(SYNTAX)
     old = get_string(db, key) if b"GET" in flags else None
     if b"NX" in flags or b"XX" in flags:
