@@ -40,7 +40,9 @@ def _backend(name: str, connection: dict[str, Any]) -> Any:
             db.flushdb()
             return db
 
-        return Backend(name, open_walrus, lambda db: redis.Redis(**connection), False)
+        return Backend(
+            name, open_walrus, lambda db, setup: redis.Redis(**connection), False
+        )
     directory = connection.get("directory")
     return rlite_backend(name, Path(directory) if directory else None)
 

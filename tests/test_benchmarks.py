@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,51 @@ def test_async_mode_refuses_what_it_cannot_run() -> None:
     result = run_benchmarks("--async", "--quick", "--backend", "cluster")
     assert result.returncode == 2
     assert "--async runs on" in result.stderr
+
+
+@pytest.mark.parametrize("on_file", [False, True], ids=["memory", "file"])
+def test_rlite_plain_client_holds_the_data_setup_wrote(
+    on_file: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In memory the plain hirlite handle gets setup's writes again, in order;
+    on a file, a copy of walrus's file: the same keys, types, values, TTLs."""
+    pytest.importorskip("hirlite")
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks.harness import rlite_backend
+
+    def setup(db: Any) -> None:
+        db.set("string", "value", ex=100)
+        h = db.Hash("hash")
+        for i in reversed(range(300)):  # not rlite's own order
+            h[f"field:{i}"] = str(i)
+        db.Set("set").add(*[f"m{i}" for i in range(50)])
+        db.ZSet("zset").add({f"m{i}": i / 3 for i in range(50)})
+        db.List("list").extend([str(i) for i in range(20)])
+        db.Array("array").extend(["a", "b", "c"])
+
+    backend = rlite_backend("rlite", tmp_path if on_file else None)
+    db = backend.open_walrus()
+    try:
+        setup(db)
+        plain = backend.open_plain(db, setup)
+        engine = db._core.engine
+        keys = sorted(engine.raw([b"KEYS", b"*"]))
+        assert len(keys) >= 6
+        assert sorted(plain.command("KEYS", "*")) == keys
+        reads = {
+            b"string": ["GET"],
+            b"hash": ["HGETALL"],
+            b"set": ["SMEMBERS"],
+            b"zset": ["ZRANGE", "0", "-1", "WITHSCORES"],
+            b"list": ["LRANGE", "0", "-1"],
+        }
+        for key in keys:
+            kind = engine.raw([b"TYPE", key])
+            assert plain.command("TYPE", key) == kind
+            name, *rest = reads[kind]
+            theirs = plain.command(name, key, *rest)
+            ours = engine.raw([name.encode(), key, *(r.encode() for r in rest)])
+            assert sorted(theirs) == sorted(ours)
+        assert 0 < plain.command("PTTL", "string") <= 100_000
+    finally:
+        db.close()

@@ -170,9 +170,12 @@ def _page(
     args: Command,
     start: int,
     snapshot: Callable[[], Reply],
-    keep: Callable[[list[Any]], list[bytes]],
+    keep: Callable[[list[Any], bool], list[bytes]],
 ) -> Reply:
-    """One SCAN-family page: a snapshot on cursor 0, then slices of it."""
+    """One SCAN-family page: a snapshot on cursor 0, then slices of it, sorted
+    when it takes more than one page (so an evicted cursor can resume after its
+    last item). ``keep(page, fresh)`` shapes a page; ``fresh``: its items were
+    read by this very command, so they are current."""
     try:
         cursor = int(args[start])
     except ValueError:
@@ -186,23 +189,28 @@ def _page(
         return ErrorReply("ERR value is not an integer or out of range")
     if count < 1:
         return SYNTAX
-    if cursor == 0:
+    fresh = cursor == 0
+    if fresh:
         items = snapshot()
         if isinstance(items, ErrorReply):
             return items
+        if len(items) > count:
+            items.sort(key=_order)
     else:
         state = engine.cursors.take(cursor)
         if state is None:
             return ErrorReply("ERR invalid cursor")
         last, items = state
         if items is None:  # its snapshot was dropped: resume after its last item
-            fresh = snapshot()
-            if isinstance(fresh, ErrorReply):
-                return fresh
-            items = [i for i in fresh if _order(i) > _order(last)]
+            current = snapshot()
+            if isinstance(current, ErrorReply):
+                return current
+            after = _order(last)
+            items = sorted((i for i in current if _order(i) > after), key=_order)
+            fresh = True
     page, rest = items[:count], items[count:]
     next_cursor = engine.cursors.save(page[-1], rest) if rest else 0
-    return [str(next_cursor).encode(), keep(page)]
+    return [str(next_cursor).encode(), keep(page, fresh)]
 
 
 def _order(item: Any) -> bytes:
@@ -221,10 +229,9 @@ def _scan(engine: RawEngine, args: Command) -> Reply:
     kind = options.get(b"TYPE")
 
     def snapshot() -> Reply:
-        keys = _matching(engine, pattern)
-        return keys if isinstance(keys, ErrorReply) else sorted(keys)
+        return _matching(engine, pattern)
 
-    def keep(page: list[bytes]) -> list[bytes]:
+    def keep(page: list[bytes], fresh: bool) -> list[bytes]:
         page = _live(engine, page)
         if kind is not None:
             # through TYPE's gap, which knows emulated types (streams)
@@ -266,10 +273,17 @@ def _collection_scan(fetch: bytes, pairs: bool) -> Gap:
             if isinstance(items, ErrorReply):
                 return items
             if not pairs:
-                return sorted(items)
-            return sorted(zip(items[::2], items[1::2], strict=True))
+                return list(items)
+            return list(zip(items[::2], items[1::2], strict=True))
 
-        def keep(page: list[Any]) -> list[bytes]:
+        def keep(page: list[Any], fresh: bool) -> list[bytes]:
+            if fresh:  # read by this command: members and values are current
+                matching = page
+                if pattern != b"*":
+                    matching = [i for i in page if glob_match(pattern, _order(i))]
+                return (
+                    [part for pair in matching for part in pair] if pairs else matching
+                )
             members = [item[0] if pairs else item for item in page]
             members = [m for m in members if glob_match(pattern, m)]
             current = _now(engine, fetch, args[1], members)
