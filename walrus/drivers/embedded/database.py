@@ -182,7 +182,9 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
         name = args[0] if args else None
         if type(name) is str:
             core, client = self._core, self._client
-            with core.lock:
+            lock = core.lock
+            lock.acquire()  # not ``with``: 80 ns less a command (CPython 3.11)
+            try:
                 run = core.fast_commands.get(name, _UNKNOWN)
                 if run is _UNKNOWN:
                     run = core.fast(name)
@@ -204,6 +206,8 @@ class EmbeddedDatabase(DatabaseAPI, redis.Redis):
                     reply = run(packed)
                 else:
                     reply = _NOT_RUN  # the core's path, below, without this lock
+            finally:
+                lock.release()
             if reply is not _NOT_RUN:
                 if options:  # what redis_value does, in short
                     if EMPTY_RESPONSE in options or NEVER_DECODE in options:
