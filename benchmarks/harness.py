@@ -224,8 +224,9 @@ def _writes_of(setup: Setup) -> list[tuple[int, list[bytes]]]:
     writes: list[tuple[int, list[bytes]]] = []
 
     def written(dbid: int, argc: int, argv: Any, lengths: Any) -> None:
+        starts = ctypes.cast(argv, ctypes.POINTER(ctypes.c_void_p))  # not C strings
         writes.append(
-            (dbid, [ctypes.string_at(argv[i], lengths[i]) for i in range(argc)])
+            (dbid, [ctypes.string_at(starts[i], lengths[i]) for i in range(argc)])
         )
 
     hook = WRITE_HOOK(written)

@@ -198,6 +198,7 @@ def test_rlite_plain_client_holds_the_data_setup_wrote(
 
     def setup(db: Any) -> None:
         db.set("string", "value", ex=100)
+        db.set("binary", bytes(range(256)) * 3)  # NUL bytes: not C strings
         h = db.Hash("hash")
         for i in reversed(range(300)):  # not rlite's own order
             h[f"field:{i}"] = str(i)
@@ -213,7 +214,7 @@ def test_rlite_plain_client_holds_the_data_setup_wrote(
         plain = backend.open_plain(db, setup)
         engine = db._core.engine
         keys = sorted(engine.raw([b"KEYS", b"*"]))
-        assert len(keys) >= 6
+        assert len(keys) >= 7
         assert sorted(plain.command("KEYS", "*")) == keys
         reads = {
             b"string": ["GET"],
