@@ -85,6 +85,8 @@ def _text(value: Value) -> str:
 
 
 def _escape(part: str) -> str:
+    if "\\" not in part and ":" not in part:  # the usual case: nothing to escape
+        return part
     return part.replace("\\", "\\\\").replace(":", "\\:")
 
 
@@ -163,8 +165,8 @@ class Graph:
     def _decode(self, member: bytes | str) -> Triple:
         text = member.decode("utf-8") if isinstance(member, bytes) else member
         ordering, *values = _split(text)
-        found = dict(zip(ordering, values, strict=True))
-        return Triple(found["s"], found["p"], found["o"])
+        s, p, o = _POSITIONS[ordering]
+        return Triple(values[s], values[p], values[o])
 
     def query(
         self, s: Value | None = None, p: Value | None = None, o: Value | None = None
@@ -173,9 +175,13 @@ class Graph:
 
         One ZRANGEBYLEX: O(log N + M); one round trip.
         """
-        given = {
-            c: _text(v) for c, v in zip(PARTS, (s, p, o), strict=True) if v is not None
-        }
+        given = {}
+        if s is not None:
+            given["s"] = _text(s)
+        if p is not None:
+            given["p"] = _text(p)
+        if o is not None:
+            given["o"] = _text(o)
         low, high = self._range(given)
         return [self._decode(m) for m in self.database.zrangebylex(self.key, low, high)]
 
@@ -242,8 +248,19 @@ class Graph:
 
 def _ordering(given: Iterable[str]) -> str:
     """The ordering whose prefix holds the ``given`` parts (``"pos"`` for p, o)."""
-    known = set(given)
-    return "".join(sorted(PARTS, key=lambda c: (c not in known, "spo".index(c))))
+    return _ORDERING_OF[frozenset(given)]
+
+
+# the known parts (a subset of PARTS) -> the ordering that starts with them,
+# the known ones and then the others each in s, p, o order
+_ORDERING_OF = {
+    frozenset(known): "".join(
+        sorted(PARTS, key=lambda c: (c not in known, PARTS.index(c)))
+    )
+    for known in ("", "s", "p", "o", "sp", "so", "po", "spo")
+}
+# an ordering -> where its member's s, p and o are among the three parts
+_POSITIONS = {name: tuple(name.index(c) for c in PARTS) for name in ORDERINGS}
 
 
 # Variable bindings: the variables' names, and a set of rows of their values.

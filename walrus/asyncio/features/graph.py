@@ -18,6 +18,7 @@ from walrus.features.graph import (
     Value,
     Variable,
     _Bindings,
+    _POSITIONS,
     _Variables,
     _bindings,
     _escape,
@@ -81,8 +82,8 @@ class Graph:
     def _decode(self, member: bytes | str) -> Triple:
         text = member.decode("utf-8") if isinstance(member, bytes) else member
         ordering, *values = _split(text)
-        found = dict(zip(ordering, values, strict=True))
-        return Triple(found["s"], found["p"], found["o"])
+        s, p, o = _POSITIONS[ordering]
+        return Triple(values[s], values[p], values[o])
 
     async def query(
         self, s: Value | None = None, p: Value | None = None, o: Value | None = None
@@ -91,9 +92,13 @@ class Graph:
 
         One ZRANGEBYLEX: O(log N + M); one round trip.
         """
-        given = {
-            c: _text(v) for c, v in zip(PARTS, (s, p, o), strict=True) if v is not None
-        }
+        given = {}
+        if s is not None:
+            given["s"] = _text(s)
+        if p is not None:
+            given["p"] = _text(p)
+        if o is not None:
+            given["o"] = _text(o)
         low, high = self._range(given)
         return [
             self._decode(m)
