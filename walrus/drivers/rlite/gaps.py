@@ -138,7 +138,10 @@ def _options(
 
 # -- keys ------------------------------------------------------------------------
 def _live(engine: RawEngine, keys: list[bytes]) -> list[bytes]:
-    """Drop keys that have expired (rlite's KEYS and DBSIZE still list them)."""
+    """Drop keys that have expired (rlite's KEYS and DBSIZE still list them):
+    none can while no key of the engine has had a TTL (``engine.expiring``)."""
+    if not engine.expiring:
+        return keys
     return [k for k in keys if engine.raw([b"EXISTS", k]) == 1]
 
 
@@ -161,6 +164,8 @@ def _keys(engine: RawEngine, args: Command) -> Reply:
 
 @gap("DBSIZE")
 def _dbsize(engine: RawEngine, args: Command) -> Reply:
+    if not engine.expiring and len(args) == 1:  # none expired: rlite counts right
+        return engine.raw(args)
     keys = engine.raw([b"KEYS", b"*"])
     return keys if isinstance(keys, ErrorReply) else len(_live(engine, keys))
 
