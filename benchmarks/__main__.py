@@ -196,6 +196,24 @@ def run(
     return results
 
 
+def run_embedded(
+    backend: str,
+    connection: dict[str, Any],
+    workloads: Sequence[Workload],
+    quick: bool,
+) -> list[Result]:
+    """The workloads on an embedded backend of this walrus, one process each
+    (``benchmarks/original.py`` says why)."""
+    rates = run_original(sys.executable, backend, connection, workloads, quick)
+    results = []
+    for workload in workloads:
+        rate = rates[workload.name]
+        if isinstance(rate, str):
+            raise RuntimeError(f"{workload.name} on {backend}: {rate}")
+        results.append(Result(workload.name, backend, rate[0], rate[1], None))
+    return results
+
+
 def run_original(
     python: str,
     backend: str,
@@ -203,13 +221,17 @@ def run_original(
     workloads: Sequence[Workload],
     quick: bool,
 ) -> dict[str, Original]:
-    """The workloads on walrus 0.9 in ``python``'s environment, one process each."""
-    print(f"  walrus 0.9 on {backend} ...", file=sys.stderr)
+    """The workloads in ``python``'s environment (walrus 0.9's, or this one),
+    one process each."""
     found: dict[str, Original] = {}
+    who = "walrus" if python == sys.executable else "walrus 0.9"
     for workload in workloads:
+        started = time.perf_counter()
         command = [python, str(ORIGINAL_SCRIPT), backend, json.dumps(connection)]
         command += ["quick" if quick else "full", workload.name]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
+        took = time.perf_counter() - started
+        print(f"  {workload.name} on {backend} ({who}): {took:.1f} s", file=sys.stderr)
         if done.returncode < 0:
             found[workload.name] = f"walrus 0.9 crashed (signal {-done.returncode})"
         elif done.returncode != 0:
@@ -357,7 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_async = async_harness.run_async
                 async_results += run_async(workloads, backend, served, args.quick)
                 continue
-            measured = run(workloads, [backend], args.quick)
+            if name.startswith(("rlite", "vedis")):
+                own = {"directory": str(directory) if directory else None}
+                measured = run_embedded(name, own, workloads, args.quick)
+            else:
+                measured = run(workloads, [backend], args.quick)
             if original_python:
                 rates = run_original(
                     original_python, name, connection, workloads, args.quick

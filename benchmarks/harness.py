@@ -49,6 +49,7 @@ import contextlib
 import gc
 import itertools
 import math
+import os
 import shutil
 import statistics
 import time
@@ -195,7 +196,7 @@ def rlite_backend(name: str, directory: Path | None) -> Backend:
     def path() -> str:
         if directory is None:
             return ":memory:"
-        return str(directory / f"{name}-{next(numbers)}.rld")
+        return str(directory / f"{name}-{os.getpid()}-{next(numbers)}.rld")
 
     def open_plain(db: Any, setup: Setup) -> Any:
         stock = getattr(db, "_db", None)
@@ -266,7 +267,7 @@ def vedis_backend(name: str, directory: Path | None) -> Backend:
     def path() -> str:
         if directory is None:
             return ":memory:"
-        return str(directory / f"{name}-{next(numbers)}.vdb")
+        return str(directory / f"{name}-{os.getpid()}-{next(numbers)}.vdb")
 
     def open_plain(db: Any, setup: Setup) -> Any:
         client = vedis.Vedis(path())
