@@ -199,8 +199,8 @@ def rlite_backend(name: str, directory: Path | None) -> Backend:
         return str(directory / f"{name}-{os.getpid()}-{next(numbers)}.rld")
 
     def open_plain(db: Any, setup: Setup) -> Any:
-        stock = getattr(db, "_db", None)
-        if isinstance(stock, hirlite.Rlite):  # walrus 0.9.7 keeps its data there
+        stock = getattr(db, "_db", None)  # walrus 0.9.7 keeps its data in a
+        if stock is not None and hasattr(stock, "command"):  # stock hirlite handle
             return stock
         if directory is not None:
             copy = path()
