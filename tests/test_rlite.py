@@ -215,7 +215,7 @@ def test_none_path_is_memory() -> None:
 
 
 def test_abandoned_scans_hold_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    from walrus.drivers.rlite.gaps import CursorTable
+    from walrus.drivers.rlite.scan_gaps import CursorTable
 
     monkeypatch.setattr(CursorTable, "max_items", 500)
     db = WalrusLite(":memory:")

@@ -6,7 +6,8 @@ MULTI/EXEC/WATCH across processes on one file, Lua, pub/sub on files.
 This package fills in: crash-free calls (:mod:`.native`, :mod:`.gaps` never
 sends a command that can kill the interpreter), the commands rlite lacks
 (SCAN family, BITFIELD, ZPOPMIN, streams, ...: :mod:`.gaps`,
-:mod:`.collection_gaps`, :mod:`.key_gaps`, :mod:`.streams`, and the
+:mod:`.scan_gaps`, :mod:`.collection_gaps`, :mod:`.key_gaps`,
+:mod:`.streams`, and the
 emulation engine over rlite's data in :mod:`.emulated`), reply shapes
 (:mod:`.shapes`), and file safety: checks before open (:mod:`.file`) and a
 journal against ``kill -9`` (:mod:`.journal`).

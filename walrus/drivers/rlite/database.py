@@ -36,7 +36,7 @@ from walrus.drivers.rlite import collection_gaps as _collection_gaps  # noqa: F4
 from walrus.drivers.rlite import streams as _streams  # noqa: F401
 from walrus.drivers.rlite.emulated import native_in_multi, quick, route
 from walrus.drivers.rlite.file import create, deep_check, open_main, resolve
-from walrus.drivers.rlite.gaps import WRONGTYPE, CursorTable, run_guarded
+from walrus.drivers.rlite.gaps import WRONGTYPE, run_guarded
 from walrus.drivers.rlite.journal import FileGuard, snapshot, wal_path
 from walrus.drivers.rlite.native import (
     WRITE_HOOK,
@@ -45,6 +45,7 @@ from walrus.drivers.rlite.native import (
     library,
     write_pages,
 )
+from walrus.drivers.rlite.scan_gaps import CursorTable
 from walrus.drivers.rlite.shapes import may_expire
 from walrus.exceptions import DatabaseOpenError, EngineError
 from walrus.scripts import TWINS
