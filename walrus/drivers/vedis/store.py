@@ -128,18 +128,27 @@ def _codec(
 
 # Hashes, sets and sorted sets name a member ``_name(member)``; their codecs
 # are written out (one call per write, not two per member).
-def _hash_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
-    for field, value in entry.value.items():
-        yield _name(field), _b64(value)
+def _mapping_codec(
+    mapping: Callable[[Entry], dict[bytes, Any]],
+    encode: Callable[[Any], str],
+    decode: Callable[[list[str], list[str]], Any],
+) -> Codec:
+    """The codec of a kind whose value is (or holds) a dict member -> value:
+    each member's field holds ``encode(value)``."""
 
+    def pairs(entry: Entry) -> Iterator[tuple[str, str]]:
+        for member, value in mapping(entry).items():
+            yield _name(member), encode(value)
 
-def _hash_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
-    values: dict[bytes, bytes] = entry.value
-    out: Changes = {}
-    for field in changed:
-        value = values.get(field)
-        out[_name(field)] = None if value is None else _b64(value)
-    return out
+    def changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
+        values = mapping(entry)
+        out: Changes = {}
+        for member in changed:
+            value = values.get(member)
+            out[_name(member)] = None if value is None else encode(value)
+        return out
+
+    return Codec(pairs, changes, decode)
 
 
 def _decode_hash(fields: list[str], values: list[str]) -> dict[bytes, bytes]:
@@ -154,20 +163,6 @@ def _set_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
 def _set_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
     members: set[bytes] = entry.value
     return {_name(m): "1" if m in members else None for m in changed}
-
-
-def _zset_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
-    for member, score in entry.value.scores.items():
-        yield _name(member), repr(score)
-
-
-def _zset_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
-    scores: dict[bytes, float] = entry.value.scores
-    out: Changes = {}
-    for member in changed:
-        score = scores.get(member)
-        out[_name(member)] = None if score is None else repr(score)
-    return out
 
 
 def _list_value(entry: Entry, position: int) -> str | None:
@@ -188,9 +183,9 @@ def _decode_list(fields: list[str], values: list[str]) -> deque[bytes]:
 
 
 CODECS: dict[str, Codec] = {
-    "hash": Codec(_hash_pairs, _hash_changes, _decode_hash),
+    "hash": _mapping_codec(lambda e: e.value, _b64, _decode_hash),
     "set": Codec(_set_pairs, _set_changes, lambda f, v: set(map(_unname, f))),
-    "zset": Codec(_zset_pairs, _zset_changes, _decode_zset),
+    "zset": _mapping_codec(lambda e: e.value.scores, repr, _decode_zset),
     "list": _codec(
         lambda e: range(e.base, e.base + len(e.value)),
         lambda e, position: str(position),
