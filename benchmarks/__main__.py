@@ -237,7 +237,7 @@ def run_original(
         took = time.perf_counter() - started
         print(f"  {workload.name} on {backend} ({who}): {took:.1f} s", file=sys.stderr)
         if done.returncode < 0:
-            found[workload.name] = f"walrus 0.9 crashed (signal {-done.returncode})"
+            found[workload.name] = f"{who} crashed (signal {-done.returncode})"
         elif done.returncode != 0:
             lines = done.stderr.strip().splitlines() or ["no output"]
             found[workload.name] = f"the run failed: {lines[-1]}"
