@@ -93,6 +93,14 @@ class ClusterProcess:
         node = next(n for n in self.nodes if n.running)
         return {"host": HOST, "port": node.port}
 
+    def pause_owner(self, db: Any, key: str, ms: int, mode: str = "ALL") -> None:
+        """CLIENT PAUSE ``ms`` ``mode`` on the primary ``db`` routes ``key`` to:
+        its commands (``WRITE``: its writes and scripts) wait, then run."""
+        port = db.get_node_from_key(key).port
+        node = next(n for n in self.nodes if n.port == port)
+        with contextlib.closing(node.client()) as client:
+            client.execute_command("CLIENT PAUSE", ms, mode)
+
     def primary_nodes(self) -> list[Node]:
         """The nodes that are primaries now (after a failover, the promoted ones)."""
         found = []
