@@ -46,7 +46,7 @@ from walrus.drivers.rlite.native import (
     write_pages,
 )
 from walrus.drivers.rlite.scan_gaps import CursorTable
-from walrus.drivers.rlite.shapes import may_expire
+from walrus.drivers.rlite.shapes import may_expire, may_give_a_ttl
 from walrus.exceptions import DatabaseOpenError, EngineError
 from walrus.scripts import TWINS
 
@@ -54,6 +54,7 @@ __all__ = ["RliteDatabase", "RliteEngine"]
 
 MEMORY = ":memory:"
 _NOTHING = contextlib.nullcontext()
+KNOWN_WITHOUT_TTL = 10_000  # keys remembered without a TTL, at most
 READ_ONLY = ErrorReply("READONLY You can't write against a read only database.")
 
 
@@ -89,6 +90,8 @@ class RliteEngine:
         # a key may have a TTL: a file may hold some; in memory, from the first
         # command that can set one (collection writes then keep TTLs: gaps.send)
         self.expiring = path != MEMORY
+        # on a file: keys seen without a TTL since (see pttl_before_write)
+        self.without_ttl: set[bytes] = set()
         self.stream_engine: Any = None  # streams, emulated (rlite_streams)
         self.capabilities = IN_PROCESS_CAPABILITIES | {
             Capability.LUA,
@@ -158,7 +161,7 @@ class RliteEngine:
 
         try:
             mode = stat.S_IMODE(info.st_mode) & 0o666
-            guard = FileGuard(where, main, mode, sync, walk)
+            guard = FileGuard(where, main, mode, sync, walk, self.without_ttl.clear)
         except BaseException:
             os.close(main)
             raise
@@ -214,10 +217,28 @@ class RliteEngine:
             if check is None:
                 return self._call(handle, args)
             return self._typed(handle, args, *check, WRONGTYPE)
+        if self.without_ttl and may_give_a_ttl(args):
+            self.without_ttl.clear()
         if self._guard.active:
             return self._send(args, check)
         with self._guard.unit():
             return self._send(args, check)
+
+    def pttl_before_write(self, key: bytes) -> Reply:
+        """PTTL of ``key``, which a write rlite would make drops (the TTL is
+        then set again: ``gaps.send``). On a file, a key seen without a TTL
+        answers -1 without asking rlite (a command there costs about 0.2
+        ms) while nothing since could have given it one: no unit of another
+        writer (the journal's stamp), no rollback, no command of this
+        engine that sets or carries a TTL."""
+        if key in self.without_ttl:
+            return -1
+        ttl = self.raw([b"PTTL", key])
+        if self._guard is not None and (ttl == -1 or ttl == -2):
+            if len(self.without_ttl) >= KNOWN_WITHOUT_TTL:
+                self.without_ttl.clear()
+            self.without_ttl.add(key)  # missing (-2): the write makes it, without
+        return ttl
 
     def raw_many(self, commands: list[Command]) -> list[Reply]:
         """:meth:`raw` for each command, in order (in memory, one native call)."""

@@ -57,6 +57,8 @@ class RawEngine(Protocol):
 
     def raw_many(self, commands: list[Command]) -> list[Reply]: ...
 
+    def pttl_before_write(self, key: bytes) -> Reply: ...
+
 
 Gap = Callable[[RawEngine, Command], Reply]
 GAPS: dict[bytes, Gap] = {}
@@ -368,7 +370,7 @@ def send(engine: RawEngine, args: Command) -> Reply:
     if positions is None or len(args) <= max(positions) or not engine.expiring:
         return fill(engine, args) if fill is not None else run_guarded(engine, args)
     keys = {args[i] for i in positions}
-    ttls = {k: engine.raw([b"PTTL", k]) for k in keys}
+    ttls = {k: engine.pttl_before_write(k) for k in keys}
     reply = fill(engine, args) if fill is not None else run_guarded(engine, args)
     for key, ttl in ttls.items():
         if isinstance(ttl, int) and ttl > 0 and engine.raw([b"PTTL", key]) == -1:

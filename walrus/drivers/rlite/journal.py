@@ -18,8 +18,10 @@ The driver therefore runs every operation as a **unit** (see
   of every page about to be written from the file and appends the images it
   has not yet saved in this unit to the companion file (the **journal**,
   with the file's size at the start of the unit and a CRC per batch);
-* when the unit ends, the journal is emptied (its first bytes cleared):
-  that is the commit point; a unit left by an exception is rolled back;
+* when the unit ends, the journal is emptied (its first bytes cleared and
+  followed by the unit's id, the stamp by which the next unit of any
+  process tells whether another wrote since): that is the commit point; a
+  unit left by an exception is rolled back;
 * a non-empty journal therefore means a unit died midway: whoever takes the
   lock next (any walrus process, before its next operation, or at open)
   writes the saved images back, cuts the file to its old size, removes
@@ -85,6 +87,8 @@ _BATCH = struct.Struct(">4sQQQIII")
 _PAGE = struct.Struct(">QI")  # page number, image length
 _CRC = struct.Struct(">I")
 _CLEARED = b"\0" * len(_MAGIC)  # written over the first magic: the journal is empty
+# after it, the id of the unit that emptied it: the last unit that wrote
+_STAMP = struct.Struct(">4sQ")
 # The companion file starts with the inode of the database file rlite's deep
 # check last found sound ("checked"); the journal follows.
 _HEAD = struct.Struct(">8sQ")
@@ -263,7 +267,10 @@ class FileGuard:
     """Units (lock + undo journal) over one rlite file; see the module doc.
 
     ``after_recovery()`` runs (lock held) when a unit start rolled back a
-    unit that died: the driver's deep check of the file.
+    unit that died: the driver's deep check of the file. ``forget()`` runs
+    (lock held) when what the driver learned of the file in earlier units
+    may no longer hold: another unit wrote since (another process, or
+    another guard of this file), or a unit was rolled back.
     """
 
     def __init__(
@@ -273,6 +280,7 @@ class FileGuard:
         mode: int,
         sync: bool,
         after_recovery: Callable[[], None] = lambda: None,
+        forget: Callable[[], None] = lambda: None,
     ) -> None:
         self.path = path
         self.sync = sync
@@ -282,6 +290,8 @@ class FileGuard:
         self._pid = os.getpid()
         self._wal = wal_path(path)
         self._after_recovery = after_recovery
+        self._forget = forget
+        self._seen = b""  # the journal's head (its stamp) after this guard's last unit
         self.companion = Companion(path, mode)
         self._depth = 0
         self._unit = int.from_bytes(os.urandom(8), "big")  # this unit's id
@@ -315,7 +325,8 @@ class FileGuard:
 
         Costs five system calls (lock, journal check, stat, header read,
         unlock); a writing unit adds a read per run of pages it changes, a
-        journal write per rlite command that writes and a 4-byte write.
+        journal write per rlite command that writes and a 12-byte write (the
+        emptied journal, stamped with the unit's id).
         """
         if self._depth:
             self._depth += 1
@@ -331,8 +342,14 @@ class FileGuard:
             )
         self.companion.lock()
         try:
-            if self.recover():
+            head = os.pread(self.companion.fd, _STAMP.size, AT)
+            if head.startswith(_MAGIC):  # a unit died midway
+                self.recover()
                 self._after_recovery()
+                self._forget()
+            elif head != self._seen:  # another unit wrote since
+                self._seen = head
+                self._forget()
             self.read_header(allow_empty)
             self._unit = (self._unit + 1) % 2**64
             self._saved.clear()
@@ -414,11 +431,12 @@ class FileGuard:
         self._clear()
 
     def _clear(self) -> None:
+        """Empty the journal, stamped with this unit's id."""
         fd = self.companion.fd
         if self._end > _TRIM:
             os.ftruncate(fd, AT)
-        else:
-            os.pwrite(fd, _CLEARED, AT)
+        self._seen = _STAMP.pack(_CLEARED, self._unit)
+        os.pwrite(fd, self._seen, AT)
         if self.sync:
             os.fdatasync(fd)
         self._end = 0
@@ -429,19 +447,17 @@ class FileGuard:
         if self._end:
             self._restore()
         self._saved.clear()
+        self._forget()
 
     # -- recovery ----------------------------------------------------------------
-    def recover(self) -> bool:
-        """Roll back a unit that died midway, if the journal holds one.
+    def recover(self) -> None:
+        """Roll back the unit that died midway (the journal holds it).
 
-        Called with the unit lock held. True if one was rolled back.
+        Called with the unit lock held.
         """
-        if not _holds_unit(self.companion.fd):
-            return False
         self._end = os.fstat(self.companion.fd).st_size - AT
         self._restore()
         self.recovered += 1
-        return True
 
     def _restore(self) -> None:
         fd = self.companion.fd

@@ -24,7 +24,13 @@ from collections.abc import Callable
 
 from walrus.drivers.embedded.types import Command
 
-__all__ = ["CONDITIONS", "SMALLEST_NORMAL", "TTL_SOURCES", "may_expire"]
+__all__ = [
+    "CONDITIONS",
+    "SMALLEST_NORMAL",
+    "TTL_SOURCES",
+    "may_expire",
+    "may_give_a_ttl",
+]
 
 Condition = Callable[[Command], bool]  # True: this use needs the emulation
 
@@ -292,3 +298,13 @@ def may_expire(args: Command) -> bool:
     """Whether sending ``args`` can give a key a TTL (see TTL_SOURCES)."""
     name = args[0].upper()
     return name in TTL_SOURCES and (name != b"SET" or len(args) > 3)
+
+
+# After these a key may have a TTL it had not: they carry one from another
+# key (or, SELECT, switch to other keys).
+_CARRY_TTL = frozenset(b"RENAME RENAMENX MOVE COPY SWAPDB SELECT".split())
+
+
+def may_give_a_ttl(args: Command) -> bool:
+    """Whether after ``args`` a key rlite had without a TTL may have one."""
+    return may_expire(args) or args[0].upper() in _CARRY_TTL

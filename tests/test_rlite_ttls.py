@@ -1,0 +1,170 @@
+"""rlite on a file: collection writes keep TTLs (rlite drops them), asking
+rlite for the TTL only when the key may have one.
+
+The driver remembers the keys it saw without a TTL; each rlite command on a
+file costs about 0.2 ms, so a write to such a key is one command, not two.
+What can give a key a TTL must make it forget: a command of its own, a
+write by another process, a unit rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import run_child
+
+from walrus.tusks.rlite import WalrusLite
+
+# a write rlite would make drop the TTL, for each kind of key, and its command
+WRITES: dict[str, Callable[[Any, str], Any]] = {
+    "hash": lambda db, key: db.hset(key, "f", "v"),
+    "set": lambda db, key: db.sadd(key, "m"),
+    "zset": lambda db, key: db.zadd(key, {"m": 1}),
+    "list": lambda db, key: db.rpush(key, "m"),
+}
+COMMANDS = {"hash": b"HSET", "set": b"SADD", "zset": b"ZADD", "list": b"RPUSH"}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Any]:
+    opened = WalrusLite(str(tmp_path / "ttl.rld"))
+    yield opened
+    opened.close()
+
+
+def sent(db: Any, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The names of the commands the database sends rlite from now on."""
+    engine = db._core.engine
+    names: list[bytes] = []
+    for attribute in ("_call", "_typed"):  # plain, and with a type check
+        send = getattr(engine, attribute)
+
+        def recording(
+            handle: int, args: list[bytes], *more: Any, send: Any = send
+        ) -> Any:
+            names.append(args[0].upper())
+            return send(handle, args, *more)
+
+        monkeypatch.setattr(engine, attribute, recording)
+    return names
+
+
+@pytest.mark.parametrize("kind", WRITES)
+def test_a_write_to_a_key_known_without_a_ttl_is_one_rlite_command(
+    db: Any, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = WRITES[kind]
+    write(db, "k")  # asks rlite for its TTL: none
+    names = sent(db, monkeypatch)
+    write(db, "k")
+    assert names == [COMMANDS[kind]]  # no PTTL first
+    assert db.ttl("k") == -1
+
+
+def _ttl_by_expire(db: Any, path: str) -> None:
+    db.expire("k", 100)
+
+
+def _ttl_by_pexpireat(db: Any, path: str) -> None:
+    db.pexpireat("k", db.time()[0] * 1000 + 100_000)
+
+
+def _ttl_by_rename(db: Any, path: str) -> None:
+    WRITES_BY_TYPE[db.type("k")](db, "other")
+    db.expire("other", 100)
+    db.rename("other", "k")
+
+
+def _ttl_by_restore(db: Any, path: str) -> None:
+    db.restore("k", 100_000, db.dump("k"), replace=True)
+
+
+def _ttl_by_copy(db: Any, path: str) -> None:
+    db.copy("k", "other")
+    db.expire("other", 100)
+    db.copy("other", "k", replace=True)
+
+
+def _ttl_by_move(db: Any, path: str) -> None:
+    kind = db.type("k")
+    db.delete("k")
+    other = WalrusLite(path, db=1)
+    WRITES_BY_TYPE[kind](other, "k")
+    other.expire("k", 100)
+    assert other.move("k", 0)
+    other.close()
+
+
+def _ttl_by_a_script(db: Any, path: str) -> None:
+    db.eval("return redis.call('EXPIRE', KEYS[1], 100)", 1, "k")
+
+
+def _ttl_by_another_process(db: Any, path: str) -> None:
+    run_child(
+        "import sys; from walrus.tusks.rlite import WalrusLite; "
+        "other = WalrusLite(sys.argv[1]); assert other.expire('k', 100); other.close()",
+        path,
+    )
+
+
+WRITES_BY_TYPE: dict[bytes, Callable[[Any, str], Any]] = {
+    b"hash": WRITES["hash"],
+    b"set": WRITES["set"],
+    b"zset": WRITES["zset"],
+    b"list": WRITES["list"],
+}
+TTL_ROUTES = [
+    _ttl_by_expire,
+    _ttl_by_pexpireat,
+    _ttl_by_rename,
+    _ttl_by_restore,
+    _ttl_by_copy,
+    _ttl_by_move,
+    _ttl_by_a_script,
+    _ttl_by_another_process,
+]
+
+
+@pytest.mark.parametrize("kind", WRITES)
+@pytest.mark.parametrize("give_ttl", TTL_ROUTES, ids=lambda f: f.__name__[8:])
+def test_a_ttl_given_after_the_key_was_seen_without_one_is_kept(
+    db: Any, tmp_path: Path, kind: str, give_ttl: Callable[[Any, str], None]
+) -> None:
+    write = WRITES[kind]
+    write(db, "k")
+    write(db, "k")  # known without a TTL now
+    give_ttl(db, str(tmp_path / "ttl.rld"))
+    assert 0 < db.pttl("k") <= 100_000
+    write(db, "k")
+    assert 0 < db.pttl("k") <= 100_000
+
+
+def test_a_ttl_in_another_numbered_database_is_kept(tmp_path: Path) -> None:
+    path = str(tmp_path / "ttl.rld")
+    first, second = WalrusLite(path), WalrusLite(path, db=1)
+    second.hset("k", "f", "v")
+    second.expire("k", 100)
+    first.hset("k", "f", "v")
+    first.hset("k", "g", "v")  # known without a TTL, in database 0
+    second.hset("k", "g", "v")
+    assert 0 < second.ttl("k") <= 100
+    first.hset("k", "h", "v")
+    assert first.ttl("k") == -1
+    first.close()
+    second.close()
+
+
+def test_what_a_rolled_back_unit_taught_is_forgotten(db: Any) -> None:
+    db.hset("k", "f", "v")
+    db.expire("k", 100)
+    engine = db._core.engine
+    with pytest.raises(KeyboardInterrupt), engine.exclusive():
+        engine.raw([b"PERSIST", b"k"])
+        assert engine.pttl_before_write(b"k") == -1  # learnt inside the unit
+        raise KeyboardInterrupt  # undoes PERSIST
+    assert 0 < db.ttl("k") <= 100
+    db.hset("k", "g", "v")
+    assert 0 < db.ttl("k") <= 100
