@@ -54,7 +54,8 @@ __all__ = ["RliteDatabase", "RliteEngine"]
 
 MEMORY = ":memory:"
 _NOTHING = contextlib.nullcontext()
-KNOWN_WITHOUT_TTL = 10_000  # keys remembered without a TTL, at most
+KNOWN_KEYS = 10_000  # keys remembered (without a TTL; with an integer), at most
+INCREMENTS = frozenset(b"INCR DECR INCRBY DECRBY".split())
 READ_ONLY = ErrorReply("READONLY You can't write against a read only database.")
 
 
@@ -90,8 +91,10 @@ class RliteEngine:
         # a key may have a TTL: a file may hold some; in memory, from the first
         # command that can set one (collection writes then keep TTLs: gaps.send)
         self.expiring = path != MEMORY
-        # on a file: keys seen without a TTL since (see pttl_before_write)
+        # on a file, what this engine learned of keys in earlier units and
+        # still holds (see pttl_before_write and integer_of)
         self.without_ttl: set[bytes] = set()
+        self.integers: dict[bytes, int] = {}
         self.stream_engine: Any = None  # streams, emulated (rlite_streams)
         self.capabilities = IN_PROCESS_CAPABILITIES | {
             Capability.LUA,
@@ -161,7 +164,7 @@ class RliteEngine:
 
         try:
             mode = stat.S_IMODE(info.st_mode) & 0o666
-            guard = FileGuard(where, main, mode, sync, walk, self.without_ttl.clear)
+            guard = FileGuard(where, main, mode, sync, walk, self._forget)
         except BaseException:
             os.close(main)
             raise
@@ -219,6 +222,12 @@ class RliteEngine:
             return self._typed(handle, args, *check, WRONGTYPE)
         if self.without_ttl and may_give_a_ttl(args):
             self.without_ttl.clear()
+        if self.integers:
+            name = args[0].upper()
+            if name in INCREMENTS:  # its gap notes the new value
+                self.integers.pop(args[1] if len(args) > 1 else b"", None)
+            elif name not in (b"GET", b"PTTL"):
+                self.integers.clear()
         if self._guard.active:
             return self._send(args, check)
         with self._guard.unit():
@@ -235,10 +244,32 @@ class RliteEngine:
             return -1
         ttl = self.raw([b"PTTL", key])
         if self._guard is not None and (ttl == -1 or ttl == -2):
-            if len(self.without_ttl) >= KNOWN_WITHOUT_TTL:
+            if len(self.without_ttl) >= KNOWN_KEYS:
                 self.without_ttl.clear()
             self.without_ttl.add(key)  # missing (-2): the write makes it, without
         return ttl
+
+    def integer_of(self, key: bytes) -> int | None:
+        """The integer this engine's last INCR (or DECR, INCRBY, DECRBY) of
+        ``key`` left, while no other command may have changed it since (on a
+        file; None otherwise): the INCR gap's check of the value then needs
+        no GET (its own rlite session) unless the increment of this value
+        would overflow. (A key that expired since holds 0 to rlite: no step
+        the routing lets through, under 10**18, overflows from there.)"""
+        return self.integers.get(key)
+
+    def incremented(self, key: bytes, value: int) -> None:
+        """An INCR of ``key`` left ``value`` (remembered on a file)."""
+        if self._guard is not None:
+            if len(self.integers) >= KNOWN_KEYS:
+                self.integers.clear()
+            self.integers[key] = value
+
+    def _forget(self) -> None:
+        """Another process wrote, or a unit was rolled back: what this
+        engine learned of keys may no longer hold."""
+        self.without_ttl.clear()
+        self.integers.clear()
 
     def raw_many(self, commands: list[Command]) -> list[Reply]:
         """:meth:`raw` for each command, in order (in memory, one native call)."""

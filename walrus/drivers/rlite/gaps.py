@@ -59,6 +59,10 @@ class RawEngine(Protocol):
 
     def pttl_before_write(self, key: bytes) -> Reply: ...
 
+    def integer_of(self, key: bytes) -> int | None: ...
+
+    def incremented(self, key: bytes, value: int) -> None: ...
+
 
 Gap = Callable[[RawEngine, Command], Reply]
 GAPS: dict[bytes, Gap] = {}
@@ -163,21 +167,28 @@ def _incr(engine: RawEngine, args: Command) -> Reply:
     """INCR/DECR family: rlite crashes natively on an empty string, reads a
     value with a NUL byte (or a stream's encoding) as a number and does not
     check overflow; so the value is checked first, as Redis checks it (the
-    increment's shape was checked by the routing)."""
+    increment's shape was checked by the routing), with a GET unless the
+    engine knows the value (on a file: ``integer_of``)."""
     name = args[0].upper()
     if len(args) != (2 if name in (b"INCR", b"DECR") else 3):
         return arity_error(name.decode())
-    current = engine.raw([b"GET", args[1]])
-    if isinstance(current, ErrorReply):
-        return current
-    value = 0 if current is None else stored_int(current)
-    if value is None:
-        return WRONGTYPE if current.endswith(MAGIC) else ErrorReply(NOT_INT)
     step = 1 if len(args) == 2 else int(args[2])
-    total = value - step if name.startswith(b"DECR") else value + step
-    if not INT64_MIN <= total <= INT64_MAX:
-        return ErrorReply("ERR increment or decrement would overflow")
-    return run_guarded(engine, args)
+    if name.startswith(b"DECR"):
+        step = -step
+    known = engine.integer_of(args[1])  # what this engine's last INCR of it left
+    if known is None or not INT64_MIN <= known + step <= INT64_MAX:
+        current = engine.raw([b"GET", args[1]])
+        if isinstance(current, ErrorReply):
+            return current
+        value = 0 if current is None else stored_int(current)
+        if value is None:
+            return WRONGTYPE if current.endswith(MAGIC) else ErrorReply(NOT_INT)
+        if not INT64_MIN <= value + step <= INT64_MAX:
+            return ErrorReply("ERR increment or decrement would overflow")
+    reply = run_guarded(engine, args)
+    if type(reply) is int:
+        engine.incremented(args[1], reply)
+    return reply
 
 
 @gap("HINCRBY")

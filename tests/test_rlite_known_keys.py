@@ -1,14 +1,19 @@
-"""rlite on a file: collection writes keep TTLs (rlite drops them), asking
-rlite for the TTL only when the key may have one.
+"""rlite on a file: what the driver remembers of keys to save rlite sessions
+(each rlite command on a file costs about 0.2 ms), and what makes it forget.
 
-The driver remembers the keys it saw without a TTL; each rlite command on a
-file costs about 0.2 ms, so a write to such a key is one command, not two.
-What can give a key a TTL must make it forget: a command of its own, a
-write by another process, a unit rolled back.
+* Collection writes keep TTLs (rlite drops them): the driver asks rlite for
+  the TTL first, unless it saw the key without one since.
+* INCR and its family check the value first (rlite crashes on some, does
+  not check overflow): with a GET, unless the driver's last INCR of the key
+  left the value.
+
+What may change a key must make it forget: a command of its own, a write by
+another process, a unit rolled back.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -168,3 +173,61 @@ def test_what_a_rolled_back_unit_taught_is_forgotten(db: Any) -> None:
     assert 0 < db.ttl("k") <= 100
     db.hset("k", "g", "v")
     assert 0 < db.ttl("k") <= 100
+
+
+# -- INCR and its family ----------------------------------------------------------
+INT64_MAX = 2**63 - 1
+
+
+def test_an_incr_after_an_incr_is_one_rlite_command(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = db.counter("c")
+    counter.incr()  # reads the value first
+    names = sent(db, monkeypatch)
+    assert counter.incr(2) == 3
+    assert counter.decr() == 2
+    assert names == [b"INCRBY", b"INCRBY"]  # no GET (decr is INCRBY -1)
+
+
+# rlite reads "7\0" as 7 (Redis: not an integer): only the check sees it
+NOT_AN_INTEGER = "7\0"
+CHANGES: dict[str, Callable[[Any, str], Any]] = {
+    "set": lambda db, path: db.set("c", NOT_AN_INTEGER),
+    "append": lambda db, path: db.append("c", "\0"),
+    "a pipeline": lambda db, path: db.pipeline().set("c", NOT_AN_INTEGER).execute(),
+    "another process": lambda db, path: run_child(
+        "import sys; from walrus.tusks.rlite import WalrusLite; "
+        "other = WalrusLite(sys.argv[1]); other.set('c', '7\\0'); other.close()",
+        path,
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_an_incr_after_another_change_checks_the_value(
+    db: Any, tmp_path: Path, change: str
+) -> None:
+    db.incr("c")
+    db.incr("c")
+    CHANGES[change](db, str(tmp_path / "ttl.rld"))
+    with pytest.raises(Exception, match="not an integer"):
+        db.incr("c")
+    assert db.get("c")[-1:] == b"\0"  # unchanged
+
+
+def test_an_increment_past_64_bits_is_refused_after_an_incr(db: Any) -> None:
+    db.incrby("c", INT64_MAX - 3)  # remembered
+    pipe = db.pipeline(transaction=True)
+    pipe.incrby("c", 2)  # INT64_MAX - 1, by a transaction
+    pipe.execute()
+    with pytest.raises(Exception, match="overflow"):
+        db.incrby("c", 5)
+    assert db.get("c") == str(INT64_MAX - 1).encode()
+
+
+def test_an_increment_of_a_key_expired_since_starts_from_zero(db: Any) -> None:
+    db.set("c", "0", px=50)
+    db.incrby("c", -5)  # remembered: -5 (INCR keeps the TTL)
+    time.sleep(0.1)
+    assert db.incrby("c", 3) == 3
