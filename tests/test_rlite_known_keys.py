@@ -6,6 +6,9 @@
 * INCR and its family check the value first (rlite crashes on some, does
   not check overflow): with a GET, unless the driver's last INCR of the key
   left the value.
+* ZRANGE, SUNION and the like check the keys' types first (rlite crashes on
+  a key of another type): unless checked since and nothing wrote. A wrong
+  guess would crash the interpreter, so those tests run in a child.
 
 What may change a key must make it forget: a command of its own, a write by
 another process, a unit rolled back.
@@ -41,16 +44,17 @@ def db(tmp_path: Path) -> Iterator[Any]:
 
 
 def sent(db: Any, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The names of the commands the database sends rlite from now on."""
+    """The names of the commands the database sends rlite from now on
+    (``TYPE+`` before one sent with a check of its keys' types)."""
     engine = db._core.engine
     names: list[bytes] = []
-    for attribute in ("_call", "_typed"):  # plain, and with a type check
+    for attribute, mark in (("_call", b""), ("_typed", b"TYPE+")):
         send = getattr(engine, attribute)
 
         def recording(
-            handle: int, args: list[bytes], *more: Any, send: Any = send
+            handle: int, args: list[bytes], *more: Any, send: Any = send, mark=mark
         ) -> Any:
-            names.append(args[0].upper())
+            names.append(mark + args[0].upper())
             return send(handle, args, *more)
 
         monkeypatch.setattr(engine, attribute, recording)
@@ -231,3 +235,58 @@ def test_an_increment_of_a_key_expired_since_starts_from_zero(db: Any) -> None:
     db.incrby("c", -5)  # remembered: -5 (INCR keeps the TTL)
     time.sleep(0.1)
     assert db.incrby("c", 3) == 3
+
+
+# -- types checked before ZRANGE, SUNION ... ----------------------------------------
+def test_a_read_of_a_key_of_a_checked_type_is_one_rlite_command(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db.zadd("z", {"a": 1})
+    db.sadd("s1", "a")
+    names = sent(db, monkeypatch)
+    for _ in range(2):
+        assert db.zrange("z", 0, -1) == [b"a"]
+        assert db.sunion("s1", "s2") == {b"a"}
+    assert names == [b"TYPE+ZRANGE", b"TYPE+SUNION", b"ZRANGE", b"SUNION"]
+
+
+# Each scenario, in a child: learn that "k" is a sorted set, make it a string
+# (NAME), then ZRANGE it: WRONGTYPE, where rlite itself would crash.
+TYPE_CHANGES = {
+    "a write here": "db.delete('k'); db.set('k', 'x')",
+    "a transaction": "db.pipeline().delete('k').set('k', 'x').execute()",
+    "another process": (
+        "subprocess.run([sys.executable, '-c', 'import sys; "
+        "from walrus.tusks.rlite import WalrusLite; o = WalrusLite(sys.argv[1]); "
+        'o.delete("k"); o.set("k", "x"); o.close()\', path], check=True)'
+    ),
+    "a rollback": (
+        "db.delete('k'); db.set('k', 'x'); engine = db._core.engine\n"
+        "try:\n"
+        "    with engine.exclusive():\n"
+        "        engine.raw([b'DEL', b'k'])\n"
+        "        db.zrange('k', 0, -1)  # checked: missing\n"
+        "        raise KeyboardInterrupt\n"
+        "except KeyboardInterrupt:\n"
+        "    pass"
+    ),
+}
+TYPE_SCENARIO = """
+import subprocess, sys
+from walrus.tusks.rlite import WalrusLite
+path = sys.argv[1]
+db = WalrusLite(path)
+db.zadd('k', {{'a': 1}})
+db.zrange('k', 0, -1)
+{change}
+try:
+    db.zrange('k', 0, -1)
+except Exception as exc:
+    print(type(exc).__name__, str(exc)[:9])
+"""
+
+
+@pytest.mark.parametrize("change", TYPE_CHANGES)
+def test_a_key_whose_type_changed_is_checked_again(tmp_path: Path, change: str) -> None:
+    code = TYPE_SCENARIO.format(change=TYPE_CHANGES[change])
+    assert run_child(code, str(tmp_path / "t.rld")) == "WrongType WRONGTYPE"

@@ -38,6 +38,7 @@ from walrus.drivers.rlite.emulated import native_in_multi, quick, route
 from walrus.drivers.rlite.file import create, deep_check, open_main, resolve
 from walrus.drivers.rlite.gaps import WRONGTYPE, run_guarded
 from walrus.drivers.rlite.journal import FileGuard, snapshot, wal_path
+from walrus.drivers.rlite.known import KnownKeys
 from walrus.drivers.rlite.native import (
     WRITE_HOOK,
     Context,
@@ -46,7 +47,7 @@ from walrus.drivers.rlite.native import (
     write_pages,
 )
 from walrus.drivers.rlite.scan_gaps import CursorTable
-from walrus.drivers.rlite.shapes import may_expire, may_give_a_ttl
+from walrus.drivers.rlite.shapes import may_expire
 from walrus.exceptions import DatabaseOpenError, EngineError
 from walrus.scripts import TWINS
 
@@ -54,8 +55,6 @@ __all__ = ["RliteDatabase", "RliteEngine"]
 
 MEMORY = ":memory:"
 _NOTHING = contextlib.nullcontext()
-KNOWN_KEYS = 10_000  # keys remembered (without a TTL; with an integer), at most
-INCREMENTS = frozenset(b"INCR DECR INCRBY DECRBY".split())
 READ_ONLY = ErrorReply("READONLY You can't write against a read only database.")
 
 
@@ -91,10 +90,7 @@ class RliteEngine:
         # a key may have a TTL: a file may hold some; in memory, from the first
         # command that can set one (collection writes then keep TTLs: gaps.send)
         self.expiring = path != MEMORY
-        # on a file, what this engine learned of keys in earlier units and
-        # still holds (see pttl_before_write and integer_of)
-        self.without_ttl: set[bytes] = set()
-        self.integers: dict[bytes, int] = {}
+        self.known = KnownKeys()  # on a file: what checks learned (see .known)
         self.stream_engine: Any = None  # streams, emulated (rlite_streams)
         self.capabilities = IN_PROCESS_CAPABILITIES | {
             Capability.LUA,
@@ -164,7 +160,7 @@ class RliteEngine:
 
         try:
             mode = stat.S_IMODE(info.st_mode) & 0o666
-            guard = FileGuard(where, main, mode, sync, walk, self._forget)
+            guard = FileGuard(where, main, mode, sync, walk, self.known.forget)
         except BaseException:
             os.close(main)
             raise
@@ -220,56 +216,47 @@ class RliteEngine:
             if check is None:
                 return self._call(handle, args)
             return self._typed(handle, args, *check, WRONGTYPE)
-        if self.without_ttl and may_give_a_ttl(args):
-            self.without_ttl.clear()
-        if self.integers:
-            name = args[0].upper()
-            if name in INCREMENTS:  # its gap notes the new value
-                self.integers.pop(args[1] if len(args) > 1 else b"", None)
-            elif name not in (b"GET", b"PTTL"):
-                self.integers.clear()
+        known = self.known
+        known.before(args)
+        if check is not None:
+            kind, first, stop = check
+            keys = args[first:stop]
+            if known.typed(keys, kind):
+                check = None  # checked since, and nothing wrote
         if self._guard.active:
-            return self._send(args, check)
-        with self._guard.unit():
-            return self._send(args, check)
+            reply = self._send(args, check)
+        else:
+            with self._guard.unit():
+                reply = self._send(args, check)
+        if check is not None and reply is not WRONGTYPE:
+            known.of_type(keys, kind)
+        return reply
 
     def pttl_before_write(self, key: bytes) -> Reply:
         """PTTL of ``key``, which a write rlite would make drops (the TTL is
         then set again: ``gaps.send``). On a file, a key seen without a TTL
-        answers -1 without asking rlite (a command there costs about 0.2
-        ms) while nothing since could have given it one: no unit of another
-        writer (the journal's stamp), no rollback, no command of this
-        engine that sets or carries a TTL."""
-        if key in self.without_ttl:
+        answers -1 without asking rlite while nothing since could have given
+        it one (see :mod:`.known`)."""
+        if key in self.known.without_ttl:
             return -1
         ttl = self.raw([b"PTTL", key])
         if self._guard is not None and (ttl == -1 or ttl == -2):
-            if len(self.without_ttl) >= KNOWN_KEYS:
-                self.without_ttl.clear()
-            self.without_ttl.add(key)  # missing (-2): the write makes it, without
+            self.known.no_ttl(key)  # missing (-2): the write makes it, without
         return ttl
 
     def integer_of(self, key: bytes) -> int | None:
         """The integer this engine's last INCR (or DECR, INCRBY, DECRBY) of
         ``key`` left, while no other command may have changed it since (on a
-        file; None otherwise): the INCR gap's check of the value then needs
-        no GET (its own rlite session) unless the increment of this value
-        would overflow. (A key that expired since holds 0 to rlite: no step
-        the routing lets through, under 10**18, overflows from there.)"""
-        return self.integers.get(key)
+        file; None otherwise, see :mod:`.known`): the INCR gap's check of the
+        value then needs no GET unless the increment of this value would
+        overflow. (A key that expired since holds 0 to rlite: no step the
+        routing lets through, under 10**18, overflows from there.)"""
+        return self.known.integers.get(key)
 
     def incremented(self, key: bytes, value: int) -> None:
         """An INCR of ``key`` left ``value`` (remembered on a file)."""
         if self._guard is not None:
-            if len(self.integers) >= KNOWN_KEYS:
-                self.integers.clear()
-            self.integers[key] = value
-
-    def _forget(self) -> None:
-        """Another process wrote, or a unit was rolled back: what this
-        engine learned of keys may no longer hold."""
-        self.without_ttl.clear()
-        self.integers.clear()
+            self.known.integer(key, value)
 
     def raw_many(self, commands: list[Command]) -> list[Reply]:
         """:meth:`raw` for each command, in order (in memory, one native call)."""
