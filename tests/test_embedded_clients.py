@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 from redis.exceptions import ResponseError, WatchError
-from support import REPLY_MODE_IDS, REPLY_MODES
+from support import REPLY_MODE_IDS, REPLY_MODES, run_child
 
 import walrus
 from walrus.exceptions import EngineError, InvalidValue
@@ -432,3 +432,37 @@ def test_the_script_time_limit_is_a_config_setting(clients: Any) -> None:
         db.eval("while true do end", 0)
     assert time.monotonic() - started < 5
     assert db.ping()  # the engine is free again
+
+
+# The collector may run at any allocation, and a database it finalizes closes
+# its client (redis-py's __del__): while another client of the same engine is
+# connecting, in the same thread. The child makes it run exactly there.
+COLLECTED_WHILE_CONNECTING = """
+import gc, sys
+import walrus
+from walrus.drivers.embedded import clients
+
+class CollectingClient(clients.Client):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        gc.collect()  # finalizes the garbage database below
+
+clients.Client = CollectingClient
+url = sys.argv[1]
+first = walrus.Database.from_url(url)
+first.set("k", "v")
+del first  # garbage only the collector frees (it is in a cycle)
+second = walrus.Database.from_url(url)  # connects while `first` is finalized
+print(second.get("k"), len(second.client_list()))
+second.close()
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_database_collected_while_another_connects(
+    engine: str, tmp_path: Path
+) -> None:
+    """No deadlock, and the engine stays open for the client connecting."""
+    url = engine_url(engine, tmp_path, "collected")
+    out = run_child(COLLECTED_WHILE_CONNECTING, url, timeout=60)
+    assert out == "b'v' 1"

@@ -100,7 +100,8 @@ class Clients:
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        # re-entered when the collector closes a database while a client connects
+        self._lock = threading.RLock()
         self.open: dict[int, Client] = {}
 
     def connect(self, db: int = 0) -> Client:

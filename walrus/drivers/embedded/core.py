@@ -426,8 +426,11 @@ class EmbeddedCore(WatchedKeys):
         with self.lock:
             if self.closed:
                 raise EngineError(f"the {self.engine.name} database is closed")
+            client = self.clients.connect(db)
+            # the hold goes once the client is open: a database the collector
+            # closes meanwhile (in this thread) does not close the engine
             self._holds = max(0, self._holds - 1)
-            return self.clients.connect(db)
+            return client
 
     def hold(self) -> None:
         """Keep the engine open for a client about to connect."""
