@@ -11,6 +11,7 @@ killed: tests/faults.py). Each test runs its coroutine with ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,12 +26,14 @@ from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser, _AsyncRESP3Pa
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from support import free_port
 
 import walrus
 from walrus.asyncio.server import (
     AsyncDatabase,
     AsyncGuardedPipeline,
     AsyncNoResendRetry,
+    guarded,
 )
 from walrus.drivers.server.database import SERVER_CAPABILITIES
 from walrus.drivers.server.resend import refuses_unknown
@@ -470,3 +473,23 @@ async def test_a_write_to_a_server_that_is_down_is_retried(
     assert await db.incr("n") == 1
     assert await db.incr("n") == 2
     await db.aclose()
+
+
+@run_async
+async def test_a_request_that_cannot_connect_is_dropped_unsent() -> None:
+    """The guard opens the connection before it guards: a refused connection
+    is the retryable ConnectionError (nothing was sent), not OutcomeUnknown,
+    and the request's coroutine is closed without running (no warning that
+    it was never awaited)."""
+    connection = redis.asyncio.Connection(host="127.0.0.1", port=free_port())
+    ran = []
+
+    async def request() -> None:
+        ran.append(True)
+
+    pending = request()
+    with pytest.raises(RedisConnectionError) as raised:
+        await guarded(connection, "SET", pending, connect=True)
+    assert not isinstance(raised.value, OutcomeUnknown)
+    assert inspect.getcoroutinestate(pending) == inspect.CORO_CLOSED
+    assert not ran

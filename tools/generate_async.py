@@ -231,8 +231,25 @@ class Asyncify(ast.NodeTransformer):
         self.generic_visit(node)
         if not io:
             return node
+        guard = _type_guard(node)
+        if guard is not None:
+            return self._guarded(node, guard)
         new = ast.AsyncWith(items=node.items, body=node.body, type_comment=None)
         return ast.copy_location(new, node)
+
+    def _guarded(self, node: ast.With, guard: ast.expr) -> ast.stmt:
+        """``with x._guard: body`` as ``try: body`` / ``except ResponseError as
+        _reply: await x._guard.reraise(_reply); raise``: free until an error
+        reply comes, where ``async with`` would await two coroutines."""
+        self.needs.add("ResponseError")
+        reply = ast.Name("_reply", ast.Load())
+        reraise = ast.Call(ast.Attribute(guard, "reraise", ast.Load()), [reply], [])
+        handler = ast.ExceptHandler(
+            ast.Name("ResponseError", ast.Load()),
+            "_reply",
+            [ast.Expr(ast.Await(reraise)), ast.Raise()],
+        )
+        return ast.copy_location(ast.Try(node.body, [handler], [], []), node)
 
     def visit_Expr(self, node: ast.Expr) -> ast.stmt:
         if isinstance(node.value, ast.YieldFrom) and self._in_agen():
@@ -426,6 +443,9 @@ def generate(graph: Graph, module: Module) -> str | None:
             ast.ImportFrom(module.name, [ast.alias(n) for n in shared], level=0)
         )
     extra: list[ast.stmt] = []
+    if "ResponseError" in transformer.needs - _imported(imports):
+        error = ast.alias("ResponseError")
+        extra.append(ast.ImportFrom("redis.exceptions", [error], 0))
     if "asyncio" in transformer.needs:
         extra.append(ast.Import([ast.alias("asyncio")]))
     for name in ("AsyncIterator", "AsyncGenerator"):
@@ -455,6 +475,25 @@ def generate(graph: Graph, module: Module) -> str | None:
     _rename_classes(tree)
     ast.fix_missing_locations(tree)
     return ast.unparse(tree) + "\n"
+
+
+def _type_guard(node: ast.With) -> ast.expr | None:
+    """``x._guard`` of ``with x._guard:``, a container's error translation."""
+    if len(node.items) == 1 and node.items[0].optional_vars is None:
+        manager = node.items[0].context_expr
+        if isinstance(manager, ast.Attribute) and manager.attr == "_guard":
+            return manager
+    return None
+
+
+def _imported(imports: list[ast.stmt]) -> set[str]:
+    """The names ``imports`` bind."""
+    return {
+        alias.asname or alias.name
+        for stmt in imports
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+    }
 
 
 def _all(module: Module) -> set[str]:

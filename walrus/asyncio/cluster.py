@@ -145,13 +145,11 @@ class _SendOnce:
         what = self._walrus_what
         if what is None:
             return send(command, check_health)
-        return self._walrus_send_once(what, lambda: send(command, check_health))
+        return self._walrus_send_once(what, send(command, check_health))
 
-    async def _walrus_send_once(self, what: str, send: Any) -> None:
-        if not self.is_connected:  # type: ignore[attr-defined]
-            await self.connect()  # type: ignore[attr-defined]
+    async def _walrus_send_once(self, what: str, request: Any) -> None:
         try:
-            await guarded(self, what, send)
+            await guarded(self, what, request, connect=True)
         finally:
             self._walrus_what = what  # a health check's PING does not clear it
 
@@ -160,7 +158,7 @@ class _SendOnce:
         what = self._walrus_what
         if what is None:
             return read(*args, **kwargs)
-        return guarded(self, what, lambda: read(*args, **kwargs))
+        return guarded(self, what, read(*args, **kwargs))
 
 
 class _OncePipelineStrategy(PipelineStrategy):

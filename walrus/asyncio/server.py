@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio
@@ -42,6 +42,7 @@ from walrus.asyncio.api import AsyncDatabaseAPI
 from walrus.drivers.protocol import Capability
 from walrus.drivers.server.database import SERVER_CAPABILITIES, _switch, _WalrusErrors
 from walrus.drivers.server.resend import (
+    _SAFE_BY_NAME,
     _TRANSPORT_ERRORS,
     DelegatingRetry,
     _label,
@@ -61,7 +62,6 @@ __all__ = [
     "evalsha",
     "guarded",
     "parse_errors_as_walrus",
-    "send_once",
 ]
 
 T = TypeVar("T")
@@ -122,36 +122,31 @@ def parse_errors_as_walrus(connection_kwargs: dict[str, Any]) -> None:
 
 
 # -- writes are sent once ----------------------------------------------------------
-def send_once(
-    connection: Any, what: str | Callable[[], str], send: Callable[[], Awaitable[T]]
-) -> Awaitable[T]:
-    """Await ``send()`` (one request on ``connection``) so that it is never resent.
-
-    The connection is opened first, so a failure to connect (nothing sent)
-    stays retryable; a transport failure after that closes the connection
-    and raises :class:`~walrus.exceptions.OutcomeUnknown` naming ``what``
-    (or what ``what()`` says), which :class:`AsyncNoResendRetry` does not
-    retry. The async twin of :func:`walrus.drivers.server.resend.send_once`
-    (no coroutine of its own: one fewer frame on every write).
-    """
-    return guarded(connection, what, send, connect=True)
-
-
 async def guarded(
     connection: Any,
     what: str | Callable[[], str],
-    step: Callable[[], Awaitable[T]],
+    request: Coroutine[Any, Any, T],
     *,
     connect: bool = False,
 ) -> T:
-    """Await ``step()``, a part of the request ``what`` on ``connection``
-    (its write or a read of its replies): a transport failure closes the
-    connection and raises :class:`~walrus.exceptions.OutcomeUnknown`. With
-    ``connect``, the connection is opened first, outside the guard."""
+    """Await ``request``, a part of the request ``what`` on ``connection`` (its
+    write, or a read of its replies), so that it is never resent: a transport
+    failure closes the connection and raises
+    :class:`~walrus.exceptions.OutcomeUnknown` naming ``what`` (or what
+    ``what()`` says), which :class:`AsyncNoResendRetry` does not retry.
+
+    With ``connect`` the connection is opened first, outside the guard, so a
+    failure to connect (nothing sent) stays retryable (``request`` is closed
+    unawaited). The async twin of :func:`walrus.drivers.server.resend.send_once`.
+    """
     if connect and not connection.is_connected:
-        await connection.connect()
+        try:
+            await connection.connect()
+        except BaseException:
+            request.close()
+            raise
     try:
-        return await step()
+        return await request
     except _TRANSPORT_ERRORS as exc:
         if type(exc) not in _TRANSPORT_ERRORS:
             raise
@@ -159,23 +154,26 @@ async def guarded(
         raise unknown_outcome(what, exc) from exc
 
 
+# redis.asyncio's request (a client's and a pipeline's), found once
+_SEND: Callable[..., Coroutine[Any, Any, Any]] = (
+    redis.asyncio.Redis._send_command_parse_response
+)
+
+
 class _AsyncResendGuard:
     """Mixed into a redis.asyncio client: commands not resend-safe are sent once.
 
-    Its method returns redis.asyncio's awaitable (no coroutine of its own on
-    the way: one fewer frame per command)."""
+    Its method returns redis.asyncio's coroutine, or :func:`guarded`'s around
+    it (no frame of its own on the way)."""
 
     def _send_command_parse_response(
         self, conn: Any, command_name: str, *args: Any, **options: Any
     ) -> Awaitable[Any]:
-        send: Any = super()._send_command_parse_response  # type: ignore[misc]
-        if resend_safe(args):
-            return send(conn, command_name, *args, **options)  # type: ignore[no-any-return]
-        return send_once(
-            conn,
-            lambda: name_of(args),
-            lambda: send(conn, command_name, *args, **options),
-        )
+        request = _SEND(self, conn, command_name, *args, **options)
+        safe = _SAFE_BY_NAME.get(command_name)  # redis-py's names: no call
+        if safe or (safe is None and resend_safe(args)):
+            return request
+        return guarded(conn, lambda: name_of(args), request, connect=True)
 
 
 class AsyncGuardedPipeline(_AsyncResendGuard, redis.asyncio.client.Pipeline):  # type: ignore[misc]
@@ -187,7 +185,7 @@ class AsyncGuardedPipeline(_AsyncResendGuard, redis.asyncio.client.Pipeline):  #
     ) -> Any:
         run: Any = super()._execute_transaction
         return await _send_commands(
-            connection, commands, True, lambda: run(connection, commands, *rest)
+            connection, commands, True, run(connection, commands, *rest)
         )
 
     async def _execute_pipeline(
@@ -195,18 +193,20 @@ class AsyncGuardedPipeline(_AsyncResendGuard, redis.asyncio.client.Pipeline):  #
     ) -> Any:
         run: Any = super()._execute_pipeline
         return await _send_commands(
-            connection, commands, False, lambda: run(connection, commands, *rest)
+            connection, commands, False, run(connection, commands, *rest)
         )
 
 
 async def _send_commands(
-    connection: Any, commands: Any, transaction: bool, send: Callable[[], Awaitable[T]]
+    connection: Any, commands: Any, transaction: bool, request: Coroutine[Any, Any, T]
 ) -> T:
-    """A pipeline's request: resent only if every command in it may be."""
+    """A pipeline's ``request``: resent only if every command in it may be."""
     argv = [args for args, _ in commands]
     if all(resend_safe(args) for args in argv):
-        return await send()
-    return await send_once(connection, lambda: _label(argv, transaction), send)
+        return await request
+    return await guarded(
+        connection, lambda: _label(argv, transaction), request, connect=True
+    )
 
 
 class AsyncNoResendRetry(DelegatingRetry, Retry):

@@ -76,11 +76,17 @@ class ConsumerGroupStream(Stream):
         commands = self._commands("ack")
         if not checked:
             return 0
-        async with self._guard:
+        try:
             done = int(await commands.xack(self.key, self.group.name, *checked))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if done < len(checked) and (not missing_ok):
-            async with self._guard:
+            try:
                 await commands.xpending(self.key, self.group.name)
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
             raise NotPending(
                 f"{len(checked) - done} of {len(checked)} ids were not pending in group {key_text(self.group.name)!r} of stream {key_text(self.key)!r}",
                 done,
@@ -96,10 +102,13 @@ class ConsumerGroupStream(Stream):
         commands = self._commands("claim")
         if not checked:
             return []
-        async with self._guard:
+        try:
             reply = await commands.xclaim(
                 self.key, self.group.name, self.group.consumer_name, idle or 0, checked
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return self._wrap(_messages(reply))
 
     async def autoclaim(
@@ -121,10 +130,13 @@ class ConsumerGroupStream(Stream):
         start = self._id(start_id)
         count = _positive(count, "count")
         commands = self._commands("autoclaim")
-        async with self._guard:
+        try:
             reply = await commands.xautoclaim(
                 self.key, self.group.name, name, idle or 0, start, count=count
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         messages = self._wrap(_messages(reply[1]))
         if justid:
             messages = [self._message_id(m) for m in messages]
@@ -147,7 +159,7 @@ class ConsumerGroupStream(Stream):
         who = None if consumer is None else check_name(consumer, "consumer name")
         idle = _positive(idle, "idle", zero=True)
         commands = self._commands("pending")
-        async with self._guard:
+        try:
             reply = await commands.xpending_range(
                 self.key,
                 self.group.name,
@@ -157,6 +169,9 @@ class ConsumerGroupStream(Stream):
                 consumername=who,
                 idle=idle,
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return [self._pending(pending_entry(entry)) for entry in reply or ()]
 
     async def set_id(self, id: Any = "$") -> bool:
@@ -164,8 +179,11 @@ class ConsumerGroupStream(Stream):
         ``'$'`` marks everything read, ``'0'`` nothing. One round trip."""
         value = self._group_id(id)
         commands = self._commands("set_id")
-        async with self._guard:
+        try:
             return bool(await commands.xgroup_setid(self.key, self.group.name, value))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def consumers_info(self, group: Any = None) -> list[dict[str, Any]]:
         """One dict per consumer of the group (XINFO CONSUMERS). One round trip."""
@@ -176,10 +194,13 @@ class ConsumerGroupStream(Stream):
         (XGROUP CREATECONSUMER, Redis 6.2+); False if it existed. One trip."""
         name = self.group._consumer(consumer)
         commands = self._commands("create_consumer")
-        async with self._guard:
+        try:
             return bool(
                 await commands.xgroup_createconsumer(self.key, self.group.name, name)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def delete_consumer(self, consumer: Any = None) -> int:
         """Remove a consumer (this one by default) from the group (XGROUP
@@ -187,7 +208,10 @@ class ConsumerGroupStream(Stream):
         longer pending for anyone. One round trip."""
         name = self.group._consumer(consumer)
         commands = self._commands("delete_consumer")
-        async with self._guard:
+        try:
             return int(
                 await commands.xgroup_delconsumer(self.key, self.group.name, name)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise

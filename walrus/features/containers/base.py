@@ -118,9 +118,16 @@ class _TypeGuard:
         tb: TracebackType | None,
     ) -> None:
         if isinstance(exc, ResponseError):
-            error = self.container._error(exc)
-            if error is not exc:
-                raise error from exc
+            self.reraise(exc)
+
+    def reraise(self, exc: ResponseError) -> None:
+        """Raise the container's error for the reply ``exc`` (from ``exc``),
+        unless it is ``exc`` itself. The async code calls it from ``except``
+        where the sync code has ``with container._guard`` (a ``try`` costs
+        nothing until something is raised; ``async with`` awaits twice)."""
+        error = self.container._error(exc)
+        if error is not exc:
+            raise error from exc
 
 
 class Container:

@@ -95,8 +95,7 @@ class BitFieldOperation:
         self.operations = []
         if not args:
             return []
-        guard = BitField(self.database, self.key)._guard
-        with guard:
+        with BitField(self.database, self.key)._guard:
             return list(self.database.execute_command("BITFIELD", self.key, *args))
 
     def __iter__(self) -> Iterator[int | None]:

@@ -123,8 +123,10 @@ class Hash(Container):
         """
         pairs = check_mapping(__data, kwargs)
         if pairs:
+            flat: list[Any] = [None] * (2 * len(pairs))  # f1, v1, f2, v2 ...
+            flat[::2], flat[1::2] = pairs, pairs.values()  # at C speed
             with self._guard:
-                self.database.hset(self.key, mapping=pairs)
+                self.database.execute_command("HSET", self.key, *flat)
         return self
 
     def setnx(self, field: Any, value: Any) -> bool:

@@ -96,7 +96,9 @@ class ZSet(Sortable):
 
     def __setitem__(self, member: Any, score: Any) -> None:
         """Set ``member``'s score (ZADD). O(log N); one round trip."""
-        self.add({member: score})
+        member, score = check_value(member, "member"), check_score(score)
+        with self._guard:
+            self.database.execute_command("ZADD", self.key, score, member)
 
     def __delitem__(self, item: Any) -> None:
         """Delete a member (ZREM; ``KeyError`` if missing), the member at a rank,

@@ -3,6 +3,7 @@
 Do not edit: change the sync source and run the script. The sync module's documentation applies."""
 
 from __future__ import annotations
+from redis.exceptions import ResponseError
 from collections.abc import AsyncIterator
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -22,8 +23,11 @@ class Array(Container):
     kind = "hash"
 
     async def _run(self, name: str, args: list[Any]) -> Any:
-        async with self._guard:
+        try:
             return await self.database.scripts.run(name, [self.key], args)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def append(self, value: Any) -> int:
         """Add ``value`` at the end; the new length. O(1); one round trip."""
@@ -41,8 +45,11 @@ class Array(Container):
         for a negative index, which needs the length)."""
         index = _index(index)
         if index >= 0:
-            async with self._guard:
+            try:
                 return await self.database.hget(self.key, str(index))
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
         return await self._run("array_get", [index])
 
     async def setitem(self, index: int, value: Any) -> None:
@@ -64,8 +71,11 @@ class Array(Container):
 
     async def length(self) -> int:
         """The number of items (HLEN). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.hlen(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def contains(self, item: Any) -> bool:
         """Whether some item equals ``item``. O(N); one round trip."""
@@ -77,20 +87,29 @@ class Array(Container):
         pipe = self.database.pipeline(transaction=False)
         pipe.hlen(self.key)
         pipe.hmget(self.key, [str(i) for i in range(_FIRST_BATCH)])
-        async with self._guard:
+        try:
             length, batch = await pipe.execute()
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         for _item in batch[:length]:
             yield _item
         for start in range(_FIRST_BATCH, length, SCAN_COUNT):
             fields = [str(i) for i in range(start, min(start + SCAN_COUNT, length))]
-            async with self._guard:
+            try:
                 for _item in await self.database.hmget(self.key, fields):
                     yield _item
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
 
     async def as_list(self, decode: bool = False) -> list[Any]:
         """Every item in index order (HGETALL). O(N); one round trip."""
-        async with self._guard:
+        try:
             data = await self.database.hgetall(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         items = [v for _, v in sorted(data.items(), key=lambda fv: int(fv[0]))]
         return [self._decode(i) for i in items] if decode else items
 

@@ -68,9 +68,16 @@ class _TypeGuard:
         tb: TracebackType | None,
     ) -> None:
         if isinstance(exc, ResponseError):
-            error = await self.container._error(exc)
-            if error is not exc:
-                raise error from exc
+            await self.reraise(exc)
+
+    async def reraise(self, exc: ResponseError) -> None:
+        """Raise the container's error for the reply ``exc`` (from ``exc``),
+        unless it is ``exc`` itself. The async code calls it from ``except``
+        where the sync code has ``with container._guard`` (a ``try`` costs
+        nothing until something is raised; ``async with`` awaits twice)."""
+        error = await self.container._error(exc)
+        if error is not exc:
+            raise error from exc
 
 
 class Container:
@@ -170,7 +177,7 @@ class Sortable(Container):
         if limit is not None or offset is not None:
             offset, limit = (offset or 0, -1 if limit is None else limit)
         try:
-            async with self._guard:
+            try:
                 return await self.database.sort(
                     self.key,
                     start=offset,
@@ -181,6 +188,9 @@ class Sortable(Container):
                     alpha=alpha,
                     store=store,
                 )
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
         except CommandError as exc:
             if "denied in Cluster mode" not in str(exc):
                 raise

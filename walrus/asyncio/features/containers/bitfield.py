@@ -3,6 +3,7 @@
 Do not edit: change the sync source and run the script. The sync module's documentation applies."""
 
 from __future__ import annotations
+from redis.exceptions import ResponseError
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from walrus.exceptions import InvalidType, InvalidValue
@@ -66,11 +67,13 @@ class BitFieldOperation:
         self.operations = []
         if not args:
             return []
-        guard = BitField(self.database, self.key)._guard
-        async with guard:
+        try:
             return list(
                 await self.database.execute_command("BITFIELD", self.key, *args)
             )
+        except ResponseError as _reply:
+            await BitField(self.database, self.key)._guard.reraise(_reply)
+            raise
 
     async def __aiter__(self) -> AsyncIterator[int | None]:
         """Execute, then iterate over the replies."""
@@ -122,28 +125,40 @@ class BitField(Container):
 
     async def get_bit(self, offset: int) -> int:
         """The bit at ``offset`` (GETBIT). O(1); one round trip."""
-        async with self._guard:
+        try:
             return int(await self.database.getbit(self.key, _integer(offset)))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def set_bit(self, offset: int, value: int) -> int:
         """Set the bit at ``offset`` (SETBIT); the old bit. O(1); one round trip."""
-        async with self._guard:
+        try:
             return int(
                 await self.database.setbit(self.key, _integer(offset), int(bool(value)))
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def bit_count(self, start: int | None = None, end: int | None = None) -> int:
         """The number of set bits, within bytes ``start``..``end`` if given
         (BITCOUNT). O(N); one round trip."""
-        async with self._guard:
+        try:
             return int(await self.database.bitcount(self.key, start, end))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def get_raw(self) -> bytes | None:
         """The whole string as bytes, in either reply mode (GET). One round trip."""
-        async with self._guard:
+        try:
             value = await self.database.execute_command(
                 "GET", self.key, **self.database.bytes_replies
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None if value is None else bytes(value)
 
     async def set_raw(self, value: bytes | str) -> None:

@@ -3,6 +3,7 @@
 Do not edit: change the sync source and run the script. The sync module's documentation applies."""
 
 from __future__ import annotations
+from redis.exceptions import ResponseError
 import hashlib
 import math
 from collections.abc import Iterable
@@ -105,13 +106,16 @@ class BloomFilter(Container):
         word: list[Any] = ["SET", "u1", 0, 1] if write else ["GET", "u1", 0]
         args = word * len(positions)
         args[2 :: len(word)] = positions
-        async with self._guard:
+        try:
             try:
                 replies = await self.database.execute_command(
                     "BITFIELD", self.key, *args
                 )
             except UnsupportedOperation:
                 replies = await self._run_bitwise(write, positions)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         k = self.hashes
         if len(replies) == k:
             return [replies]

@@ -3,6 +3,7 @@
 Do not edit: change the sync source and run the script. The sync module's documentation applies."""
 
 from __future__ import annotations
+from redis.exceptions import ResponseError
 from collections.abc import AsyncIterator
 from walrus.asyncio._runtime import aislice
 from collections.abc import Mapping
@@ -38,44 +39,65 @@ class Hash(Container):
             fields = check_values(field, "field")
             if not fields:
                 return []
-            async with self._guard:
+            try:
                 return await self.database.hmget(self.key, fields)
-        async with self._guard:
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
+        try:
             value = await self.database.hget(self.key, check_value(field, "field"))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if value is None:
             raise KeyError(field)
         return value
 
     async def get(self, field: Any, default: Any = None) -> Any:
         """The value of ``field``, or ``default`` if it is missing. O(1); one trip."""
-        async with self._guard:
+        try:
             value = await self.database.hget(self.key, check_value(field, "field"))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return default if value is None else value
 
     async def setitem(self, field: Any, value: Any) -> None:
         """Set one field (HSET). O(1); one round trip."""
         field, value = (check_value(field, "field"), check_value(value))
-        async with self._guard:
+        try:
             await self.database.execute_command("HSET", self.key, field, value)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def delitem(self, field: Any) -> None:
         """Delete one field (HDEL); ``KeyError`` if missing. O(1); one round trip."""
-        async with self._guard:
+        try:
             removed = await self.database.hdel(self.key, check_value(field, "field"))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if not removed:
             raise KeyError(field)
 
     async def contains(self, field: Any) -> bool:
         """Whether ``field`` exists (HEXISTS). O(1); one round trip."""
-        async with self._guard:
+        try:
             return bool(
                 await self.database.hexists(self.key, check_value(field, "field"))
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def length(self) -> int:
         """The number of fields (HLEN). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.hlen(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     def __aiter__(self) -> AsyncIterator[tuple[Any, Any]]:
         """``(field, value)`` pairs (HSCAN, 10,000 per round trip)."""
@@ -85,10 +107,13 @@ class Hash(Container):
         seen: set[Any] | None = None
         cursor = 0
         while True:
-            async with self._guard:
+            try:
                 cursor, batch = await self.database.hscan(
                     self.key, cursor, match=match, count=SCAN_COUNT
                 )
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
             pairs = cast("dict[Any, Any]", batch).items()
             if seen is None and (not cursor):
                 for _item in pairs:
@@ -104,13 +129,19 @@ class Hash(Container):
 
     async def keys(self) -> list[Any]:
         """Every field (HKEYS). O(N); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.hkeys(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def values(self) -> list[Any]:
         """Every value (HVALS). O(N); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.hvals(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def items(self, lazy: bool = False) -> Any:
         """``(field, value)`` pairs: a list (HGETALL, one round trip), or with
@@ -128,34 +159,48 @@ class Hash(Container):
         """
         pairs = check_mapping(__data, kwargs)
         if pairs:
-            async with self._guard:
-                await self.database.hset(self.key, mapping=pairs)
+            flat: list[Any] = [None] * (2 * len(pairs))
+            flat[::2], flat[1::2] = (pairs, pairs.values())
+            try:
+                await self.database.execute_command("HSET", self.key, *flat)
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
         return self
 
     async def setnx(self, field: Any, value: Any) -> bool:
         """Set ``field`` only if it does not exist (HSETNX). O(1); one round trip."""
-        async with self._guard:
+        try:
             return bool(
                 await self.database.hsetnx(
                     self.key, check_value(field, "field"), check_value(value)
                 )
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def incr(self, field: Any, incr_by: int = 1) -> int:
         """Add ``incr_by`` to an integer field (HINCRBY). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.hincrby(
                 self.key, check_value(field, "field"), incr_by
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def incr_float(self, field: Any, incr_by: float = 1.0) -> float:
         """Add ``incr_by`` to a numeric field (HINCRBYFLOAT). O(1); one round trip."""
-        async with self._guard:
+        try:
             return float(
                 await self.database.hincrbyfloat(
                     self.key, check_value(field, "field"), incr_by
                 )
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     def search(
         self, pattern: Any, count: int | None = None
@@ -169,8 +214,11 @@ class Hash(Container):
 
         O(N); one round trip.
         """
-        async with self._guard:
+        try:
             data = await self.database.hgetall(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if decode:
             return {self._decode(f): self._decode(v) for f, v in data.items()}
         return dict(data)
@@ -190,6 +238,9 @@ class Hash(Container):
             pipe.delete(hsh.key)
         if pairs:
             pipe.hset(hsh.key, mapping=pairs)
-        async with hsh._guard:
+        try:
             await pipe.execute()
+        except ResponseError as _reply:
+            await hsh._guard.reraise(_reply)
+            raise
         return hsh

@@ -3,6 +3,7 @@
 Do not edit: change the sync source and run the script. The sync module's documentation applies."""
 
 from __future__ import annotations
+from redis.exceptions import ResponseError
 from typing import Any
 from walrus.features.containers.base import check_value, check_values
 from walrus.asyncio.features.containers.base import Container
@@ -21,22 +22,31 @@ class HyperLogLog(Container):
         values = check_values(items)
         if not values:
             return False
-        async with self._guard:
+        try:
             return bool(await self.database.pfadd(self.key, *values))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def length(self) -> int:
         """The estimated number of distinct items (PFCOUNT). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.pfcount(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def merge(self, dest: Any, *others: HyperLogLog) -> HyperLogLog:
         """Store the union of this and ``others`` at ``dest`` (PFMERGE; on a
         cluster, all in one slot, else CrossSlot); a HyperLogLog on it. O(N)
         in the number of sets; one round trip."""
-        async with self._guard:
+        try:
             await self.database.pfmerge(
                 check_value(dest, "key"), self.key, *(o.key for o in others)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return HyperLogLog(self.database, dest)
 
     async def union_update(self, other: HyperLogLog) -> HyperLogLog:

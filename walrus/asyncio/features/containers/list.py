@@ -35,31 +35,43 @@ class List(Sortable):
         """
         if isinstance(index, slice):
             bounds = redis_range(index)
-            async with self._guard:
+            try:
                 if bounds is None:
                     return (await self.database.lrange(self.key, 0, -1))[index]
                 if bounds == ():
                     return []
                 return await self.database.lrange(self.key, *bounds)
-        async with self._guard:
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
+        try:
             value = await self.database.lindex(self.key, _index(index))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if value is None:
             raise IndexError("list index out of range")
         return value
 
     async def length(self) -> int:
         """The number of items (LLEN). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.llen(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         """Every item in order (LRANGE, 10,000 per round trip)."""
         start = 0
         while True:
-            async with self._guard:
+            try:
                 batch = await self.database.lrange(
                     self.key, start, start + SCAN_COUNT - 1
                 )
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
             for _item in batch:
                 yield _item
             if len(batch) < SCAN_COUNT:
@@ -68,8 +80,11 @@ class List(Sortable):
 
     async def as_list(self, decode: bool = False) -> list[Any]:
         """Every item as a Python list (LRANGE 0 -1). O(N); one round trip."""
-        async with self._guard:
+        try:
             items = await self.database.lrange(self.key, 0, -1)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return [self._decode(i) for i in items] if decode else items
 
     async def _positions(self, value: Any) -> tuple[list[int], int]:
@@ -113,8 +128,11 @@ class List(Sortable):
             raise InvalidType("List does not support slice assignment")
         value = check_value(value)
         try:
-            async with self._guard:
+            try:
                 await self.database.lset(self.key, _index(index), value)
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
         except ResponseError as exc:
             message = str(exc).lower()
             if "out of range" in message or "no such key" in message:
@@ -132,17 +150,23 @@ class List(Sortable):
             ]
             if index.step == 0:
                 raise InvalidValue("slice step cannot be zero")
-            async with self._guard:
+            try:
                 await self.database.scripts.run("list_delete_slice", [self.key], args)
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
             return
         if await self._pop_index(_index(index)) is None:
             raise IndexError("list assignment index out of range")
 
     async def _pop_index(self, index: int) -> Any:
-        async with self._guard:
+        try:
             return await self.database.scripts.run(
                 "list_pop_index", [self.key], [index, _marker()]
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def insert(
         self, index: Any, value: Any, where: str | None = None
@@ -161,8 +185,11 @@ class List(Sortable):
                 )
             return await self._linsert(side, index, value)
         args = [_index(index), check_value(value), _marker()]
-        async with self._guard:
+        try:
             await self.database.scripts.run("list_insert", [self.key], args)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None
 
     async def pop(self, index: int = -1) -> Any:
@@ -172,26 +199,35 @@ class List(Sortable):
         named operation elsewhere; one round trip.
         """
         index = _index(index)
-        async with self._guard:
+        try:
             if index == -1:
                 value = await self.database.rpop(self.key)
             elif index == 0:
                 value = await self.database.lpop(self.key)
             else:
                 value = await self._pop_index(index)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if value is None:
             raise IndexError("pop from empty list or index out of range")
         return value
 
     async def append(self, value: Any) -> int:
         """Add ``value`` at the end (RPUSH); the new length. O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.rpush(self.key, check_value(value))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def prepend(self, value: Any) -> int:
         """Add ``value`` at the start (LPUSH); the new length. O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.lpush(self.key, check_value(value))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def extend(self, values: Iterable[Any]) -> int:
         """Add ``values`` at the end (RPUSH); the new length. One round trip
@@ -199,8 +235,11 @@ class List(Sortable):
         items = check_values(values)
         if not items:
             return await self.length()
-        async with self._guard:
+        try:
             return await self.database.rpush(self.key, *items)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def insert_before(self, value: Any, key: Any) -> int:
         """Insert ``value`` before the first item equal to ``key`` (LINSERT).
@@ -217,31 +256,46 @@ class List(Sortable):
         return await self._linsert("AFTER", value, key)
 
     async def _linsert(self, where: str, value: Any, pivot: Any) -> int:
-        async with self._guard:
+        try:
             return await self.database.linsert(
                 self.key, where, check_value(pivot), check_value(value)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def popleft(self) -> Any:
         """Remove and return the first item, None if empty (LPOP). O(1); one trip."""
-        async with self._guard:
+        try:
             return await self.database.lpop(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def popright(self) -> Any:
         """Remove and return the last item, None if empty (RPOP). O(1); one trip."""
-        async with self._guard:
+        try:
             return await self.database.rpop(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def bpopleft(self, timeout: int = 0) -> Any:
         """Like popleft(), waiting up to ``timeout`` seconds (0: forever) (BLPOP)."""
-        async with self._guard:
+        try:
             reply = await self.database.blpop([self.key], timeout)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None if reply is None else reply[1]
 
     async def bpopright(self, timeout: int = 0) -> Any:
         """Like popright(), waiting up to ``timeout`` seconds (0: forever) (BRPOP)."""
-        async with self._guard:
+        try:
             reply = await self.database.brpop([self.key], timeout)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None if reply is None else reply[1]
 
     async def move_tail(self, key: Any) -> Any:
@@ -250,16 +304,22 @@ class List(Sortable):
         On a cluster both lists must be in one slot (a ``{tag}``), else
         CrossSlot. O(1); one round trip.
         """
-        async with self._guard:
+        try:
             return await self.database.rpoplpush(self.key, check_value(key, "key"))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def bmove_tail(self, key: Any, timeout: int = 0) -> Any:
         """Like move_tail(), waiting up to ``timeout`` seconds (BRPOPLPUSH;
         on a cluster, one slot)."""
-        async with self._guard:
+        try:
             return await self.database.brpoplpush(
                 self.key, check_value(key, "key"), timeout
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     @classmethod
     async def from_list(
@@ -276,6 +336,9 @@ class List(Sortable):
             pipe.delete(lst.key)
         if items:
             pipe.rpush(lst.key, *items)
-        async with lst._guard:
+        try:
             await pipe.execute()
+        except ResponseError as _reply:
+            await lst._guard.reraise(_reply)
+            raise
         return lst

@@ -3,6 +3,7 @@
 Do not edit: change the sync source and run the script. The sync module's documentation applies."""
 
 from __future__ import annotations
+from redis.exceptions import ResponseError
 from collections.abc import AsyncIterator
 from walrus.asyncio._runtime import aislice
 from collections.abc import Iterable
@@ -28,15 +29,21 @@ class Set(Sortable):
 
     async def contains(self, item: Any) -> bool:
         """Whether ``item`` is a member (SISMEMBER). O(1); one round trip."""
-        async with self._guard:
+        try:
             return bool(
                 await self.database.sismember(self.key, check_value(item, "member"))
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def length(self) -> int:
         """The number of members (SCARD). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.scard(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     def __aiter__(self) -> AsyncIterator[Any]:
         """Every member (SSCAN, 10,000 per round trip)."""
@@ -46,10 +53,13 @@ class Set(Sortable):
         seen: set[Any] = set()
 
         async def fetch(cursor: int) -> tuple[int, Any]:
-            async with self._guard:
+            try:
                 return await self.database.sscan(
                     self.key, cursor, match=match, count=SCAN_COUNT
                 )
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
 
         async for member in scan_batches(fetch):
             if member not in seen:
@@ -61,8 +71,11 @@ class Set(Sortable):
         members = check_values(items, "member")
         if not members:
             return 0
-        async with self._guard:
+        try:
             return await self.database.sadd(self.key, *members)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def remove(self, *items: Any) -> int:
         """Remove ``items`` (SREM); how many were members. One round trip.
@@ -72,8 +85,11 @@ class Set(Sortable):
         members = check_values(items, "member")
         if not members:
             return 0
-        async with self._guard:
+        try:
             return await self.database.srem(self.key, *members)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def discard(self, item: Any) -> None:
         """Remove ``item`` if it is a member (SREM). O(1); one round trip."""
@@ -85,21 +101,30 @@ class Set(Sortable):
 
     async def pop(self) -> Any:
         """Remove and return a random member (SPOP); ``KeyError`` if empty."""
-        async with self._guard:
+        try:
             value = await self.database.spop(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         if value is None:
             raise KeyError("pop from an empty set")
         return value
 
     async def random(self, n: int | None = None) -> Any:
         """A random member, or a list of ``n`` distinct ones (SRANDMEMBER)."""
-        async with self._guard:
+        try:
             return await self.database.srandmember(self.key, n)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def members(self) -> set[Any]:
         """Every member as a Python set (SMEMBERS). O(N); one round trip."""
-        async with self._guard:
+        try:
             return _fresh_set(await self.database.smembers(self.key))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def as_set(self, decode: bool = False) -> set[Any]:
         """Every member as a Python set; ``decode`` turns bytes into str."""
@@ -119,24 +144,33 @@ class Set(Sortable):
         one round trip."""
         if not isinstance(other, Set):
             return await self.members() | set(other)
-        async with self._guard:
+        try:
             return _fresh_set(await self.database.sunion(self._keys([other])))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def intersection(self, other: Any) -> set[Any]:
         """The intersection (SINTER with another Set; on a cluster, one
         slot). One round trip."""
         if not isinstance(other, Set):
             return await self.members() & set(other)
-        async with self._guard:
+        try:
             return _fresh_set(await self.database.sinter(self._keys([other])))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def difference(self, other: Any) -> set[Any]:
         """The difference (SDIFF with another Set; on a cluster, one slot).
         O(N); one round trip."""
         if not isinstance(other, Set):
             return await self.members() - set(other)
-        async with self._guard:
+        try:
             return _fresh_set(await self.database.sdiff(self._keys([other])))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def union_update(self, other: Any) -> Set:
         """Add ``other``'s members (SUNIONSTORE, one slot on a cluster; or
@@ -163,8 +197,11 @@ class Set(Sortable):
             pipe.delete(temp)
         else:
             pipe.delete(self.key)
-        async with self._guard:
+        try:
             await pipe.execute()
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return self
 
     async def difference_update(self, other: Any) -> Set:
@@ -179,26 +216,35 @@ class Set(Sortable):
     async def diffstore(self, dest: Any, *others: Set) -> Set:
         """Store this set minus ``others`` at ``dest`` (SDIFFSTORE; on a
         cluster, all in one slot); a Set on it. One round trip."""
-        async with self._guard:
+        try:
             await self.database.sdiffstore(check_value(dest, "key"), self._keys(others))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return Set(self.database, dest)
 
     async def interstore(self, dest: Any, *others: Set) -> Set:
         """Store the intersection with ``others`` at ``dest`` (SINTERSTORE;
         on a cluster, all in one slot); a Set on it. One round trip."""
-        async with self._guard:
+        try:
             await self.database.sinterstore(
                 check_value(dest, "key"), self._keys(others)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return Set(self.database, dest)
 
     async def unionstore(self, dest: Any, *others: Set) -> Set:
         """Store the union with ``others`` at ``dest`` (SUNIONSTORE; on a
         cluster, all in one slot); a Set on it. One round trip."""
-        async with self._guard:
+        try:
             await self.database.sunionstore(
                 check_value(dest, "key"), self._keys(others)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return Set(self.database, dest)
 
     @classmethod
@@ -216,6 +262,9 @@ class Set(Sortable):
             pipe.delete(st.key)
         if members:
             pipe.sadd(st.key, *members)
-        async with st._guard:
+        try:
             await pipe.execute()
+        except ResponseError as _reply:
+            await st._guard.reraise(_reply)
+            raise
         return st

@@ -106,8 +106,11 @@ class Stream(Container):
         for pair in fields.items():
             args += pair
         commands = self._commands("add")
-        async with self._guard:
+        try:
             return await commands.execute_command("XADD", *args)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def delete(self, *ids: Any) -> int:
         """Delete messages by id (XDEL); the number deleted. O(1) each; one trip."""
@@ -115,8 +118,11 @@ class Stream(Container):
         commands = self._commands("delete")
         if not checked:
             return 0
-        async with self._guard:
+        try:
             return int(await commands.xdel(self.key, *checked))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def delitem(self, item: Any) -> None:
         """Delete one message or a list of them (XDEL); ids that are not in the
@@ -146,7 +152,7 @@ class Stream(Container):
         if limit is not None and (not approximate):
             raise InvalidValue("trim(limit=...) needs approximate=True")
         commands = self._commands("trim")
-        async with self._guard:
+        try:
             return int(
                 await commands.xtrim(
                     self.key,
@@ -156,6 +162,9 @@ class Stream(Container):
                     limit=limit,
                 )
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def set_id(self, id: Any) -> bool:
         """Set the stream's last id (XSETID); later ids must be greater.
@@ -164,8 +173,11 @@ class Stream(Container):
         """
         message_id = self._id(id)
         commands = self._commands("set_id")
-        async with self._guard:
+        try:
             return bool(await commands.xsetid(self.key, message_id))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def get(self, id: Any) -> Message | None:
         """The message with this id, or None (XRANGE id id). O(log N); one trip."""
@@ -176,10 +188,13 @@ class Stream(Container):
         if "-" not in message_id:
             message_id += "-0"
         commands = self._commands("get")
-        async with self._guard:
+        try:
             found = _messages(
                 await commands.xrange(self.key, message_id, message_id, count=1)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return found[0] if found else None
 
     async def range(
@@ -210,8 +225,11 @@ class Stream(Container):
             args += ("COUNT", count)
         commands = self._commands(operation)
         name = "XREVRANGE" if operation == "revrange" else "XRANGE"
-        async with self._guard:
+        try:
             return _messages(await commands.execute_command(name, *args))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def __getitem__(self, item: Any) -> Any:
         """``s[id]``: one message (``KeyError`` if missing); ``s[start:stop:count]``:
@@ -228,8 +246,11 @@ class Stream(Container):
     async def length(self) -> int:
         """The number of messages (XLEN). O(1); one round trip."""
         commands = self._commands("len")
-        async with self._guard:
+        try:
             return int(await commands.xlen(self.key))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     def __aiter__(self) -> AsyncIterator[Message]:
         """Every message, oldest first (XRANGE, 10,000 per round trip)."""
@@ -238,10 +259,13 @@ class Stream(Container):
     async def _scan(self, commands: Driver) -> AsyncIterator[Message]:
         start: Any = "-"
         while True:
-            async with self._guard:
+            try:
                 batch = _messages(
                     await commands.xrange(self.key, start, "+", count=SCAN_COUNT)
                 )
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
             for _item in batch:
                 yield _item
             if len(batch) < SCAN_COUNT:
@@ -260,28 +284,40 @@ class Stream(Container):
         count = _positive(count, "count")
         block = _positive(block, "block", zero=True)
         commands = self._commands("read")
-        async with self._guard:
+        try:
             found = read_reply(
                 await commands.xread({self.key: after}, count=count, block=block)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return found[0][1] if found else []
 
     async def info(self) -> dict[str, Any]:
         """The stream's metadata (XINFO STREAM); ``MissingKey`` if there is no
         stream. O(1); one round trip."""
         commands = self._commands("info")
-        async with self._guard:
+        try:
             return dict(await commands.xinfo_stream(self.key))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def groups_info(self) -> list[dict[str, Any]]:
         """One dict per consumer group (XINFO GROUPS). O(groups); one round trip."""
         commands = self._commands("groups_info")
-        async with self._guard:
+        try:
             return [dict(group) for group in await commands.xinfo_groups(self.key)]
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def consumers_info(self, group: Any) -> list[dict[str, Any]]:
         """One dict per consumer of ``group`` (XINFO CONSUMERS). One round trip."""
         name = check_value(group, "group name")
         commands = self._commands("consumers_info")
-        async with self._guard:
+        try:
             return [dict(c) for c in await commands.xinfo_consumers(self.key, name)]
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise

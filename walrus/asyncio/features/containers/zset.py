@@ -51,8 +51,11 @@ class ZSet(Sortable):
     async def _slice(self, item: slice, mode: str, with_scores: bool) -> Any:
         args = [mode, *_bound(item.start), *_bound(item.stop), int(with_scores)]
         try:
-            async with self._guard:
+            try:
                 reply = await self.database.scripts.run("zset_slice", [self.key], args)
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
         except ResponseError as exc:
             if str(exc).startswith("NOMEMBER"):
                 which = item.start if str(exc).endswith("start") else item.stop
@@ -64,7 +67,12 @@ class ZSet(Sortable):
 
     async def setitem(self, member: Any, score: Any) -> None:
         """Set ``member``'s score (ZADD). O(log N); one round trip."""
-        await self.add({member: score})
+        member, score = (check_value(member, "member"), check_score(score))
+        try:
+            await self.database.execute_command("ZADD", self.key, score, member)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def delitem(self, item: Any) -> None:
         """Delete a member (ZREM; ``KeyError`` if missing), the member at a rank,
@@ -85,8 +93,11 @@ class ZSet(Sortable):
 
     async def length(self) -> int:
         """The number of members (ZCARD). O(1); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.zcard(self.key)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def __aiter__(self) -> AsyncIterator[Pair]:
         """``(member, score)`` pairs in score order (ZRANGE, 10,000 per round trip)."""
@@ -112,54 +123,75 @@ class ZSet(Sortable):
         args: list[Any] = []
         for member, score in scores.items():
             args += (score, member)
-        async with self._guard:
+        try:
             return int(
                 await self.database.execute_command("ZADD", self.key, *args) or 0
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def remove(self, *items: Any) -> int:
         """Remove ``items`` (ZREM); how many were members. One round trip."""
         members = check_values(items, "member")
         if not members:
             return 0
-        async with self._guard:
+        try:
             return await self.database.zrem(self.key, *members)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def incr(self, key: Any, incr_by: float = 1.0) -> float:
         """Add ``incr_by`` to ``key``'s score (ZINCRBY); the new score. One trip."""
-        async with self._guard:
+        try:
             score = await self.database.zincrby(
                 self.key, check_score(incr_by), check_value(key)
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return float(cast(float, score))
 
     async def score(self, item: Any) -> float | None:
         """``item``'s score, None if absent (ZSCORE). O(1); one round trip."""
-        async with self._guard:
+        try:
             score = await self.database.zscore(self.key, check_value(item, "member"))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None if score is None else float(score)
 
     async def rank(self, item: Any, reverse: bool = False) -> int | None:
         """``item``'s rank from the lowest (or highest) score (ZRANK/ZREVRANK)."""
         item = check_value(item, "member")
-        async with self._guard:
+        try:
             if reverse:
                 return cast("int | None", await self.database.zrevrank(self.key, item))
             return cast("int | None", await self.database.zrank(self.key, item))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def count(self, low: Any, high: Any = None) -> int:
         """The number of members scored in ``[low, high]`` (ZCOUNT; ``high``
         defaults to ``low``). O(log N); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.zcount(
                 self.key, low, low if high is None else high
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def lex_count(self, low: Any, high: Any) -> int:
         """The number of members between lex bounds like ``'[a'``, ``'(c'``, ``'-'``
         (ZLEXCOUNT). O(log N); one round trip."""
-        async with self._guard:
+        try:
             return await self.database.zlexcount(self.key, low, high)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def range(
         self,
@@ -171,13 +203,16 @@ class ZSet(Sortable):
     ) -> list[Any]:
         """Members ranked ``low`` to ``high`` inclusive, Redis-style (ZRANGE;
         ZREVRANGE with ``desc`` or ``reverse``). O(log N + M); one round trip."""
-        async with self._guard:
+        try:
             if desc or reverse:
                 reply = await self.database.zrevrange(self.key, low, high, with_scores)
             else:
                 reply = await self.database.zrange(
                     self.key, low, high, withscores=with_scores
                 )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return _pairs(reply) if with_scores else reply
 
     async def range_by_score(
@@ -191,7 +226,7 @@ class ZSet(Sortable):
     ) -> list[Any]:
         """Members scored in ``[low, high]`` (ZRANGEBYSCORE, or ZREVRANGEBYSCORE
         with ``reverse``), paged by ``start``/``num``. One round trip."""
-        async with self._guard:
+        try:
             if reverse:
                 reply = await self.database.zrevrangebyscore(
                     self.key, high, low, start, num, with_scores
@@ -200,6 +235,9 @@ class ZSet(Sortable):
                 reply = await self.database.zrangebyscore(
                     self.key, low, high, start, num, with_scores
                 )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return _pairs(reply) if with_scores else reply
 
     async def range_by_lex(
@@ -212,49 +250,70 @@ class ZSet(Sortable):
     ) -> list[Any]:
         """Members between lex bounds (ZRANGEBYLEX, or ZREVRANGEBYLEX with
         ``reverse``), paged by ``start``/``num``. One round trip."""
-        async with self._guard:
+        try:
             if reverse:
                 return await self.database.zrevrangebylex(
                     self.key, high, low, start, num
                 )
             return await self.database.zrangebylex(self.key, low, high, start, num)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def remove_by_rank(self, low: int, high: int | None = None) -> int:
         """Remove members ranked ``low`` to ``high`` inclusive (ZREMRANGEBYRANK)."""
-        async with self._guard:
+        try:
             return await self.database.zremrangebyrank(
                 self.key, low, low if high is None else high
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def remove_by_score(self, low: Any, high: Any = None) -> int:
         """Remove members scored in ``[low, high]`` (ZREMRANGEBYSCORE)."""
-        async with self._guard:
+        try:
             return await self.database.zremrangebyscore(
                 self.key, low, low if high is None else high
             )
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def remove_by_lex(self, low: Any, high: Any) -> int:
         """Remove members between lex bounds (ZREMRANGEBYLEX). One round trip."""
-        async with self._guard:
+        try:
             return await self.database.zremrangebylex(self.key, low, high)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def popmin(self, count: int = 1) -> list[Pair]:
         """Remove the ``count`` lowest-scored members (ZPOPMIN); [] if empty."""
-        async with self._guard:
+        try:
             return _pairs(await self.database.zpopmin(self.key, count))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def popmax(self, count: int = 1) -> list[Pair]:
         """Remove the ``count`` highest-scored members (ZPOPMAX); [] if empty."""
-        async with self._guard:
+        try:
             return _pairs(await self.database.zpopmax(self.key, count))
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
 
     async def popmin_compat(self, count: int = 1) -> list[Pair]:
         """popmin() as a ZRANGE + ZREMRANGEBYRANK transaction. One round trip."""
         pipe = self.database.pipeline()
         pipe.zrange(self.key, 0, count - 1, withscores=True)
         pipe.zremrangebyrank(self.key, 0, count - 1)
-        async with self._guard:
+        try:
             items, _ = await pipe.execute()
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return _pairs(items)
 
     async def popmax_compat(self, count: int = 1) -> list[Pair]:
@@ -262,22 +321,31 @@ class ZSet(Sortable):
         pipe = self.database.pipeline()
         pipe.zrevrange(self.key, 0, count - 1, withscores=True)
         pipe.zremrangebyrank(self.key, -count, -1)
-        async with self._guard:
+        try:
             items, _ = await pipe.execute()
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return _pairs(items)
 
     async def bpopmin(self, timeout: int = 0) -> Pair | None:
         """Remove the lowest-scored member, waiting up to ``timeout`` seconds
         (0: forever) (BZPOPMIN); ``(member, score)`` or None."""
-        async with self._guard:
+        try:
             reply = await self.database.bzpopmin([self.key], timeout)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None if reply is None else (reply[1], float(reply[2]))
 
     async def bpopmax(self, timeout: int = 0) -> Pair | None:
         """Remove the highest-scored member, waiting up to ``timeout`` seconds
         (0: forever) (BZPOPMAX); ``(member, score)`` or None."""
-        async with self._guard:
+        try:
             reply = await self.database.bzpopmax([self.key], timeout)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return None if reply is None else (reply[1], float(reply[2]))
 
     async def _store(
@@ -296,8 +364,11 @@ class ZSet(Sortable):
             pieces += ["WEIGHTS", *(check_score(w) for w in weights)]
         if aggregate is not None:
             pieces += ["AGGREGATE", aggregate.upper()]
-        async with self._guard:
+        try:
             await self.database.execute_command(*pieces)
+        except ResponseError as _reply:
+            await self._guard.reraise(_reply)
+            raise
         return ZSet(self.database, dest)
 
     async def interstore(
@@ -343,10 +414,13 @@ class ZSet(Sortable):
         seen: set[Any] = set()
 
         async def fetch(cursor: int) -> tuple[int, Any]:
-            async with self._guard:
+            try:
                 cursor, batch = await self.database.zscan(
                     self.key, cursor, match=match, count=SCAN_COUNT
                 )
+            except ResponseError as _reply:
+                await self._guard.reraise(_reply)
+                raise
             return (cursor, _pairs(batch))
 
         async def unique() -> AsyncIterator[Pair]:
@@ -375,6 +449,9 @@ class ZSet(Sortable):
             pipe.delete(zset.key)
         if scores:
             pipe.zadd(zset.key, scores)
-        async with zset._guard:
+        try:
             await pipe.execute()
+        except ResponseError as _reply:
+            await zset._guard.reraise(_reply)
+            raise
         return zset
