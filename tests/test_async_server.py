@@ -24,7 +24,7 @@ from async_support import run_async
 from faults import SOCKET_TIMEOUT, FaultyServer
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser, _AsyncRESP3Parser
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from support import free_port
 
@@ -408,6 +408,57 @@ async def test_a_stalled_write_runs_once(
     assert isinstance(info.value, RedisConnectionError)
     assert await db.get("n") == b"2"  # the server ran it once it resumed, once
     assert await db.incr("n") == 3  # and the database works again
+    await db.aclose()
+
+
+@faults
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"single_connection_client": True},
+        {"retry": Retry(NoBackoff(), 0)},  # no retries at all
+    ],
+    ids=["single connection", "no retries"],
+)
+@run_async
+async def test_a_lost_write_is_outcome_unknown_on_every_path(
+    faulty: FaultyServer, options: dict[str, Any]
+) -> None:
+    db = faulty_db(faulty, **options)
+    await db.set("n", 0)
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown, match="INCRBY"):
+        await db.incr("n")
+    assert await db.get("n") == b"1"
+    await db.aclose()
+
+
+@faults
+@run_async
+async def test_after_a_lost_write_reads_are_retried_again(faulty: FaultyServer) -> None:
+    """Only the lost write is OutcomeUnknown: a read on the same connection
+    through a stall is retried, and the next write is sent."""
+    db = faulty_db(faulty, single_connection_client=True)
+    await db.set("n", 0)
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown):
+        await db.incr("n")
+    with faulty.stalled(1.0):
+        assert await db.get("n") == b"1"
+    assert await db.incr("n") == 2
+    await db.aclose()
+
+
+@faults
+@run_async
+async def test_a_pipeline_command_sent_at_once_runs_once(faulty: FaultyServer) -> None:
+    """After WATCH a pipeline sends each command at once (redis.asyncio's
+    own failure callback, not the database's): a write is still sent once."""
+    db = faulty_db(faulty)
+    await db.set("n", 0)
+    async with db.pipeline() as pipe:
+        await pipe.watch("n")
+        with faulty.stalled(1.5), pytest.raises(OutcomeUnknown, match="INCRBY"):
+            await pipe.incr("n")
+    assert await db.get("n") == b"1"
     await db.aclose()
 
 

@@ -153,6 +153,20 @@ def test_a_write_killed_in_flight_is_not_resent(
     assert ran() == before + 1
 
 
+def test_a_pipeline_command_sent_at_once_runs_once(faulty: FaultyServer) -> None:
+    """After WATCH a pipeline sends each command at once, and redis-py turns
+    any failure there into WatchError (retry the transaction): a write whose
+    reply was lost is OutcomeUnknown instead, or the retry would run it twice."""
+    db = faulty.open()
+    db.set("n", 0)
+    with db.pipeline() as pipe:
+        pipe.watch("n")
+        with faulty.stalled(1.5), pytest.raises(OutcomeUnknown, match="INCRBY"):
+            pipe.incr("n")
+    assert db.get("n") == b"1"
+    db.close()
+
+
 def test_a_read_is_retried_through_a_stall(faulty: FaultyServer) -> None:
     db = faulty.open()
     db.set("k", "v")

@@ -35,7 +35,7 @@ import redis.asyncio.client
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser, _AsyncRESP3Parser
 from redis.asyncio.connection import DefaultParser
 from redis.asyncio.retry import Retry
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, WatchError
 from redis.utils import DEFAULT_RESP_VERSION, check_protocol_version
 
 from walrus.asyncio.api import AsyncDatabaseAPI
@@ -50,6 +50,7 @@ from walrus.drivers.server.resend import (
     name_of,
     refusing_unknown,
     resend_safe,
+    unknown_not_watch,
     unknown_outcome,
 )
 from walrus.drivers.urls import EMBEDDED_SCHEMES
@@ -179,6 +180,15 @@ class _AsyncResendGuard:
 class AsyncGuardedPipeline(_AsyncResendGuard, redis.asyncio.client.Pipeline):  # type: ignore[misc]
     """redis.asyncio's pipeline, sent again after a failure only when every
     command in it is resend-safe."""
+
+    async def _disconnect_reset_raise_on_watching(
+        self, conn: Any, error: Exception, *rest: Any
+    ) -> None:
+        try:
+            await super()._disconnect_reset_raise_on_watching(conn, error, *rest)
+        except WatchError:
+            unknown_not_watch(error)
+            raise
 
     async def _execute_transaction(
         self, connection: Any, commands: Any, *rest: Any

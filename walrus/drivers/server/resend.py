@@ -34,6 +34,7 @@ import redis.client
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 from redis.retry import Retry
 
 from walrus.drivers.command_table import COMMANDS
@@ -205,6 +206,15 @@ class GuardedPipeline(ResendGuard, redis.client.Pipeline):
     """redis-py's pipeline, sent again after a failure only when every
     command in it is :func:`resend_safe`."""
 
+    def _disconnect_reset_raise_on_watching(
+        self, conn: Any, error: Exception, *rest: Any
+    ) -> None:
+        try:
+            super()._disconnect_reset_raise_on_watching(conn, error, *rest)
+        except WatchError:
+            unknown_not_watch(error)
+            raise
+
     def _execute_transaction(self, connection: Any, commands: Any, *rest: Any) -> Any:
         run: Any = super()._execute_transaction
         return _send_commands(
@@ -216,6 +226,15 @@ class GuardedPipeline(ResendGuard, redis.client.Pipeline):
         return _send_commands(
             connection, commands, False, lambda: run(connection, commands, *rest)
         )
+
+
+def unknown_not_watch(error: BaseException) -> None:
+    """Raise ``error`` again (with its cause) if it is OutcomeUnknown. For
+    redis-py's failure callback of a command a pipeline sends at once after
+    WATCH, which raises WatchError (retry the transaction): a retried
+    transaction would send a write that may have run again."""
+    if isinstance(error, OutcomeUnknown):
+        raise error from error.__cause__
 
 
 def _send_commands(
