@@ -290,3 +290,17 @@ except Exception as exc:
 def test_a_key_whose_type_changed_is_checked_again(tmp_path: Path, change: str) -> None:
     code = TYPE_SCENARIO.format(change=TYPE_CHANGES[change])
     assert run_child(code, str(tmp_path / "t.rld")) == "WrongType WRONGTYPE"
+
+
+def test_the_keys_of_a_file_are_checked_in_one_rlite_transaction(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rlite's KEYS lists keys that expired: each is checked with EXISTS, all
+    in one MULTI/EXEC (alone, each would cost rlite a commit on the file)."""
+    db.mset({f"k{i}": "v" for i in range(20)})
+    db.pexpire("k3", 1)
+    time.sleep(0.01)
+    names = sent(db, monkeypatch)
+    assert sorted(db.keys()) == sorted(f"k{i}".encode() for i in range(20) if i != 3)
+    assert names == [b"KEYS", b"MULTI", *[b"EXISTS"] * 20, b"EXEC"]
+    assert db.dbsize() == 19

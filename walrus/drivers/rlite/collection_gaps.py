@@ -24,6 +24,7 @@ from walrus.drivers.rlite.gaps import (
     arity_error,
     emptied,
     gap,
+    in_multi,
     is_stream,
     run_guarded,
 )
@@ -87,24 +88,10 @@ def _bitfield(engine: RawEngine, args: Command) -> Reply:
     if writes and is_stream(engine, key):
         return WRONGTYPE
     tail = [] if writes else [[b"GETRANGE", key, b"-%d" % len(MAGIC), b"-1"]]
-    replies = _in_multi(engine, tail + bits)
+    replies = in_multi(engine, tail + bits)
     if not writes and isinstance(replies, list) and replies[0] == MAGIC:
         return WRONGTYPE
     return replies[len(tail) :] if isinstance(replies, list) else replies
-
-
-def _in_multi(engine: RawEngine, commands: list[Command]) -> Reply:
-    """Run ``commands`` in one rlite MULTI/EXEC (no gap ever runs inside
-    one: see the rlite driver's execute_many); their replies, or the first
-    error reply (a key of another type: nothing was written)."""
-    opened = engine.raw([b"MULTI"])
-    if isinstance(opened, ErrorReply):
-        return opened
-    *queued, replies = engine.raw_many([*commands, [b"EXEC"]])
-    if not isinstance(replies, list):  # EXECABORT: a command refused when queued
-        return next((q for q in queued if isinstance(q, ErrorReply)), replies)
-    errors = [reply for reply in replies if isinstance(reply, ErrorReply)]
-    return errors[0] if errors else replies
 
 
 @gap("ZREMRANGEBYRANK", "ZREMRANGEBYSCORE")

@@ -396,3 +396,17 @@ def run_guarded(engine: RawEngine, args: Command) -> Reply:
         # raw Lua can crash rlite: scripts run on walrus.drivers.lua.scripting
         return ErrorReply(f"ERR {name.decode()} cannot run here (inside MULTI)")
     return engine.raw(args)
+
+
+def in_multi(engine: RawEngine, commands: list[Command]) -> Reply:
+    """Run ``commands`` in one rlite MULTI/EXEC (no gap ever runs inside
+    one: see the rlite driver's execute_many); their replies, or the first
+    error reply (a key of another type: nothing was written)."""
+    opened = engine.raw([b"MULTI"])
+    if isinstance(opened, ErrorReply):
+        return opened
+    *queued, replies = engine.raw_many([*commands, [b"EXEC"]])
+    if not isinstance(replies, list):  # EXECABORT: a command refused when queued
+        return next((q for q in queued if isinstance(q, ErrorReply)), replies)
+    errors = [reply for reply in replies if isinstance(reply, ErrorReply)]
+    return errors[0] if errors else replies

@@ -18,8 +18,10 @@ from walrus.drivers.rlite.gaps import (
     RawEngine,
     arity_error,
     gap,
+    in_multi,
     send,
 )
+from walrus.exceptions import EngineError
 
 __all__ = ["CursorTable"]
 
@@ -87,10 +89,15 @@ def _options(
 # -- keys ------------------------------------------------------------------------
 def _live(engine: RawEngine, keys: list[bytes]) -> list[bytes]:
     """Drop keys that have expired (rlite's KEYS and DBSIZE still list them):
-    none can while no key of the engine has had a TTL (``engine.expiring``)."""
-    if not engine.expiring:
+    none can while no key of the engine has had a TTL (``engine.expiring``).
+    The checks are one rlite MULTI/EXEC: on a file each EXISTS alone costs
+    rlite a commit (about 145 µs), in one transaction about 7 µs."""
+    if not engine.expiring or not keys:
         return keys
-    return [k for k in keys if engine.raw([b"EXISTS", k]) == 1]
+    found = in_multi(engine, [[b"EXISTS", key] for key in keys])
+    if not isinstance(found, list):  # rlite refused MULTI: never inside one
+        raise EngineError(f"rlite refused the keys' EXISTS checks: {found}")
+    return [key for key, exists in zip(keys, found, strict=True) if exists == 1]
 
 
 def _matching(engine: RawEngine, pattern: bytes) -> Reply:
