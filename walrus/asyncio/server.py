@@ -42,7 +42,6 @@ from walrus.asyncio.api import AsyncDatabaseAPI
 from walrus.drivers.protocol import Capability
 from walrus.drivers.server.database import SERVER_CAPABILITIES, _switch, _WalrusErrors
 from walrus.drivers.server.resend import (
-    _SAFE_BY_NAME,
     _TRANSPORT_ERRORS,
     DelegatingRetry,
     _label,
@@ -155,12 +154,6 @@ async def guarded(
         raise unknown_outcome(what, exc) from exc
 
 
-# redis.asyncio's request (a client's and a pipeline's), found once
-_SEND: Callable[..., Coroutine[Any, Any, Any]] = (
-    redis.asyncio.Redis._send_command_parse_response
-)
-
-
 class _AsyncResendGuard:
     """Mixed into a redis.asyncio client: commands not resend-safe are sent once.
 
@@ -170,10 +163,10 @@ class _AsyncResendGuard:
     def _send_command_parse_response(
         self, conn: Any, command_name: str, *args: Any, **options: Any
     ) -> Awaitable[Any]:
-        request = _SEND(self, conn, command_name, *args, **options)
-        safe = _SAFE_BY_NAME.get(command_name)  # redis-py's names: no call
-        if safe or (safe is None and resend_safe(args)):
-            return request
+        send: Any = super()._send_command_parse_response  # type: ignore[misc]
+        request = send(conn, command_name, *args, **options)
+        if resend_safe(args):
+            return request  # type: ignore[no-any-return]
         return guarded(conn, lambda: name_of(args), request, connect=True)
 
 

@@ -181,10 +181,6 @@ def unknown_outcome(what: str | Callable[[], str], exc: Exception) -> OutcomeUnk
     )
 
 
-# redis-py's request (a client's and a pipeline's), found once
-_SEND: Callable[..., Any] = redis.client.Redis._send_command_parse_response
-
-
 class ResendGuard:
     """Mixed into a redis-py client: commands not :func:`resend_safe` are
     sent once (see the module)."""
@@ -192,13 +188,13 @@ class ResendGuard:
     def _send_command_parse_response(
         self, conn: Any, command_name: str, *args: Any, **options: Any
     ) -> Any:
-        safe = _SAFE_BY_NAME.get(command_name)  # redis-py's names: no call
-        if safe or (safe is None and resend_safe(args)):
-            return _SEND(self, conn, command_name, *args, **options)
+        send: Any = super()._send_command_parse_response  # type: ignore[misc]
+        if resend_safe(args):
+            return send(conn, command_name, *args, **options)
         return send_once(
             conn,
             lambda: name_of(args),
-            lambda: _SEND(self, conn, command_name, *args, **options),
+            lambda: send(conn, command_name, *args, **options),
         )
 
 
