@@ -252,6 +252,8 @@ def test_bad_input(db: Any, bad: Any) -> None:
         z.add(a="1")
     with pytest.raises(TypeError, match="bool"):
         z["a"] = True
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        z[bad] = 1  # the member, checked before the ZADD is sent
     assert not db.exists("z")
 
 
