@@ -53,13 +53,18 @@ def _records(handle: Any, persistent: bool) -> Records:
     return records
 
 
+def _buckets(tmp_path: Path, where: str) -> tuple[Any, Records, Buckets]:
+    """A Vedis handle in memory or on a file, its records and its maps."""
+    handle = vedis.Vedis(":mem:" if where == "memory" else str(tmp_path / "m.vdb"))
+    records = _records(handle, where == "file")
+    return handle, records, Buckets(records)
+
+
 @pytest.mark.parametrize("where", ["memory", "file"])
 def test_a_map_grows_and_shrinks_one_bucket_at_a_time(
     tmp_path: Path, where: str
 ) -> None:
-    handle = vedis.Vedis(":mem:" if where == "memory" else str(tmp_path / "m.vdb"))
-    records = _records(handle, where == "file")
-    buckets = Buckets(records)
+    handle, records, buckets = _buckets(tmp_path, where)
     rng = random.Random(7)
     model: dict[str, str] = {}
     prefix = b"walrus:b:1"
@@ -91,6 +96,43 @@ def test_a_map_grows_and_shrinks_one_bucket_at_a_time(
     assert Buckets(records).load(prefix) == ([], [])
     leftovers = [n for n in range(1, 200) if records.fetch(b"walrus:x:%d" % n)]
     assert leftovers == []  # large buckets' records went with them
+    handle.close()
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_bulk_writes_respread_a_map_of_many_buckets(tmp_path: Path, where: str) -> None:
+    """A write that leaves more than twice ``SPLIT`` fields per bucket spreads
+    every bucket's fields at once (a map of several buckets included), and
+    a bulk delete merges them back."""
+    handle, records, buckets = _buckets(tmp_path, where)
+    rng = random.Random(11)
+    model: dict[str, str] = {}
+    prefix = b"walrus:b:2"
+    sizes = []
+    for step in range(40):
+        if step % 4 == 3 and model:  # delete most of the map in one write
+            gone = rng.sample(sorted(model), k=len(model) * 9 // 10)
+            changes: dict[str, str | None] = dict.fromkeys(gone)
+            for field in gone:
+                del model[field]
+        else:  # add up to five times what the map holds, in one write
+            count = rng.randrange(1, 5 * len(model) + 40)
+            added = {f"~b{rng.randrange(10**7)}": f"v{step}" for _ in range(count)}
+            model.update(added)
+            changes = dict(added)
+        before = buckets.shapes.get(prefix, [1])[0]
+        buckets.update(prefix, changes)
+        size = buckets.shapes.get(prefix, [1])[0]
+        sizes.append((before, size))
+        fields, values = Buckets(records).load(prefix)
+        assert dict(zip(fields, values, strict=True)) == model
+        for field in model:
+            found = records.fetch(b"%s:%d" % (prefix, bucket_of(field, size)))
+            assert found is not None and f"{field} ".encode() in found
+    assert any(
+        b > 1 and s > 2 * b for b, s in sizes
+    )  # a map of several buckets respread
+    assert any(s < b for b, s in sizes)  # and merged back
     handle.close()
 
 

@@ -33,10 +33,12 @@ writes O(1) records of about ``SPLIT`` fields whatever the map's size.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TypeVar
 from zlib import crc32
 
 from walrus.drivers.vedis.records import LARGE, Records
+
+V = TypeVar("V")
 
 __all__ = ["MERGE", "SPLIT", "Buckets", "bucket_of"]
 
@@ -45,31 +47,28 @@ MERGE = 8  # ... and below which it loses one
 SPLICE = 10  # changes to a bucket above which it is parsed and joined again
 
 
-def _masks(size: int) -> tuple[int, int]:
-    """The masks of linear hashing over ``size`` buckets: the power of two
-    above ``size`` less one, and half that power less one."""
+def buckets_of(fields: Iterable[str], size: int) -> list[int]:
+    """The bucket of each field in a map of ``size`` buckets (linear
+    hashing: the field's CRC-32 under the mask of the power of two above
+    ``size``, or under half that mask for a bucket not split yet). The masks
+    are computed once for all the fields."""
     high = 1 << size.bit_length()
-    return high - 1, (high >> 1) - 1
+    mask, low = high - 1, (high >> 1) - 1
+    return [b if (b := crc32(f.encode()) & mask) < size else b & low for f in fields]
 
 
 def bucket_of(field: str, size: int) -> int:
-    """The bucket of ``field`` in a map of ``size`` buckets (linear hashing)."""
-    return _bucket(field, size, *_masks(size))
+    """The bucket of ``field`` in a map of ``size`` buckets."""
+    return buckets_of((field,), size)[0]
 
 
-def _bucket(field: str, size: int, mask: int, low: int) -> int:
-    bucket = crc32(field.encode()) & mask
-    return bucket if bucket < size else bucket & low
-
-
-def _sort(
-    changes: dict[str, str | None], size: int
-) -> dict[int, dict[str, str | None]]:
-    """``changes`` by bucket (the masks computed once, for bulk writes)."""
-    mask, low = _masks(size)
-    parts: dict[int, dict[str, str | None]] = {}
-    for field, value in changes.items():
-        bucket = _bucket(field, size, mask, low)
+def _spread(pairs: Iterable[tuple[str, V]], size: int) -> dict[int, dict[str, V]]:
+    """``pairs`` by bucket, for a map of ``size`` buckets (empty ones left out)."""
+    pairs = list(pairs)
+    parts: dict[int, dict[str, V]] = {}
+    for (field, value), bucket in zip(
+        pairs, buckets_of([f for f, _ in pairs], size), strict=True
+    ):
         part = parts.get(bucket)
         if part is None:
             parts[bucket] = {field: value}
@@ -83,14 +82,12 @@ def _origin(bucket: int) -> int:
     return bucket - (1 << (bucket.bit_length() - 1))
 
 
-class _Stored(NamedTuple):
-    """Where a bucket's lines are now (to replace or delete them)."""
-
-    size: int | None  # bytes of the P:<b> record; None when there is none
-    outside: tuple[bytes, int] | None  # (name, bytes) of its walrus:x record
-
-
-_NOWHERE = _Stored(None, None)
+# Where a bucket's lines are now (to replace or delete them): the size of its
+# P:<b> record (None when there is none), and the (name, size) of the
+# walrus:x record holding its lines, if any. A plain tuple: one is built for
+# every write, and a NamedTuple costs ten times as much to build.
+_Stored = tuple[int | None, tuple[bytes, int] | None]
+_NOWHERE: _Stored = (None, None)
 
 
 def _parse(content: bytes) -> dict[str, str]:
@@ -145,12 +142,10 @@ class Buckets:
         if not raw:
             return b"", _NOWHERE
         if not raw.startswith(b"@"):  # the lines themselves
-            return raw, _Stored(len(raw), None)
+            return raw, (len(raw), None)
         ident, size = raw[1:].split(b" ")
         outside = b"walrus:x:%s" % ident
-        return self.records.fetch(outside) or b"", _Stored(
-            len(raw), (outside, int(size))
-        )
+        return self.records.fetch(outside) or b"", (len(raw), (outside, int(size)))
 
     def _fields(self, prefix: bytes, bucket: int) -> tuple[dict[str, str], _Stored]:
         content, where = self._read(prefix, bucket)
@@ -161,17 +156,18 @@ class Buckets:
 
     def _save(self, name: bytes, content: bytes, old: _Stored) -> None:
         """Write the bucket record ``name`` (whose lines are at ``old``)."""
+        size, outside = old
         if not content:
-            if old.size is not None:
-                self.records.delete(name, old.size)
+            if size is not None:
+                self.records.delete(name, size)
         elif len(content) >= LARGE:  # a fresh record, then the pointer
-            outside = b"walrus:x:%d" % self.records.new_id()
-            self.records.store(outside, content)
-            self.records.store(name, b"@%s %d" % (outside[9:], len(content)), old.size)
+            fresh = b"walrus:x:%d" % self.records.new_id()
+            self.records.store(fresh, content)
+            self.records.store(name, b"@%s %d" % (fresh[9:], len(content)), size)
         else:
-            self.records.store(name, content, old.size)
-        if old.outside is not None:
-            self.records.delete(*old.outside)
+            self.records.store(name, content, size)
+        if outside is not None:
+            self.records.delete(*outside)
 
     def _size(self, prefix: bytes) -> int:
         raw = self.records.fetch(prefix)
@@ -215,7 +211,7 @@ class Buckets:
                 self._balance(prefix, 1, count)
             return
         size, count = shape
-        for bucket, part in _sort(changes, size).items():
+        for bucket, part in _spread(changes.items(), size).items():
             count += self._change(b"%s:%d" % (prefix, bucket), part)[1]
         if size * MERGE <= count <= size * SPLIT:
             shape[1] = count  # the same buckets
@@ -244,14 +240,8 @@ class Buckets:
         """Write a whole map under a prefix that holds none. O(fields)."""
         items = list(pairs)
         size = max(1, -(-len(items) // SPLIT))
-        parts: list[dict[str, str]] = [{} for _ in range(size)]
-        for field, value in items:
-            parts[bucket_of(field, size)][field] = value
-        for bucket, fields in enumerate(parts):
-            if fields:
-                self._write(
-                    prefix, bucket, _join(fields), self._read(prefix, bucket)[1]
-                )
+        for bucket, fields in sorted(_spread(items, size).items()):
+            self._write(prefix, bucket, _join(fields), self._read(prefix, bucket)[1])
         self._resize(prefix, self._size(prefix), size)
         self._remember(prefix, size, len(items))
 
@@ -273,13 +263,10 @@ class Buckets:
     def _rehash(self, prefix: bytes, size: int, target: int) -> None:
         """Spread a map's ``size`` buckets over ``target`` (more) at once."""
         old = [self._fields(prefix, bucket) for bucket in range(size)]
-        parts: list[dict[str, str]] = [{} for _ in range(target)]
-        for fields, _ in old:
-            for field, value in fields.items():
-                parts[bucket_of(field, target)][field] = value
-        for bucket, fields in enumerate(parts):
+        parts = _spread((pair for fields, _ in old for pair in fields.items()), target)
+        for bucket in range(target):
             where = old[bucket][1] if bucket < size else _NOWHERE
-            self._write(prefix, bucket, _join(fields), where)
+            self._write(prefix, bucket, _join(parts.get(bucket, {})), where)
 
     def _balance(self, prefix: bytes, size: int, count: int) -> None:
         start = size
@@ -288,7 +275,12 @@ class Buckets:
             self._rehash(prefix, start, size)
         while count > size * SPLIT:
             stay, where = self._fields(prefix, _origin(size))
-            moved = {f: v for f, v in stay.items() if bucket_of(f, size + 1) == size}
+            names = list(stay)
+            moved = {
+                f: stay[f]
+                for f, b in zip(names, buckets_of(names, size + 1), strict=True)
+                if b == size
+            }
             if moved:
                 for field in moved:
                     del stay[field]
