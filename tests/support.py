@@ -34,6 +34,8 @@ from walrus.testing import RoundTrips, count_round_trips
 # runs bytes and py313 decoded, so between them each mode runs on each backend.
 REPLY_MODE_IDS = os.environ.get("WALRUS_TEST_REPLY_MODES", "bytes,decoded").split(",")
 # WALRUS_TEST_APIS=sync (or async) runs the conformance suite through one API.
+# the environment of a child interpreter that imports this checkout's walrus
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 API_IDS = os.environ.get("WALRUS_TEST_APIS", "sync,async").split(",")
 REPLY_MODES = [{"bytes": False, "decoded": True}[mode] for mode in REPLY_MODE_IDS]
 

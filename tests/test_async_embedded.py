@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from redis.exceptions import WatchError
 from support import (
+    CHILD_ENV,
     REPLY_MODE_IDS,
     REPLY_MODES,
     memory_opener,
@@ -42,7 +43,6 @@ from walrus.asyncio.embedded import (
 from walrus.exceptions import CommandNameError, EngineError, InvalidValue
 
 ENGINES = ["memory", "rlite-memory", "rlite-file", "vedis-memory", "vedis-file"]
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 Opener = Callable[..., AsyncEmbeddedDatabase]
 
 

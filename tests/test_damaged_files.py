@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import CHILD_ENV
 
-import walrus
 from walrus import CorruptDatabase, DatabaseOpenError
 from walrus.tusks.rlite import WalrusLite
 from walrus.tusks.vedisdb import WalrusVedis
 
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 PAGE = 1024  # rlite's page size
 
 # Opens each file named on the command line and prints one line per file:

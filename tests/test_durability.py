@@ -29,11 +29,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-import walrus
+from support import CHILD_ENV
 
 CHILD = Path(__file__).with_name("fault_child.py")
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 KILLS = int(os.environ.get("WALRUS_FAULTS_LONG") or 2)
 WORKLOADS = ["set", "hash", "model", "stream", "transaction"]
 HANG = 30.0  # seconds a check may take (a few here) before it counts as a hang

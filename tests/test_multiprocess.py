@@ -16,15 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import CHILD_ENV
 
-import walrus
 from walrus import DatabaseOpenError
 from walrus.drivers.rlite.journal import SUFFIX
 from walrus.tusks.rlite import WalrusLite
 from walrus.tusks.vedisdb import WalrusVedis
 
 CHILD = Path(__file__).with_name("fault_child.py")
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 SECONDS = 10.0 if os.environ.get("WALRUS_FAULTS_LONG") else 2.0
 
 

@@ -13,14 +13,13 @@ import pytest
 from differential_cases import SHAPES
 from emulation_support import assert_replays_as, raw
 from emulation_support import oracle as oracle  # a fixture
+from support import CHILD_ENV
 
-import walrus
 from walrus import DatabaseOpenError, UnsupportedOperation
 from walrus.tusks.rlite import WalrusLite
 
 FUZZ = Path(__file__).with_name("rlite_fuzz.py")
 # Children import the same walrus as these tests (installed, or a checkout).
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -5,21 +5,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from redis.exceptions import ReadOnlyError
+from support import CHILD_ENV
 
 import walrus
 from walrus import EngineError
 from walrus.drivers.rlite import journal as rlite_journal
 from walrus.drivers.rlite.journal import SUFFIX
 from walrus.tusks.rlite import WalrusLite
-
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 
 
 def test_an_exception_inside_an_operation_undoes_it(tmp_path: Path) -> None:
