@@ -47,7 +47,7 @@ MERGE = 8  # ... and below which it loses one
 SPLICE = 10  # changes to a bucket above which it is parsed and joined again
 
 
-def buckets_of(fields: Iterable[str], size: int) -> list[int]:
+def _buckets_of(fields: Iterable[str], size: int) -> list[int]:
     """The bucket of each field in a map of ``size`` buckets (linear
     hashing: the field's CRC-32 under the mask of the power of two above
     ``size``, or under half that mask for a bucket not split yet). The masks
@@ -59,7 +59,7 @@ def buckets_of(fields: Iterable[str], size: int) -> list[int]:
 
 def bucket_of(field: str, size: int) -> int:
     """The bucket of ``field`` in a map of ``size`` buckets."""
-    return buckets_of((field,), size)[0]
+    return _buckets_of((field,), size)[0]
 
 
 def _spread(pairs: Iterable[tuple[str, V]], size: int) -> dict[int, dict[str, V]]:
@@ -67,7 +67,7 @@ def _spread(pairs: Iterable[tuple[str, V]], size: int) -> dict[int, dict[str, V]
     pairs = list(pairs)
     parts: dict[int, dict[str, V]] = {}
     for (field, value), bucket in zip(
-        pairs, buckets_of([f for f, _ in pairs], size), strict=True
+        pairs, _buckets_of([f for f, _ in pairs], size), strict=True
     ):
         part = parts.get(bucket)
         if part is None:
@@ -278,7 +278,7 @@ class Buckets:
             names = list(stay)
             moved = {
                 f: stay[f]
-                for f, b in zip(names, buckets_of(names, size + 1), strict=True)
+                for f, b in zip(names, _buckets_of(names, size + 1), strict=True)
                 if b == size
             }
             if moved:
