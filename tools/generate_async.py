@@ -464,12 +464,7 @@ def generate(graph: Graph, module: Module) -> str | None:
     rest = [s for s in imports if s not in future]
     used = _names(defs) | _all(module) | {"TYPE_CHECKING"}
     if not converted:  # a package's re-exports: every import is the point
-        used |= {
-            (a.asname or a.name)
-            for s in rest
-            if isinstance(s, ast.ImportFrom)
-            for a in s.names
-        }
+        used |= _imported(rest)
     body += future + extra + _prune(rest, used) + defs
     tree = ast.Module(body=body, type_ignores=[])
     _rename_classes(tree)
