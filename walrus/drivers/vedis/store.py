@@ -84,9 +84,8 @@ def vedis_reason(exc: Exception) -> str:
 
 
 def _name(raw: bytes) -> str:
-    """A field name for ``raw``: never empty, no space, no newline (``_b64``
-    written out: one call less for every member written)."""
-    return "~" + b2a_base64(raw, newline=False).decode("ascii")
+    """A field name for ``raw``: never empty, no space, no newline."""
+    return "~" + _b64(raw)
 
 
 def _unname(field: str) -> bytes:
