@@ -295,12 +295,104 @@ def test_a_key_whose_type_changed_is_checked_again(tmp_path: Path, change: str) 
 def test_the_keys_of_a_file_are_checked_in_one_rlite_transaction(
     db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """rlite's KEYS lists keys that expired: each is checked with EXISTS, all
+    """rlite's KEYS lists keys that expired: each is checked with PTTL, all
     in one MULTI/EXEC (alone, each would cost rlite a commit on the file)."""
     db.mset({f"k{i}": "v" for i in range(20)})
     db.pexpire("k3", 1)
     time.sleep(0.01)
     names = sent(db, monkeypatch)
     assert sorted(db.keys()) == sorted(f"k{i}".encode() for i in range(20) if i != 3)
-    assert names == [b"KEYS", b"MULTI", *[b"EXISTS"] * 20, b"EXEC"]
+    assert names == [b"KEYS", b"MULTI", *[b"PTTL"] * 20, b"EXEC"]
     assert db.dbsize() == 19
+
+
+# -- listing keys -------------------------------------------------------------------
+def test_a_listing_that_found_no_ttl_answers_the_next_without_rlite(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``list(db)`` asks DBSIZE (for its length hint), then SCANs: the first
+    listing found no key with a TTL, so nothing can expire and the scan and
+    every listing after it, until a write, need no rlite command."""
+    db.mset({f"k{i}": "v" for i in range(30)})
+    expected = sorted(f"k{i}".encode() for i in range(30))
+    names = sent(db, monkeypatch)
+    assert sorted(db.scan_iter(count=7)) == expected  # no listing yet: pages checked
+    assert names.count(b"KEYS") == 1 and names.count(b"PTTL") == 30
+    names.clear()
+    assert sorted(list(db)) == expected
+    assert names == [b"KEYS", b"MULTI", *[b"PTTL"] * 30, b"EXEC"]  # DBSIZE's
+    names.clear()
+    assert sorted(list(db)) == expected
+    assert sorted(db.keys()) == expected
+    assert sorted(db.keys("k1*")) == sorted(k for k in expected if k.startswith(b"k1"))
+    assert len(db) == 30
+    assert names == []
+
+
+WRITES_SEEN_BY_A_LISTING: dict[str, Callable[[Any, str], Any]] = {
+    "a new key": lambda db, path: db.set("new", "v"),
+    "a deleted key": lambda db, path: db.delete("k0"),
+    "a renamed key": lambda db, path: db.rename("k0", "renamed"),
+    "a flush": lambda db, path: db.flushdb(),
+    "another database": lambda db, path: (db.select(1), db.set("other", "v")),
+    "a ttl that passed": lambda db, path: (db.pexpire("k0", 1), time.sleep(0.01)),
+    "a script": lambda db, path: db.eval("redis.call('DEL', 'k0')", 0),
+    "another process": lambda db, path: run_child(
+        "import sys; from walrus.tusks.rlite import WalrusLite; "
+        "other = WalrusLite(sys.argv[1]); other.delete('k0'); "
+        "other.set('theirs', 'v'); other.close()",
+        path,
+    ),
+}
+
+
+@pytest.mark.parametrize("change", WRITES_SEEN_BY_A_LISTING)
+def test_a_remembered_listing_is_forgotten_after_a_write(
+    db: Any, tmp_path: Path, change: str
+) -> None:
+    db.mset({f"k{i}": "v" for i in range(5)})
+    assert len(db) == 5  # remembered: no key has a TTL
+    WRITES_SEEN_BY_A_LISTING[change](db, str(tmp_path / "ttl.rld"))
+    found = sorted(db.keys())
+    assert sorted(list(db)) == found
+    assert len(db) == db.dbsize() == len(found)
+    assert found == sorted(
+        db.execute_command("EVAL", "return redis.call('KEYS', '*')", 0)
+    )
+    expected = {
+        "a new key": [b"k0", b"k1", b"k2", b"k3", b"k4", b"new"],
+        "a deleted key": [b"k1", b"k2", b"k3", b"k4"],
+        "a renamed key": [b"k1", b"k2", b"k3", b"k4", b"renamed"],
+        "a flush": [],
+        "another database": [b"other"],
+        "a ttl that passed": [b"k1", b"k2", b"k3", b"k4"],
+        "a script": [b"k1", b"k2", b"k3", b"k4"],
+        "another process": [b"k1", b"k2", b"k3", b"k4", b"theirs"],
+    }
+    assert found == expected[change]
+
+
+def test_a_listing_with_a_ttl_is_checked_each_time(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key with a TTL may expire without a write: nothing is remembered."""
+    db.mset({f"k{i}": "v" for i in range(5)})
+    db.pexpire("k0", 150)
+    assert len(db) == 5
+    names = sent(db, monkeypatch)
+    assert len(db) == 5
+    assert names == [b"KEYS", b"MULTI", *[b"PTTL"] * 5, b"EXEC"]
+    time.sleep(0.2)
+    assert sorted(db) == [b"k1", b"k2", b"k3", b"k4"]
+    assert len(db) == 4
+
+
+def test_a_listing_learnt_in_a_rolled_back_unit_is_forgotten(db: Any) -> None:
+    db.mset({"a": "v", "b": "v"})
+    engine = db._core.engine
+    with pytest.raises(KeyboardInterrupt), engine.exclusive():
+        engine.raw([b"DEL", b"a"])
+        assert db.dbsize() == 1  # learnt inside the unit
+        raise KeyboardInterrupt  # undoes DEL
+    assert sorted(db.keys()) == [b"a", b"b"]
+    assert len(db) == 2

@@ -258,6 +258,18 @@ class RliteEngine:
         if self._guard is not None:
             self.known.integer(key, value)
 
+    def known_keys(self) -> frozenset[bytes] | None:
+        """Every key of the selected database, while a listing since the last
+        write found none with a TTL (on a file; None otherwise, see
+        :mod:`.known`): rlite's KEYS would list the same keys, all live."""
+        return self.known.keys
+
+    def listed_without_ttl(self, keys: list[bytes]) -> None:
+        """``keys`` is every key of the selected database, none with a TTL
+        (remembered on a file)."""
+        if self._guard is not None:
+            self.known.listed(keys)
+
     def raw_many(self, commands: list[Command]) -> list[Reply]:
         """:meth:`raw` for each command, in order (in memory, one native call)."""
         handle = self._handle

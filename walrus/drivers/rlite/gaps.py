@@ -63,6 +63,10 @@ class RawEngine(Protocol):
 
     def incremented(self, key: bytes, value: int) -> None: ...
 
+    def known_keys(self) -> frozenset[bytes] | None: ...
+
+    def listed_without_ttl(self, keys: list[bytes]) -> None: ...
+
 
 Gap = Callable[[RawEngine, Command], Reply]
 GAPS: dict[bytes, Gap] = {}

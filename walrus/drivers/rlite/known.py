@@ -15,7 +15,11 @@ nothing can have changed it, so the next command on the key is one session:
 * ``integers``: the value the last INCR of a key left, until any other
   command but GET and PTTL;
 * ``types``: keys checked to be missing or of a type, until any command
-  that may write (not flagged ``readonly`` in the command table).
+  that may write (not flagged ``readonly`` in the command table);
+* ``keys``: every key of the selected database, when a listing (KEYS,
+  DBSIZE) found none with a TTL, so none can expire: until any command
+  that may write. A listing is then answered without rlite's KEYS and its
+  checks of each key.
 
 Everything is forgotten when another process wrote (the journal's stamp,
 see :mod:`.journal`) or a unit was rolled back. In memory, where a check
@@ -31,6 +35,7 @@ from walrus.drivers.rlite.shapes import may_give_a_ttl
 __all__ = ["LIMIT", "KnownKeys"]
 
 LIMIT = 10_000  # keys remembered per kind of fact, at most
+LISTING_LIMIT = 100_000  # ... and in a remembered listing
 INCREMENTS = frozenset(b"INCR DECR INCRBY DECRBY".split())
 READS = frozenset(
     name.encode() for name, spec in COMMANDS.items() if "readonly" in spec[1].split()
@@ -40,18 +45,20 @@ READS = frozenset(
 class KnownKeys:
     """Facts about keys of one rlite file, as of the engine's last command."""
 
-    __slots__ = ("integers", "types", "without_ttl")
+    __slots__ = ("integers", "keys", "types", "without_ttl")
 
     def __init__(self) -> None:
         self.without_ttl: set[bytes] = set()
         self.integers: dict[bytes, int] = {}
         self.types: dict[bytes, bytes] = {}
+        self.keys: frozenset[bytes] | None = None
 
     def forget(self) -> None:
         """Another process wrote, or a unit was rolled back."""
         self.without_ttl.clear()
         self.integers.clear()
         self.types.clear()
+        self.keys = None
 
     def before(self, args: Command) -> None:
         """``args`` is about to be sent: forget what it may change."""
@@ -63,8 +70,9 @@ class KnownKeys:
                 self.integers.pop(args[1] if len(args) > 1 else b"", None)
             elif name not in (b"GET", b"PTTL"):
                 self.integers.clear()
-        if self.types and name not in READS:
+        if name not in READS:
             self.types.clear()
+            self.keys = None
 
     def no_ttl(self, key: bytes) -> None:
         if len(self.without_ttl) >= LIMIT:
@@ -75,6 +83,10 @@ class KnownKeys:
         if len(self.integers) >= LIMIT:
             self.integers.clear()
         self.integers[key] = value
+
+    def listed(self, keys: list[bytes]) -> None:
+        """``keys`` is every key of the selected database, none with a TTL."""
+        self.keys = frozenset(keys) if len(keys) <= LISTING_LIMIT else None
 
     def typed(self, keys: Command, kind: bytes) -> bool:
         """Whether every key of ``keys`` is known missing or of type ``kind``."""

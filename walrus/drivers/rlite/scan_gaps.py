@@ -87,23 +87,40 @@ def _options(
 
 
 # -- keys ------------------------------------------------------------------------
-def _live(engine: RawEngine, keys: list[bytes]) -> list[bytes]:
+def _listing(engine: RawEngine) -> Reply:
+    """Every key rlite lists (KEYS *: expired ones too), or, on a file, the
+    keys a listing since the last write found, none with a TTL."""
+    known = engine.known_keys()
+    return list(known) if known is not None else engine.raw([b"KEYS", b"*"])
+
+
+def _live(engine: RawEngine, keys: list[bytes], whole: bool = False) -> list[bytes]:
     """Drop keys that have expired (rlite's KEYS and DBSIZE still list them):
-    none can while no key of the engine has had a TTL (``engine.expiring``).
-    The checks are one rlite MULTI/EXEC: on a file each EXISTS alone costs
-    rlite a commit (about 145 µs), in one transaction about 7 µs."""
+    none can while no key of the engine has had a TTL (``engine.expiring``),
+    nor, on a file, while a listing since the last write found none with one
+    (``engine.known_keys()``). The checks are one rlite MULTI/EXEC of PTTLs:
+    on a file each alone costs rlite a commit (about 145 µs), in one
+    transaction about 7 µs. ``whole``: ``keys`` is every key rlite lists; if
+    none has a TTL, the engine remembers them (a file's next listing needs
+    neither KEYS nor the checks)."""
     if not engine.expiring or not keys:
         return keys
-    found = in_multi(engine, [[b"EXISTS", key] for key in keys])
-    if not isinstance(found, list):  # rlite refused MULTI: never inside one
-        raise EngineError(f"rlite refused the keys' EXISTS checks: {found}")
-    return [key for key, exists in zip(keys, found, strict=True) if exists == 1]
+    known = engine.known_keys()
+    if known is not None:
+        return [key for key in keys if key in known]
+    ttls = in_multi(engine, [[b"PTTL", key] for key in keys])
+    if not isinstance(ttls, list):  # rlite refused MULTI: never inside one
+        raise EngineError(f"rlite refused the keys' TTL checks: {ttls}")
+    if whole and all(ttl == -1 for ttl in ttls):
+        engine.listed_without_ttl(keys)
+        return keys
+    return [key for key, ttl in zip(keys, ttls, strict=True) if ttl != -2]
 
 
 def _matching(engine: RawEngine, pattern: bytes) -> Reply:
     """Keys matching ``pattern``: rlite's own matcher crashes natively when an
     empty key exists (found by the fuzz test), so match in Python."""
-    keys = engine.raw([b"KEYS", b"*"])
+    keys = _listing(engine)
     if isinstance(keys, ErrorReply) or pattern == b"*":
         return keys
     return [k for k in keys if glob_match(pattern, k)]
@@ -114,15 +131,17 @@ def _keys(engine: RawEngine, args: Command) -> Reply:
     if len(args) != 2:
         return arity_error("keys")
     keys = _matching(engine, args[1])
-    return keys if isinstance(keys, ErrorReply) else _live(engine, keys)
+    if isinstance(keys, ErrorReply):
+        return keys
+    return _live(engine, keys, whole=args[1] == b"*")
 
 
 @gap("DBSIZE")
 def _dbsize(engine: RawEngine, args: Command) -> Reply:
     if not engine.expiring and len(args) == 1:  # none expired: rlite counts right
         return engine.raw(args)
-    keys = engine.raw([b"KEYS", b"*"])
-    return keys if isinstance(keys, ErrorReply) else len(_live(engine, keys))
+    keys = _listing(engine)
+    return keys if isinstance(keys, ErrorReply) else len(_live(engine, keys, True))
 
 
 def _page(
