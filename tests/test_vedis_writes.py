@@ -224,6 +224,31 @@ def test_hash_writes_read_back_after_reopen(tmp_path: Path, interval: float) -> 
     db.close()
 
 
+def test_a_hash_write_stores_only_the_fields_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field written with the value it holds has nothing to store (the
+    key still counts as written for WATCH: tests/conformance)."""
+    path = str(tmp_path / "same.vdb")
+    db = WalrusVedis(path)
+    db.hset("h", mapping={"a": "1", "b": "2"})
+    stored: list[bytes] = []
+    records = db._core.engine.store._records
+    store = records.store
+    monkeypatch.setattr(
+        records, "store", lambda name, *rest: (stored.append(name), store(name, *rest))
+    )
+    assert db.hset("h", "a", "1") == 0
+    assert db.hset("h", mapping={"a": "1", "b": "2"}) == 0
+    assert stored == []
+    assert db.hset("h", mapping={"a": "1", "b": "3", "c": "4"}) == 1
+    assert len(stored) == 1  # the one bucket, with b and c
+    db.close()
+    db = WalrusVedis(path)
+    assert db.hgetall("h") == {b"a": b"1", b"b": b"3", b"c": b"4"}
+    db.close()
+
+
 def test_sets_sorted_sets_and_lists_read_back_after_reopen(tmp_path: Path) -> None:
     path = str(tmp_path / "c.vdb")
     db = WalrusVedis(path, commit_interval=3600)

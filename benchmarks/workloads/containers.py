@@ -7,6 +7,7 @@ adds, it removes or overwrites.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -238,6 +239,21 @@ def _sized_workloads(size: int, label: str) -> list[Workload]:
     ]
 
 
+# "hash set" writes the value the field holds, which an engine that keeps its
+# data in Python (Vedis) need not write again; these write a new one each time.
+VALUES = ("value", "other")
+
+
+def _set_changing(db: Any) -> Operation:
+    h, values = db.Hash(HASH), itertools.cycle(VALUES)
+    return lambda: h.__setitem__("field", next(values))
+
+
+def _plain_set_changing(client: Any) -> Operation:
+    command, values = plain_command(client), itertools.cycle(VALUES)
+    return lambda: command("HSET", HASH, "field", next(values))
+
+
 def _workloads() -> list[Workload]:
     return [
         Workload(
@@ -251,6 +267,12 @@ def _workloads() -> list[Workload]:
             _setup,
             _op(lambda db: db.Hash(HASH), lambda h: h.__setitem__("field", "value")),
             _command("HSET", HASH, "field", "value"),
+        ),
+        Workload(
+            "hash set, changing value",
+            _setup,
+            _set_changing,
+            _plain_set_changing,
         ),
         Workload(
             "hash iterate 10k",
@@ -344,6 +366,23 @@ def _plain_update(client: Any) -> Operation:
     return _command("HMSET", UPDATED, *[a for p in UPDATE.items() for a in p])(client)
 
 
+UPDATES = (UPDATE, {field: value + "+" for field, value in UPDATE.items()})
+
+
+def _update_changing(db: Any) -> Operation:
+    h, updates = db.Hash(UPDATED), itertools.cycle(UPDATES)
+    return lambda: h.update(next(updates))
+
+
+def _plain_update_changing(client: Any) -> Operation:
+    updates = itertools.cycle(UPDATES)
+    if is_server_client(client):
+        return lambda: client.hset(UPDATED, mapping=next(updates))
+    command = plain_command(client)
+    flat = itertools.cycle([[a for p in u.items() for a in p] for u in UPDATES])
+    return lambda: command("HMSET", UPDATED, *next(flat))
+
+
 def _hll_add_len(db: Any) -> Operation:
     hll = db.HyperLogLog(HLL)
 
@@ -373,6 +412,12 @@ def _more_workloads() -> list[Workload]:
             _more_setup,
             _op(lambda db: db.Hash(UPDATED), lambda h: h.update(UPDATE)),
             _plain_update,
+        ),
+        Workload(
+            "hash update 100 fields, changing values",
+            _more_setup,
+            _update_changing,
+            _plain_update_changing,
         ),
         Workload(
             "hll add+len",

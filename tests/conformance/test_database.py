@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +298,36 @@ def test_watch_detects_a_concurrent_write(db: Any) -> None:
         pipe.set("w", 4)
         assert pipe.execute() == [True]
     assert db.get("w") == text(db, "4")
+
+
+SAME_VALUE_WRITES: dict[str, Callable[[Any], Any]] = {
+    "HSET": lambda db: db.hset("w", "f", "v"),
+    "HSET several": lambda db: db.hset("w", mapping={"f": "v", "g": "x"}),
+    "HMSET": lambda db: db.hmset("w", {"f": "v"}),
+    "SET": lambda db: db.set("s", "v"),
+    "SET GET": lambda db: db.set("s", "v", get=True),
+    "MSET": lambda db: db.mset({"s": "v"}),
+    "LSET": lambda db: db.lset("l", 0, "v"),
+}
+
+
+@pytest.mark.parametrize("write", SAME_VALUE_WRITES)
+def test_watch_sees_a_write_of_the_value_a_key_holds(db: Any, write: str) -> None:
+    """Redis counts these writes as modifying the key even when they leave
+    its value as it was (an engine may skip rewriting its storage)."""
+    db.hset("w", mapping={"f": "v", "g": "x"})
+    db.set("s", "v")
+    db.rpush("l", "v")
+    key = {"H": "w", "S": "s", "M": "s", "L": "l"}[write[0]]
+    before = db.dump(key)
+    with db.pipeline() as pipe:
+        pipe.watch(key)
+        SAME_VALUE_WRITES[write](db)  # another client writes what it holds
+        pipe.multi()
+        pipe.delete(key)
+        with pytest.raises(WatchError):
+            pipe.execute()
+    assert db.dump(key) == before
 
 
 def test_blocking_pop_wakes_on_push(db: Any) -> None:

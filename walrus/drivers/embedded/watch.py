@@ -7,8 +7,10 @@ selected, and a version per watched ``(db, key)``. A write bumps the
 versions of what it really modified (the engine's ``take_modified()``, else
 a digest of each watched key before and after, else the keys the command
 names); a write to unknown keys (FLUSHALL, ...) bumps an epoch that breaks
-every WATCH. A watched key that existed and is gone without a write has
-expired, which breaks the WATCH too, as in Redis.
+every WATCH. With digests, the writes Redis counts even when they change
+nothing (HSET, SET, MSET, ...) bump the keys they name too. A watched key
+that existed and is gone without a write has expired, which breaks the
+WATCH too, as in Redis.
 """
 
 from __future__ import annotations
@@ -22,6 +24,22 @@ from walrus.drivers.embedded.commands import command_name, writes, written_keys
 from walrus.drivers.embedded.types import Command, Engine
 
 __all__ = ["WatchedKeys"]
+
+# Writes Redis counts as modifying the keys they name even when the values
+# stay as they were (SADD of a member already there, a ZADD of the same
+# score and the like count only a real change: a digest tells those).
+_ALWAYS_MODIFY = frozenset(
+    {"HSET", "HMSET", "MSET", "LSET", "GETSET", "SETEX", "PSETEX"}
+)
+_SET_CONDITIONS = frozenset((b"NX", b"XX"))
+
+
+def _always_modifies(name: str, args: Command) -> bool:
+    """Whether a successful ``args`` counts as modifying every key it names
+    (SET too, unless a condition may have kept it from writing)."""
+    if name == "SET":
+        return not _SET_CONDITIONS.intersection(a.upper() for a in args[3:])
+    return name in _ALWAYS_MODIFY
 
 
 class WatchedKeys:
@@ -148,6 +166,8 @@ class WatchedKeys:
             slots = take()
         elif hasattr(self.engine, "digest"):
             slots = {s for s, old in before.items() if self._digest(s) != old}
+            if _always_modifies(name, args):
+                slots |= self._slots(name, args) or set()
         else:
             slots = self._slots(name, args)
         if slots is None:
