@@ -11,7 +11,6 @@ core would have done otherwise (WATCH versions, TTLs kept) must still hold.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import redis
+from support import CHILD_ENV
 
 import walrus
 from walrus.drivers.embedded.database import _pack_utf8
@@ -29,7 +29,6 @@ from walrus.exceptions import EngineError
 from walrus.tusks.rlite import WalrusLite
 
 ROOT = Path(walrus.__file__).parents[1]
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 FUZZ = Path(__file__).with_name("rlite_fuzz.py")
 # the compiled call in use (built, and not turned off by WALRUS_RLITE_CTYPES=1)
 needs_compiled = pytest.mark.skipif(

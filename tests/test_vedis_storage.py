@@ -9,7 +9,6 @@ reproduced in ``tests/test_vedis.py``.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -24,7 +23,6 @@ import pytest
 import support
 import vedis
 
-import walrus
 from walrus.drivers.memory import MemoryDatabase
 from walrus.drivers.vedis.buckets import SPLIT, Buckets, bucket_of
 from walrus.drivers.vedis.records import Records
@@ -33,12 +31,11 @@ from walrus.exceptions import CorruptDatabase
 from walrus.tusks.vedisdb import WalrusVedis
 
 DATA = Path(__file__).with_name("data")
-ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 
 
 def run_child(code: str, *args: str, timeout: float = 120) -> str:
     """:func:`support.run_child` with this checkout on the child's path."""
-    return support.run_child(code, *args, env=ENV, timeout=timeout)
+    return support.run_child(code, *args, env=support.CHILD_ENV, timeout=timeout)
 
 
 def raw_records(path: str) -> Any:
@@ -387,7 +384,9 @@ print("done", flush=True)
 
 def _migrating(path: str) -> subprocess.Popen[bytes]:
     child = subprocess.Popen(
-        [sys.executable, "-c", MIGRATE, path], stdout=subprocess.PIPE, env=ENV
+        [sys.executable, "-c", MIGRATE, path],
+        stdout=subprocess.PIPE,
+        env=support.CHILD_ENV,
     )
     assert child.stdout is not None and child.stdout.readline() == b"opening\n"
     return child

@@ -8,21 +8,17 @@ fails here whatever it cost.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 import vedis
-from support import run_child
+from support import CHILD_ENV, run_child
 
-import walrus
 from walrus.drivers.vedis.buckets import SPLIT, Buckets, _join
 from walrus.drivers.vedis.records import PAGE, Records
 from walrus.tusks.vedisdb import WalrusVedis
-
-ENV = {**os.environ, "PYTHONPATH": str(Path(walrus.__file__).parents[1])}
 
 
 def _records(handle: Any) -> Records:
@@ -120,7 +116,7 @@ def test_records_survive_long_transactions_of_rewrites(
     tmp_path: Path, seed: int
 ) -> None:
     churn = (CHURN, str(tmp_path / "c.vdb"), str(seed), "12000")
-    assert run_child(*churn, env=ENV) == "True"
+    assert run_child(*churn, env=CHILD_ENV) == "True"
 
 
 def _commits(db: Any) -> list[None]:
