@@ -131,3 +131,23 @@ def test_a_torn_journal_batch_is_ignored() -> None:
     flipped = bytearray(data)
     flipped[100] ^= 1
     assert rlite_journal._decode(bytes(flipped)) == []
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [[3], [0, 1, 2, 5, 6, 9], [1, 40, 41, 200]],  # one, dense, sparse: two reads
+    ids=["one", "dense", "sparse"],
+)
+def test_page_images_are_read_whole_and_round_trip(
+    tmp_path: Path, pages: list[int]
+) -> None:
+    """A batch's pages are read in one read of their span when they are
+    dense, one read per run otherwise: either way each image is its page."""
+    size = 64
+    path = tmp_path / "pages"
+    path.write_bytes(b"".join(bytes([n % 251]) * size for n in range(256)))
+    with path.open("rb") as file:
+        images = rlite_journal._images(file.fileno(), pages, size)
+    assert images == [(n, bytes([n % 251]) * size) for n in pages]
+    batch = rlite_journal._Batch(7, 1, 256 * size, size, images)
+    assert rlite_journal._decode(rlite_journal._encode(batch)) == [batch]

@@ -73,6 +73,20 @@ def test_a_write_to_a_key_known_without_a_ttl_is_one_rlite_command(
     assert db.ttl("k") == -1
 
 
+def test_a_hash_update_is_one_rlite_command(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Hash.update`` sends HMSET: HSET of several fields would count the new
+    ones with an HLEN before and after, two more rlite sessions on a file."""
+    h = db.Hash("h")
+    h.update({"a": "1"})  # asks rlite for its TTL: none
+    names = sent(db, monkeypatch)
+    h.update({"a": "2", "b": "3"})
+    assert names == [b"HMSET"]
+    assert db.hgetall("h") == {b"a": b"2", b"b": b"3"}
+    assert db.hset("h", mapping={"b": "4", "c": "5"}) == 1  # HSET still counts
+
+
 def _ttl_by_expire(db: Any, path: str) -> None:
     db.expire("k", 100)
 

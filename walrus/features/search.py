@@ -527,7 +527,9 @@ def _write_twin(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
     if op in (b"remove", b"replace"):
         call(b"DEL", document)
     if writes:
-        call(b"HSET", document, *args[6:postings])
+        # HMSET: no count of new fields wanted (rlite's HSET of several
+        # fields counts them with two more commands)
+        call(b"HMSET", document, *args[6:postings])
         rest = args[postings:]
         for i in range(0, len(rest), 2):
             call(b"HSET", base + rest[i], doc, rest[i + 1])

@@ -32,27 +32,25 @@ def get_hash(db: EmulationEngine, key: bytes) -> dict[bytes, bytes]:
 @command("HSET", -4)
 @command("HMSET", -4)
 def hset(db: EmulationEngine, args: Args) -> Reply:
-    """O(1) per pair. Only fields whose value changes are persisted (a
-    store rewrites what holds them); the key counts as modified for WATCH
-    either way, as in Redis."""
+    """O(1) per pair. One field set to the value it holds is not persisted
+    (a store would rewrite what holds it for nothing); the key counts as
+    modified for WATCH all the same, as in Redis."""
     if len(args) % 2:
         raise wrong_args(args[0])
     entry = db.container(args[1], "hash", dict)
     values: dict[bytes, bytes] = entry.value
     if len(args) == 4:  # one pair: no set or zip to build
         old = values.get(args[2])
+        fields = [] if old == args[3] else [args[2]]
         added = int(old is None)
-        changed = [] if old == args[3] else [args[2]]
         values[args[2]] = args[3]
     else:
         fields = args[2::2]
         added = len(set(fields).difference(values))
-        pairs = list(zip(fields, args[3::2], strict=True))
-        changed = [field for field, value in pairs if values.get(field) != value]
-        values.update(pairs)
-    if changed:
-        db.changed(args[1], entry, changed)
-    else:
+        values.update(zip(fields, args[3::2], strict=True))
+    if fields:
+        db.changed(args[1], entry, fields)
+    else:  # nothing to persist
         db.modified(args[1])
     return b"OK" if args[0].upper() == b"HMSET" else added
 

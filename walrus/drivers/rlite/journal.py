@@ -95,6 +95,9 @@ _HEAD = struct.Struct(">8sQ")
 _CHECKED = b"checked:"
 AT = _HEAD.size  # where the journal starts
 _TRIM = 1 << 20  # a journal left larger than this is truncated when it empties
+# A batch's pages are read in one read of their whole span when it holds at
+# most this many times their number of pages, and at most 16 MB.
+_DENSE, _SPAN_BYTES = 4, 1 << 24
 
 
 def wal_path(path: str) -> str:
@@ -201,7 +204,10 @@ class _Batch(NamedTuple):
 
 
 def _encode(batch: _Batch) -> bytes:
-    body = b"".join(_PAGE.pack(n, len(image)) + image for n, image in batch.images)
+    parts: list[bytes] = []
+    for number, image in batch.images:
+        parts += (_PAGE.pack(number, len(image)), image)
+    body = b"".join(parts)
     head = _BATCH.pack(
         _MAGIC,
         batch.unit,
@@ -211,7 +217,7 @@ def _encode(batch: _Batch) -> bytes:
         len(batch.images),
         len(body),
     )
-    return head + body + _CRC.pack(zlib.crc32(head + body))
+    return b"".join((head, body, _CRC.pack(zlib.crc32(body, zlib.crc32(head)))))
 
 
 def _decode(data: bytes) -> list[_Batch]:
@@ -249,7 +255,14 @@ def _holds_unit(fd: int) -> bool:
 
 
 def _images(fd: int, pages: list[int], size: int) -> list[tuple[int, bytes]]:
-    """The current images of ``pages`` (sorted), one read per run of pages."""
+    """The current images of ``pages`` (sorted): one read of their whole
+    span when they are dense (``_DENSE``), else one read per run of pages."""
+    if not pages:
+        return []
+    first, span = pages[0], pages[-1] - pages[0] + 1
+    if span <= _DENSE * len(pages) and span * size <= _SPAN_BYTES:
+        data = os.pread(fd, span * size, first * size)
+        return [(n, data[(n - first) * size : (n - first + 1) * size]) for n in pages]
     images: list[tuple[int, bytes]] = []
     at = 0
     while at < len(pages):

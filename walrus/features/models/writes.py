@@ -133,7 +133,9 @@ def _model_write(call: Call, keys: list[bytes], args: list[bytes]) -> Any:
             call(b"ZREM", prefix + key, row)
     call(b"DEL", row)
     if fields:
-        call(b"HSET", row, *[sub(v) for v in fields])
+        # HMSET: no count of new fields wanted (rlite's HSET of several
+        # fields counts them with two more commands)
+        call(b"HMSET", row, *[sub(v) for v in fields])
         call(b"SADD", keys[1], row)
     else:
         call(b"SREM", keys[1], row)
