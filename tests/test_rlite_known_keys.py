@@ -125,12 +125,22 @@ def _ttl_by_a_script(db: Any, path: str) -> None:
     db.eval("return redis.call('EXPIRE', KEYS[1], 100)", 1, "k")
 
 
+def in_another_process(code: str) -> Callable[[Any, str], Any]:
+    """A change made by another process: ``code`` run in a child with
+    ``other``, the file opened there."""
+
+    def change(db: Any, path: str) -> Any:
+        return run_child(
+            "import sys; from walrus.tusks.rlite import WalrusLite; "
+            f"other = WalrusLite(sys.argv[1]); {code}; other.close()",
+            path,
+        )
+
+    return change
+
+
 def _ttl_by_another_process(db: Any, path: str) -> None:
-    run_child(
-        "import sys; from walrus.tusks.rlite import WalrusLite; "
-        "other = WalrusLite(sys.argv[1]); assert other.expire('k', 100); other.close()",
-        path,
-    )
+    in_another_process("assert other.expire('k', 100)")(db, path)
 
 
 WRITES_BY_TYPE: dict[bytes, Callable[[Any, str], Any]] = {
@@ -214,11 +224,7 @@ CHANGES: dict[str, Callable[[Any, str], Any]] = {
     "set": lambda db, path: db.set("c", NOT_AN_INTEGER),
     "append": lambda db, path: db.append("c", "\0"),
     "a pipeline": lambda db, path: db.pipeline().set("c", NOT_AN_INTEGER).execute(),
-    "another process": lambda db, path: run_child(
-        "import sys; from walrus.tusks.rlite import WalrusLite; "
-        "other = WalrusLite(sys.argv[1]); other.set('c', '7\\0'); other.close()",
-        path,
-    ),
+    "another process": in_another_process("other.set('c', '7\\0')"),
 }
 
 
@@ -351,11 +357,8 @@ WRITES_SEEN_BY_A_LISTING: dict[str, Callable[[Any, str], Any]] = {
     "another database": lambda db, path: (db.select(1), db.set("other", "v")),
     "a ttl that passed": lambda db, path: (db.pexpire("k0", 1), time.sleep(0.01)),
     "a script": lambda db, path: db.eval("redis.call('DEL', 'k0')", 0),
-    "another process": lambda db, path: run_child(
-        "import sys; from walrus.tusks.rlite import WalrusLite; "
-        "other = WalrusLite(sys.argv[1]); other.delete('k0'); "
-        "other.set('theirs', 'v'); other.close()",
-        path,
+    "another process": in_another_process(
+        "other.delete('k0'); other.set('theirs', 'v')"
     ),
 }
 

@@ -134,8 +134,9 @@ def _hash_pairs(entry: Entry) -> Iterator[tuple[str, str]]:
 
 
 def _hash_changes(entry: Entry, changed: Iterable[bytes]) -> Changes:
-    """:func:`_name` and :func:`_b64` written out: their two Python calls per
-    field were a fifth of a 100-field ``Hash.update``."""
+    """:func:`_name` and :func:`_b64` written out: their three Python calls
+    per field (``_name`` calls ``_b64``) cost 6 % of a 100-field
+    ``Hash.update``."""
     values: dict[bytes, bytes] = entry.value
     out: Changes = {}
     for field in changed:
