@@ -375,8 +375,8 @@ def _update_changing(db: Any) -> Operation:
 
 
 def _plain_update_changing(client: Any) -> Operation:
-    updates = itertools.cycle(UPDATES)
     if is_server_client(client):
+        updates = itertools.cycle(UPDATES)
         return lambda: client.hset(UPDATED, mapping=next(updates))
     command = plain_command(client)
     flat = itertools.cycle([[a for p in u.items() for a in p] for u in UPDATES])

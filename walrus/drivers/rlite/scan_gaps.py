@@ -117,6 +117,16 @@ def _live(engine: RawEngine, keys: list[bytes], whole: bool = False) -> list[byt
     return [key for key, ttl in zip(keys, ttls, strict=True) if ttl != -2]
 
 
+def _every_live_key(engine: RawEngine) -> Reply:
+    """Every live key of the selected database: the keys the engine
+    remembers, without rlite, or KEYS and the checks (see :func:`_live`)."""
+    known = engine.known_keys()
+    if known is not None:
+        return list(known)
+    keys = engine.raw([b"KEYS", b"*"])
+    return keys if isinstance(keys, ErrorReply) else _live(engine, keys, whole=True)
+
+
 def _matching(engine: RawEngine, pattern: bytes) -> Reply:
     """Keys matching ``pattern``: rlite's own matcher crashes natively when an
     empty key exists (found by the fuzz test), so match in Python."""
@@ -130,18 +140,18 @@ def _matching(engine: RawEngine, pattern: bytes) -> Reply:
 def _keys(engine: RawEngine, args: Command) -> Reply:
     if len(args) != 2:
         return arity_error("keys")
+    if args[1] == b"*":
+        return _every_live_key(engine)
     keys = _matching(engine, args[1])
-    if isinstance(keys, ErrorReply):
-        return keys
-    return _live(engine, keys, whole=args[1] == b"*")
+    return keys if isinstance(keys, ErrorReply) else _live(engine, keys)
 
 
 @gap("DBSIZE")
 def _dbsize(engine: RawEngine, args: Command) -> Reply:
     if not engine.expiring and len(args) == 1:  # none expired: rlite counts right
         return engine.raw(args)
-    keys = _listing(engine)
-    return keys if isinstance(keys, ErrorReply) else len(_live(engine, keys, True))
+    keys = _every_live_key(engine)
+    return keys if isinstance(keys, ErrorReply) else len(keys)
 
 
 def _page(
