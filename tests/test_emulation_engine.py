@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from emulation_support import ENGINES, open_engine
 
 from walrus.drivers import glob
 from walrus.drivers.emulation import EmulationEngine, Entry, MemoryStore, engine
-from walrus.drivers.memory import memory_engine
+from walrus.drivers.memory import MemoryDatabase, memory_engine
 from walrus.exceptions import CommandError
 
 
@@ -133,6 +134,45 @@ def test_modified_keys_are_bounded() -> None:
         db.execute([b"SET", b"k%d" % i, b"v"])
     assert db.take_modified() is None  # too many: "everything"
     assert db.take_modified() == set()
+
+
+def test_modified_keys_are_not_recorded_once_not_kept() -> None:
+    """``take_modified(False)`` (nobody watches): the writes after it are
+    not recorded, and the next call answers "unknown" and records again."""
+    db = memory_engine()
+    db.execute([b"SET", b"a", b"1"])
+    assert db.take_modified(False) == {(0, b"a")}
+    db.execute([b"SET", b"b", b"1"])
+    assert db._modified is None  # nothing recorded: no cost per write
+    assert db.take_modified() is None
+    db.execute([b"SET", b"c", b"1"])
+    assert db.take_modified() == {(0, b"c")}
+
+
+def test_a_watch_sees_writes_after_unwatched_ones() -> None:
+    """Writes while nobody watches are not recorded; a WATCH that follows
+    still fails its transaction on a change, and only on a change."""
+    db = MemoryDatabase()
+    other = db.client()
+    with db.pipeline() as pipe:  # a watch and its end: recording stops
+        pipe.watch("k")
+        pipe.multi()
+        pipe.set("k", "1")
+        pipe.execute()
+    db.set("k", "2")  # the fast path, unrecorded
+    assert db._core.engine._modified is None
+    for write, aborted in ((False, False), (True, True)):
+        with db.pipeline() as pipe:
+            pipe.watch("k")
+            if write:
+                other.set("k", "3")
+            pipe.multi()
+            pipe.set("w", "x")
+            if aborted:
+                with pytest.raises(redis.WatchError):
+                    pipe.execute()
+            else:
+                assert pipe.execute() == [True]
 
 
 # -- numbered databases ---------------------------------------------------------------

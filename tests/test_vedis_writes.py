@@ -8,7 +8,9 @@ fails here whatever it cost.
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,19 @@ import pytest
 import vedis
 from support import CHILD_ENV, run_child
 
-from walrus.drivers.vedis.buckets import SPLIT, Buckets, _join
+from walrus.drivers.vedis import buckets as buckets_module
+from walrus.drivers.vedis.buckets import SPLIT, Buckets, _join, _splice_lines
 from walrus.drivers.vedis.records import PAGE, Records
 from walrus.tusks.vedisdb import WalrusVedis
+
+try:
+    from walrus.drivers.embedded import _native
+except ImportError:  # built without a C compiler
+    _native = None  # type: ignore[assignment]
+
+needs_compiled_splice = pytest.mark.skipif(
+    _native is None, reason="the compiled helpers are not built"
+)
 
 
 def _records(handle: Any) -> Records:
@@ -157,9 +169,14 @@ def test_steady_rewrites_do_not_commit_and_growth_does(tmp_path: Path) -> None:
 
 
 # -- what writes store ---------------------------------------------------------
-def test_spliced_and_rejoined_buckets_hold_the_same_lines() -> None:
+@pytest.mark.parametrize("splice", [0, 10, 100])
+def test_spliced_and_rejoined_buckets_hold_the_same_lines(
+    monkeypatch: pytest.MonkeyPatch, splice: int
+) -> None:
     """A few changes are spliced into a bucket's lines, many are applied to
-    the parsed lines: either way the lines are the model's, in its order."""
+    the parsed lines (``SPLICE``: always parsed, sometimes, never): either
+    way the lines are the model's, in its order."""
+    monkeypatch.setattr(buckets_module, "SPLICE", splice)
     handle = vedis.Vedis(":mem:")
     records = Records(handle, False, lambda: None, lambda: 1)
     buckets = Buckets(records)
@@ -179,6 +196,48 @@ def test_spliced_and_rejoined_buckets_hold_the_same_lines() -> None:
         assert buckets.shapes.get(b"walrus:b:1") is None  # one bucket
         assert (records.fetch(b"walrus:b:1:0") or b"") == _join(model)
     handle.close()
+
+
+def _buckets_and_changes() -> Iterator[tuple[dict[str, str], dict[str, str | None]]]:
+    """Every bucket of up to three lines over fields that prefix one another
+    (in every order, empty values too), with every change of one or two
+    fields (set, emptied, removed; one field absent from every bucket)."""
+    fields, values = ["~a", "~ab", "b"], ["", "1"]
+    one = [{f: v} for f in [*fields, "~"] for v in (None, "", "22")]
+    changes = one + [{**a, **b} for a in one for b in one if a.keys() != b.keys()]
+    for size in range(4):
+        for order in itertools.permutations(fields, size):
+            for chosen in itertools.product(values, repeat=size):
+                for change in changes:
+                    yield dict(zip(order, chosen, strict=True)), change
+
+
+@needs_compiled_splice
+def test_compiled_and_python_splices_agree() -> None:
+    """The compiled splice is the Python one (same lines, same count), and
+    both give the model's lines."""
+    for lines, changes in _buckets_and_changes():
+        content = _join(lines)
+        spliced, delta = _splice_lines(content, changes)
+        assert _native.splice(content, changes) == (spliced, delta), (lines, changes)
+        model = {**lines, **changes}
+        assert spliced == _join({f: v for f, v in model.items() if v is not None})
+        assert delta == len(spliced.splitlines()) - len(lines)
+
+
+@needs_compiled_splice
+def test_compiled_splice_refuses_bad_arguments() -> None:
+    bad: list[tuple[Any, ...]] = [
+        (b"", []),
+        ("text", {}),
+        (b"", {b"f": "v"}),
+        (b"", {"f": b"v"}),
+        (),
+    ]
+    for args in bad:
+        with pytest.raises(TypeError):
+            _native.splice(*args)
+    assert _native.splice(b"f 1", {"é": "v"}) == ("f 1\né v".encode(), 1)
 
 
 FIELDS = [b"f", "clé".encode(), "日本".encode(), b"\x00\xff bin\nary", b"", b"~"]

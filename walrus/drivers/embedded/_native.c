@@ -19,6 +19,9 @@
  * reply is an ordinary value: nothing here can raise on a reply rlite gives.
  * The GIL stays held during the call (rlite's write hook is a ctypes
  * callback), as it is with ctypes.
+ *
+ * splice(content, changes): a Vedis bucket's lines with some replaced,
+ * added or removed, the twin of walrus.drivers.vedis.buckets._splice.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -377,6 +380,88 @@ static PyObject *pack(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs
     return list;
 }
 
+/* One line of a bucket, "<field> <value>", for splice(). */
+static int line_of(PyObject *field, PyObject *value, const char **f, Py_ssize_t *f_len,
+                   const char **v, Py_ssize_t *v_len) {
+    *f = PyUnicode_AsUTF8AndSize(field, f_len);
+    if (*f == NULL)
+        return -1;
+    *v = NULL;
+    *v_len = 0;
+    if (value != Py_None && (*v = PyUnicode_AsUTF8AndSize(value, v_len)) == NULL)
+        return -1;
+    return 0;
+}
+
+/* splice(content, changes): content (lines "<field> <value>" joined by
+ * "\n") with the line of each field in changes (a dict of str to str, or
+ * to None: removed) replaced, appended or removed; and the change in the
+ * number of lines. One copy of the content per change. */
+static PyObject *splice(PyObject *self, PyObject *const *argv_in, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2 || !PyBytes_Check(argv_in[0]) || !PyDict_Check(argv_in[1])) {
+        PyErr_SetString(PyExc_TypeError, "splice(bytes, dict of str to str or None)");
+        return NULL;
+    }
+    PyObject *text = Py_NewRef(argv_in[0]), *field, *value;
+    Py_ssize_t at = 0, delta = 0;
+    while (PyDict_Next(argv_in[1], &at, &field, &value)) {
+        const char *f, *v;
+        Py_ssize_t f_len, v_len;
+        if (line_of(field, value, &f, &f_len, &v, &v_len) < 0)
+            goto fail;
+        const char *s = PyBytes_AS_STRING(text);
+        Py_ssize_t n = PyBytes_GET_SIZE(text), start = 0, end = -1;
+        while (start < n) { /* the line that starts with "<field> " */
+            const char *newline = memchr(s + start, '\n', (size_t)(n - start));
+            Py_ssize_t stop = newline == NULL ? n : newline - s;
+            if (stop - start > f_len && s[start + f_len] == ' ' &&
+                memcmp(s + start, f, (size_t)f_len) == 0) {
+                end = stop;
+                break;
+            }
+            start = stop + 1;
+        }
+        Py_ssize_t cut_from, cut_to; /* the bytes replaced */
+        if (end >= 0 && v != NULL) {
+            cut_from = start;
+            cut_to = end;
+        } else if (end >= 0) { /* the line goes, with one newline */
+            cut_from = start > 0 ? start - 1 : 0;
+            cut_to = start > 0 || end == n ? end : end + 1;
+            delta--;
+        } else if (v != NULL) { /* a new last line */
+            cut_from = cut_to = n;
+            delta++;
+        } else
+            continue;
+        int joined = end < 0 && n > 0; /* a newline before the new line */
+        Py_ssize_t inserted = v == NULL ? 0 : joined + f_len + 1 + v_len;
+        PyObject *out =
+            PyBytes_FromStringAndSize(NULL, n - (cut_to - cut_from) + inserted);
+        if (out == NULL)
+            goto fail;
+        char *o = PyBytes_AS_STRING(out);
+        memcpy(o, s, (size_t)cut_from);
+        o += cut_from;
+        if (v != NULL) {
+            if (joined)
+                *o++ = '\n';
+            memcpy(o, f, (size_t)f_len);
+            o += f_len;
+            *o++ = ' ';
+            memcpy(o, v, (size_t)v_len);
+            o += v_len;
+        }
+        memcpy(o, s + cut_to, (size_t)(n - cut_to));
+        Py_SETREF(text, out);
+    }
+    return Py_BuildValue("(Nn)", text, delta);
+fail:
+    Py_DECREF(text);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))pack, METH_FASTCALL,
      "pack(args, encode): the arguments as bytes (str as UTF-8)"},
@@ -393,6 +478,9 @@ static PyMethodDef methods[] = {
     {"typed", (PyCFunction)(void (*)(void))typed, METH_FASTCALL,
      "typed(handle, args, kind, first, stop, wrong): command() once the "
      "keys args[first:stop] are missing or of type kind; else wrong"},
+    {"splice", (PyCFunction)(void (*)(void))splice, METH_FASTCALL,
+     "splice(content, changes): a bucket's lines changed, and the change in "
+     "their number"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -30,9 +30,10 @@ class Engine(Protocol):
     """An in-process engine; called with the core's lock held.
 
     Optional: ``select(index)`` switches to a numbered database (engines
-    without it have database 0 only), and ``take_modified()`` returns the
+    without it have database 0 only), and ``take_modified(keep)`` returns the
     ``(db, key)`` pairs really modified since its last call (``None``:
-    unknown, treat every key as modified); without it the core assumes a
+    unknown, treat every key as modified; ``keep=False``: no need to record
+    until the next call); without it the core assumes a
     successful write modified the keys it names. ``quick(name)`` returns a
     function that runs command ``name`` as ``execute`` would, file units and
     commits included, with its per-name decisions taken once (None: not

@@ -73,7 +73,7 @@ class WatchedKeys:
             self._use(client)
             take = getattr(self.engine, "take_modified", None)
             if not self._watched and take is not None:
-                take()  # what commands run unwatched modified (see core.fast)
+                take()  # record from now on (nothing was while unwatched)
             into.setdefault((-1, b""), (self._epoch, False))
             for key in keys:
                 slot = (client.db, key)
@@ -95,6 +95,9 @@ class WatchedKeys:
                     self._watchers.pop(slot, None)
                     self._watched.pop(slot, None)
             watched.clear()
+            take = getattr(self.engine, "take_modified", None)
+            if not self._watched and take is not None:
+                take(False)  # nobody to tell until the next WATCH
 
     def _watch_broken(self, watched: dict[tuple[int, bytes], tuple[int, bool]]) -> bool:
         """A watched key was modified, deleted, or expired since WATCH."""
@@ -163,7 +166,7 @@ class WatchedKeys:
         take = getattr(self.engine, "take_modified", None)
         slots: set[tuple[int, bytes]] | None
         if take is not None:
-            slots = take()
+            slots = take(bool(self._watched))
         elif hasattr(self.engine, "digest"):
             slots = {s for s, old in before.items() if self._digest(s) != old}
             if _always_modifies(name, args):

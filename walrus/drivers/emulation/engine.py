@@ -423,10 +423,12 @@ class EmulationEngine:
             self.select(current)
 
     # -- what changed (for WATCH) ------------------------------------------------
-    def take_modified(self) -> set[tuple[int, bytes]] | None:
+    def take_modified(self, keep: bool = True) -> set[tuple[int, bytes]] | None:
         """The ``(database, key)`` pairs really modified since the last call;
-        ``None`` when too many to keep (treat every key as modified)."""
-        modified, self._modified = self._modified, set()
+        ``None`` when too many to keep or not kept (treat every key as
+        modified). ``keep=False``: record nothing until the next call (the
+        core's WATCH does so while nobody watches: 70 ns less a write)."""
+        modified, self._modified = self._modified, set() if keep else None
         return modified
 
     def modified(self, key: bytes, index: int | None = None) -> None:

@@ -44,7 +44,6 @@ __all__ = ["MERGE", "SPLIT", "Buckets", "bucket_of"]
 
 SPLIT = 32  # fields per bucket, on average, above which the map grows a bucket
 MERGE = 8  # ... and below which it loses one
-SPLICE = 10  # changes to a bucket above which it is parsed and joined again
 
 
 def _buckets_of(fields: Iterable[str], size: int) -> list[int]:
@@ -100,9 +99,11 @@ def _join(fields: dict[str, str]) -> bytes:
     return "\n".join(f"{f} {v}" for f, v in fields.items()).encode()
 
 
-def _splice(content: bytes, changes: dict[str, str | None]) -> tuple[bytes, int]:
+def _splice_lines(content: bytes, changes: dict[str, str | None]) -> tuple[bytes, int]:
     """``content`` with its lines for ``changes`` replaced, added or removed;
-    and the change in its number of lines. O(bytes of the bucket)."""
+    and the change in its number of lines. O(bytes of the bucket). The
+    pure-Python twin of the compiled ``_native.splice`` (0.55 µs for one
+    change where it takes 0.1)."""
     text = b"\n" + content if content else b""
     delta = 0
     for field, value in changes.items():
@@ -117,6 +118,19 @@ def _splice(content: bytes, changes: dict[str, str | None]) -> tuple[bytes, int]
             text += line
             delta += 1
     return text[1:], delta
+
+
+# Changes to a bucket above which it is parsed and joined again rather than
+# spliced (one copy of the bucket per change): where either costs as much
+# for a bucket of 32-64 lines (timeit: 6 µs for 40 changes compiled, 7.7 to
+# parse and join).
+try:
+    from walrus.drivers.embedded._native import splice as _splice
+
+    SPLICE = 40
+except ImportError:  # built without a C compiler
+    _splice = _splice_lines
+    SPLICE = 10
 
 
 class Buckets:
@@ -141,7 +155,7 @@ class Buckets:
         raw = self.records.fetch(name)
         if not raw:
             return b"", _NOWHERE
-        if not raw.startswith(b"@"):  # the lines themselves
+        if raw[0] != 64:  # not b"@": the lines themselves
             return raw, (len(raw), None)
         ident, size = raw[1:].split(b" ")
         outside = b"walrus:x:%s" % ident
@@ -205,9 +219,8 @@ class Buckets:
             return
         shape = self.shapes.get(prefix)
         if shape is None:  # one bucket, which counts its lines
-            content = self._change(prefix + b":0", changes)[0]
-            count = content.count(b"\n") + bool(content)
-            if count > SPLIT:
+            content, delta = self._change(prefix + b":0", changes)
+            if delta > 0 and (count := content.count(b"\n") + 1) > SPLIT:
                 self._balance(prefix, 1, count)
             return
         size, count = shape
