@@ -21,7 +21,7 @@
  * callback), as it is with ctypes.
  *
  * splice(content, changes): a Vedis bucket's lines with some replaced,
- * added or removed, the twin of walrus.drivers.vedis.buckets._splice.
+ * added or removed, the twin of walrus.drivers.vedis.buckets._splice_lines.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
