@@ -169,14 +169,20 @@ def test_steady_rewrites_do_not_commit_and_growth_does(tmp_path: Path) -> None:
 
 
 # -- what writes store ---------------------------------------------------------
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
 @pytest.mark.parametrize("splice", [0, 10, 100])
 def test_spliced_and_rejoined_buckets_hold_the_same_lines(
-    monkeypatch: pytest.MonkeyPatch, splice: int
+    monkeypatch: pytest.MonkeyPatch, splice: int, compiled: bool
 ) -> None:
     """A few changes are spliced into a bucket's lines, many are applied to
-    the parsed lines (``SPLICE``: always parsed, sometimes, never): either
-    way the lines are the model's, in its order."""
+    the parsed lines (``SPLICE``: always parsed, sometimes, never), by the
+    compiled splice or its Python twin: either way the lines are the
+    model's, in its order."""
+    if compiled and _native is None:
+        pytest.skip("the compiled helpers are not built")
     monkeypatch.setattr(buckets_module, "SPLICE", splice)
+    if not compiled:
+        monkeypatch.setattr(buckets_module, "_splice", _splice_lines)
     handle = vedis.Vedis(":mem:")
     records = Records(handle, False, lambda: None, lambda: 1)
     buckets = Buckets(records)
