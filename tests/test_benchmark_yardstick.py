@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 
 REPO = Path(__file__).parents[1]
 
@@ -32,3 +34,21 @@ def test_searches_compare_raw_rates_with_walrus_09(
     add = Result("search add", "redis", 500.0, 1000.0, None)
     assert _yardstick((100.0, 400.0), workloads, add) == (100.0, 400.0)
     assert _yardstick("fails", workloads, result) == "fails"
+
+
+def test_the_plain_graph_query_finds_what_walrus_finds(
+    redis_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-written query the graph query is timed against gives the
+    same triples as ``Graph.query`` on the workload's data."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks.workloads import autocomplete_graph as graphs
+
+    graphs._setup_graph(redis_db)
+    settings = redis_db.connection_pool.connection_kwargs
+    plain = redis.Redis(settings["host"], settings["port"], settings.get("db", 0))
+    query = next(w for w in graphs.WORKLOADS if w.name == "graph query s+p")
+    assert query.plain is not None
+    found = query.plain(plain)()
+    walrus = redis_db.graph(graphs.GRAPH).query(s="p1", p="friends")
+    assert found == [tuple(t) for t in walrus] == [("p1", "friends", "p7")]

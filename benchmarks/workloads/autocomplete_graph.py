@@ -3,8 +3,9 @@
 Autocomplete: storing a title (the named operation that replaces its old
 prefixes), one- and two-word searches and a boosted search over 1,000
 titles. Graph: storing one triple, 1,000 triples at once, a query by two
-parts (timed against the raw ZRANGEBYLEX) and a two-clause search over a
-graph of 1,000 people. Operations are steady-state: stores overwrite.
+parts (timed against a hand-written one: the ZRANGEBYLEX, its members
+split into triples) and a two-clause search over a graph of 1,000 people.
+Operations are steady-state: stores overwrite.
 """
 
 from __future__ import annotations
@@ -49,10 +50,17 @@ def _graph(act: Any) -> Any:
 
 
 def _plain_query(client: Any) -> Operation:
+    """A hand-written hexastore query, for the same triples: the range of
+    the subject and predicate, then each member split into its parts."""
     command = plain_command(client)
-    low, high = "[spo::p1::friends::", "(spo::p1::friends:;"
     key = group_key(client, GRAPH)
-    return lambda: command("ZRANGEBYLEX", key, low, high)
+
+    def query(s: str, p: str) -> list[tuple[str, ...]]:
+        prefix = f"spo::{s}::{p}:"
+        members = command("ZRANGEBYLEX", key, f"[{prefix}:", f"({prefix};")
+        return [tuple(m.decode().split("::")[1:]) for m in members]
+
+    return lambda: query("p1", "friends")
 
 
 def _search(graph: Any) -> object:

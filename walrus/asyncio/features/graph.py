@@ -18,15 +18,14 @@ from walrus.features.graph import (
     Value,
     Variable,
     _Bindings,
-    _POSITIONS,
+    _ORDERING_OF,
     _Variables,
     _bindings,
     _escape,
     _join,
     _members,
-    _ordering,
-    _split,
     _text,
+    _triple,
 )
 
 __all__ = ["Graph", "GraphFactories", "Triple", "Variable"]
@@ -70,20 +69,14 @@ class Graph:
         await self.database.zrem(self.key, *_members(_text(s), _text(p), _text(o)))
 
     def _range(self, given: Mapping[str, str]) -> tuple[str, str]:
-        """The ZRANGEBYLEX bounds of the triples whose parts are ``given``."""
-        ordering = _ordering(given)
-        known = [_escape(given[c]) for c in ordering if c in given]
+        """The ZRANGEBYLEX bounds of the triples whose parts are ``given``
+        (the ordering starts with them)."""
+        ordering = _ORDERING_OF[frozenset(given)]
+        known = [_escape(given[c]) for c in ordering[: len(given)]]
+        start = SEP.join([ordering, *known])
         if len(known) == len(PARTS):
-            member = SEP.join([ordering, *known])
-            return ("[" + member, "[" + member)
-        prefix = SEP.join([ordering, *known]) + SEP
-        return ("[" + prefix, "(" + prefix[:-1] + ";")
-
-    def _decode(self, member: bytes | str) -> Triple:
-        text = member.decode("utf-8") if isinstance(member, bytes) else member
-        ordering, *values = _split(text)
-        s, p, o = _POSITIONS[ordering]
-        return Triple(values[s], values[p], values[o])
+            return ("[" + start, "[" + start)
+        return (f"[{start}{SEP}", f"({start}:;")
 
     async def query(
         self, s: Value | None = None, p: Value | None = None, o: Value | None = None
@@ -100,10 +93,10 @@ class Graph:
         if o is not None:
             given["o"] = _text(o)
         low, high = self._range(given)
-        return [
-            self._decode(m)
-            for m in await self.database.zrangebylex(self.key, low, high)
-        ]
+        members = await self.database.execute_command(
+            "ZRANGEBYLEX", self.key, low, high
+        )
+        return [_triple(m) for m in members]
 
     async def search(self, *conditions: Condition) -> dict[str, set[str]]:
         """Values of each variable over every solution of all ``conditions``.
