@@ -80,6 +80,15 @@ DIFFERENCES: list[Known] = [
     ),
     Known(
         ALL,
+        r"^(ZADD|ZINCRBY|ZUNIONSTORE|ZINTERSTORE|ZDIFFSTORE|ZRANGESTORE) ",
+        "a score of -0: the engines store 0, as Valkey and Redis store it in a "
+        "small sorted set (listpack); in a large one (skiplist: a member over "
+        "64 bytes, or over 128 members) the server keeps -0",
+        "deliberate",
+        replies=r"b'-0'",
+    ),
+    Known(
+        ALL,
         r"^EVAL",
         "a blocking command from a script (redis.call('BLPOP', k, 0)): Valkey "
         "and Redis 7.2+ run it without blocking (nil); the engines refuse it, "
