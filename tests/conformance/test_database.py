@@ -66,6 +66,33 @@ def test_iteration_skips_expired_keys(db: Any) -> None:
     assert len(db) == 1
 
 
+def test_a_write_whose_deadline_has_passed_deletes_the_key(db: Any) -> None:
+    """SET ... PXAT/EXAT and GETEX ... EXAT in the past, as EXPIREAT in the
+    past: the key is gone, and no longer counted (found by the fuzzer)."""
+    db.set("kept", 1)
+    db.set("new", 1, pxat=1)
+    db.set("old", "x")
+    assert db.set("old", "y", exat=1)
+    db.set("read", "v")
+    assert db.getex("read", exat=1) == text(db, "v")
+    db.rpush("list", "a")
+    assert db.pexpireat("list", 1)
+    assert db.dbsize() == 1 == len(db)
+    assert db.exists("new", "old", "read", "list") == 0
+
+
+def test_an_empty_string_keeps_its_deadline(db: Any) -> None:
+    """``SET k "" PXAT`` (with GET too) keeps the TTL, as for any value
+    (rlite lost it; found by the fuzzer)."""
+    deadline = int(time.time() * 1000) + 100_000
+    assert db.set("plain", "", pxat=deadline)
+    assert db.set("read", "", pxat=deadline, get=True) is None
+    assert db.set("twice", "", exat=deadline // 1000, nx=True)
+    for key in ("plain", "read", "twice"):
+        assert 0 < db.pttl(key) <= 100_000
+        assert db.get(key) == text(db, "")
+
+
 def test_iteration_round_trips(db: Any, backend: Backend) -> None:
     with db.pipeline(transaction=False) as pipe:  # keys of every cluster slot
         for i in range(2500):

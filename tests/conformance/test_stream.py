@@ -353,3 +353,21 @@ def test_every_backend_has_streams(db: Any, backend: Backend) -> None:
         except Exception:  # missing entries or groups: not the point here
             continue
     assert db.type("s") in (b"stream", "stream")
+
+
+def test_ids_are_read_as_redis_reads_them(sdb: Any) -> None:
+    """An id part is an integer or what C's strtoull reads whole (leading
+    whitespace, a sign): Redis's own reading, which the fuzzer compared."""
+    run = sdb.execute_command
+    assert run("XADD", "ids", " 7-1", "a", "1") == text(sdb, "7-1")
+    assert run("XADD", "ids", "+8", "a", "1") == text(sdb, "8-0")
+    assert run("XADD", "ids", "+9- 4", "a", "1") == text(sdb, "9-4")
+    assert run("XADD", "ids", "\t10-*", "a", "1") == text(sdb, "10-0")
+    assert len(run("XRANGE", "ids", " 8", "+")) == 3
+    assert len(run("XRANGE", "ids", "(+8", "+")) == 2
+    assert len(run("XRANGE", "ids", "0" * 126 + "9", "+")) == 2
+    assert run("XTRIM", "ids", "MINID", " 9") == 2
+    assert run("XTRIM", "missing", "MINID", "+1") == 0
+    for bad in ["-1", "-0", "3 ", "1-", "1-18446744073709551616", "0" * 127 + "9"]:
+        with pytest.raises(CommandError, match="Invalid stream ID"):
+            run("XRANGE", "ids", bad, "+")

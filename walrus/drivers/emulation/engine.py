@@ -499,8 +499,12 @@ class EmulationEngine:
     def replace(
         self, key: bytes, kind: str, value: Any, expire_at: int | None = None
     ) -> None:
-        """Store a whole new value at ``key`` (an empty container deletes the key)."""
-        if kind != "string" and not value:
+        """Store a whole new value at ``key``; an empty container, or a
+        deadline already passed (``SET ... PXAT`` in the past), deletes the
+        key instead, as Redis does."""
+        if (kind != "string" and not value) or (
+            expire_at is not None and expire_at <= now_ms()
+        ):
             self.delete(key)
         else:
             self.put(key, Entry(kind, value, expire_at))
@@ -521,6 +525,11 @@ class EmulationEngine:
             self.replace(key, "string", value)
 
     def set_expire(self, key: bytes, entry: Entry, expire_at: int | None) -> None:
+        """Set (or drop: None) the deadline of ``key``, whose live entry is
+        ``entry``; a deadline already passed deletes the key, as Redis does."""
+        if expire_at is not None and expire_at <= now_ms():
+            self.remove(key)
+            return
         entry.expire_at = expire_at
         self.store.meta_changed(key, entry)
         self.modified(key)

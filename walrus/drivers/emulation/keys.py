@@ -84,10 +84,7 @@ def expire(db: EmulationEngine, args: Args) -> Reply:
         or (b"LT" in flags and current is not None and deadline >= current)
     ):
         return 0
-    if deadline <= now_ms():
-        db.delete(args[1])
-    else:
-        db.set_expire(args[1], entry, deadline)
+    db.set_expire(args[1], entry, deadline)
     return 1
 
 

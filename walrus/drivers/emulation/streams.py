@@ -41,20 +41,32 @@ INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
 NOT_BIGGER = (
     "ERR The ID specified in XADD is equal or smaller than the target stream top item"
 )
-_DIGITS = re.compile(rb"[0-9]+")
+# A part of a stream id as Redis reads it (string2ull): a plain integer
+# (negative ones refused), else what C's strtoull reads whole: leading
+# whitespace, a sign, digits (a minus sign wraps around 2**64).
+_INTEGER = re.compile(rb"0|-?[1-9][0-9]*")
+_STRTOULL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)([0-9]+)")
+_ID_MAX = 127  # longer ids are refused (Redis reads them into 128 bytes)
 
 
 # -- ids ---------------------------------------------------------------------------
 def _u64(raw: bytes) -> int:
-    if not _DIGITS.fullmatch(raw) or int(raw) > U64:
+    if _INTEGER.fullmatch(raw) and -(2**63) <= int(raw) < 2**63:
+        if raw[:1] == b"-":
+            raise Refused(INVALID_ID)
+        return int(raw)
+    read = _STRTOULL.fullmatch(raw)
+    if read is None or int(read[2]) > U64:
         raise Refused(INVALID_ID)
-    return int(raw)
+    return -int(read[2]) % 2**64 if read[1] == b"-" else int(read[2])
 
 
 def parse_id(raw: bytes, missing_seq: int = 0, strict: bool = True) -> StreamId:
     """A stream id (``ms-seq`` or ``ms``); ``-``/``+`` too unless ``strict``."""
     if not strict and raw in (b"-", b"+"):
         return (0, 0) if raw == b"-" else MAX_ID
+    if len(raw) > _ID_MAX:
+        raise Refused(INVALID_ID)
     ms, dash, seq = raw.partition(b"-")
     return _u64(ms), _u64(seq) if dash else missing_seq
 

@@ -210,7 +210,7 @@ class RliteStore(RliteStreamStore):
         self._loaded[key] = (entry, new)
 
     def _expire(self, key: bytes, entry: Entry) -> None:
-        if entry.expire_at is not None and entry.value:
+        if entry.expire_at is not None:  # an empty string keeps its TTL too
             self.engine.raw([b"PEXPIREAT", key, str(entry.expire_at).encode()])
 
     def remove(self, key: bytes) -> None:
