@@ -51,14 +51,19 @@ _ID_MAX = 127  # longer ids are refused (Redis reads them into 128 bytes)
 
 # -- ids ---------------------------------------------------------------------------
 def _u64(raw: bytes) -> int:
-    if _INTEGER.fullmatch(raw) and -(2**63) <= int(raw) < 2**63:
-        if raw[:1] == b"-":
-            raise Refused(INVALID_ID)
-        return int(raw)
+    if _INTEGER.fullmatch(raw):
+        value = int(raw)
+        if -(2**63) <= value < 2**63:
+            if value < 0:
+                raise Refused(INVALID_ID)
+            return value
     read = _STRTOULL.fullmatch(raw)
-    if read is None or int(read[2]) > U64:
+    if read is None:
         raise Refused(INVALID_ID)
-    return -int(read[2]) % 2**64 if read[1] == b"-" else int(read[2])
+    value = int(read[2])
+    if value > U64:
+        raise Refused(INVALID_ID)
+    return -value % 2**64 if read[1] == b"-" else value
 
 
 def parse_id(raw: bytes, missing_seq: int = 0, strict: bool = True) -> StreamId:
