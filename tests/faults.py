@@ -125,6 +125,16 @@ class FaultyServer:
         return client
 
 
+# A write spelled as redis-py spells it (the table of first words), in lower
+# case, as bytes (the general path), and in a subcommand's split form.
+LOST_WRITES = {
+    "redis-py's": (("INCRBY", "n", 1), "INCRBY"),
+    "lower case": (("incrby", "n", 1), "INCRBY"),
+    "bytes": ((b"INCRBY", "n", 1), "INCRBY"),
+    "subcommand": (("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"), "XGROUP CREATE"),
+}
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Poll ``condition`` until it holds (AssertionError after ``timeout`` s)."""
     deadline = time.monotonic() + timeout

@@ -21,7 +21,7 @@ import pytest
 import redis
 import redis.asyncio
 from async_support import run_async
-from faults import SOCKET_TIMEOUT, FaultyServer
+from faults import LOST_WRITES, SOCKET_TIMEOUT, FaultyServer
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser, _AsyncRESP3Parser
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -429,6 +429,23 @@ async def test_a_lost_write_is_outcome_unknown_on_every_path(
     with faulty.stalled(1.5), pytest.raises(OutcomeUnknown, match="INCRBY"):
         await db.incr("n")
     assert await db.get("n") == b"1"
+    await db.aclose()
+
+
+@faults
+@pytest.mark.parametrize("spelling", list(LOST_WRITES))
+@run_async
+async def test_a_lost_write_is_not_sent_again_however_it_is_spelled(
+    faulty: FaultyServer, spelling: str
+) -> None:
+    args, name = LOST_WRITES[spelling]
+    db = faulty_db(faulty)
+    await db.set("n", 0)
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown) as info:
+        await db.execute_command(*args)
+    assert info.value.command == name
+    assert await db.get("n") == (b"1" if name == "INCRBY" else b"0")  # run once
+    assert await db.xinfo_groups("s") if name != "INCRBY" else True  # ran, once
     await db.aclose()
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from faults import FaultyServer
+from faults import LOST_WRITES, FaultyServer
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from support import round_trips, text
 
 import walrus
@@ -86,6 +88,30 @@ def test_a_lost_write_is_named_in_its_error(faulty: FaultyServer) -> None:
     assert str(info.value).startswith("INCRBY: the connection failed")
     assert info.value.command == "INCRBY"
     assert db.get("n") == b"1"  # run once, not sent again
+
+
+@pytest.mark.parametrize("spelling", list(LOST_WRITES))
+def test_a_lost_write_is_not_sent_again_however_it_is_spelled(
+    faulty: FaultyServer, spelling: str
+) -> None:
+    args, name = LOST_WRITES[spelling]
+    db = faulty.open()
+    db.set("n", 0)
+    with faulty.stalled(1.5), pytest.raises(OutcomeUnknown) as info:
+        db.execute_command(*args)
+    assert info.value.command == name
+    assert db.get("n") == (b"1" if name == "INCRBY" else b"0")  # run once
+    assert db.xinfo_groups("s") if name != "INCRBY" else True  # ran, once
+
+
+def test_a_write_to_a_server_that_is_down_is_retried(faulty: FaultyServer) -> None:
+    """Nothing was sent while connecting: redis-py's retry applies."""
+    db = faulty.open(retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 30))
+    faulty.kill()
+    faulty.later(0.3, faulty.restart)
+    assert db.incr("n") == 1  # sent once the server was up, once
+    assert db.incr("n") == 2
+    db.close()
 
 
 def test_tx_methods_follow_the_blocks_pipeline(db: Any) -> None:

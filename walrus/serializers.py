@@ -12,11 +12,14 @@ name                what it stores, and what a reader risks
 =================== ==========================================================
 ``"pickle"``        plain data only (:data:`PLAIN_TYPES`: None, bool, numbers,
                     text, bytes, lists, tuples, dicts, sets, dates and times,
-                    Decimal, UUID ...), as pickles; the default. Reading goes
-                    through an unpickler that can only build those types, so
-                    a hostile value is refused (``SerializationError``), never
-                    run. Values written by walrus 0.9's cache read back
-                    unchanged when they are plain data.
+                    Decimal, UUID ...), as pickles; the default. A pickle
+                    naming no class or function (builtin values only: a
+                    compiled check of its opcodes) is read by
+                    ``pickle.loads``; any other goes through an unpickler
+                    that can only build those types, so a hostile value is
+                    refused (``SerializationError``), never run. Values
+                    written by walrus 0.9's cache read back unchanged when
+                    they are plain data.
 ``"json"``          JSON values (tuples come back as lists); safe.
 ``"signed-pickle"`` any picklable object, signed with HMAC-SHA256 under a
                     secret only trusted writers have. The signature covers a
@@ -235,6 +238,23 @@ class _PlainPickler(pickle.Pickler):
         )
 
 
+def _load_plain(data: bytes) -> Any:
+    return _PlainUnpickler(io.BytesIO(data)).load()
+
+
+def _never(data: Any) -> bool:
+    return False
+
+
+# The compiled checks of plain data (walrus.drivers.embedded._native); without
+# them every value takes the pickler and unpickler above.
+try:
+    from walrus.drivers.embedded._native import plain_pickle as _plain_data
+    from walrus.drivers.embedded._native import plain_value as _plain_value
+except ImportError:  # built without a C compiler
+    _plain_data = _plain_value = _never
+
+
 def _pickles_as_global(obj: Any) -> bool:
     """Whether ``obj`` is a class or function a plain pickle may name."""
     if isinstance(obj, type):
@@ -243,9 +263,10 @@ def _pickles_as_global(obj: Any) -> bool:
     return obj is getattr or obj == zoneinfo.ZoneInfo._unpickle  # type: ignore[attr-defined]
 
 
-def _unpickle(make: Callable[[io.BytesIO], pickle.Unpickler], data: bytes) -> Any:
+def _unpickle(load: Callable[[bytes], Any], data: bytes) -> Any:
+    """``load(data)``, its failures as SerializationError."""
     try:
-        return make(io.BytesIO(data)).load()
+        return load(data)
     except SerializationError:
         raise
     except Exception as exc:  # MemoryError, RecursionError ... included
@@ -292,12 +313,18 @@ _KEPT_BUFFER = 1 << 16  # a pickler whose buffer grew larger is dropped with it
 
 
 def _plain_pickle(value: Any) -> bytes:
-    """``value`` as a plain-data pickle, refusing other types. A pickler is
-    taken from the idle ones while in use (so threads, and a call re-entered
-    from a finalizer or a signal handler, each have their own) and put back
-    only after a success, and while its buffer is small."""
+    """``value`` as a plain-data pickle, refusing other types. Plain values
+    of the builtin types go to ``pickle.dumps`` (its pickle is checked, in
+    case another thread changed the value meanwhile); for others a pickler
+    is taken from the idle ones while in use (so threads, and a call
+    re-entered from a finalizer or a signal handler, each have their own)
+    and put back only after a success, and while its buffer is small."""
     if type(value) in _INLINE:
         return _dumps(value)
+    if _plain_value(value):  # nothing in it can fail to pickle
+        data = _dumps(value)
+        if _plain_data(data):
+            return data
     try:
         reused = _IDLE.pop()
     except IndexError:
@@ -320,7 +347,9 @@ class PickleSerializer:
         return _plain_pickle(value)
 
     def loads(self, data: bytes) -> Any:
-        return _unpickle(_PlainUnpickler, data)
+        if _plain_data(data):  # builds plain values only: no global to check
+            return _unpickle(pickle.loads, data)
+        return _unpickle(_load_plain, data)
 
 
 class UnsafePickleSerializer:
@@ -333,7 +362,7 @@ class UnsafePickleSerializer:
         return _pickle(_dumps, value)
 
     def loads(self, data: bytes) -> Any:
-        return _unpickle(pickle.Unpickler, data)
+        return _unpickle(pickle.loads, data)
 
 
 class JSONSerializer:
@@ -409,7 +438,7 @@ class SignedPickleSerializer(KeyBoundSerializer):
                 f"the value at {key!r:.80} is not signed for this key with any "
                 "of the secret keys: refused unread"
             )
-        return _unpickle(pickle.Unpickler, payload)
+        return _unpickle(pickle.loads, payload)
 
 
 _NAMES = "'pickle', 'json', 'signed-pickle', 'unsafe-pickle'"

@@ -42,6 +42,7 @@ from walrus.asyncio.api import AsyncDatabaseAPI
 from walrus.drivers.protocol import Capability
 from walrus.drivers.server.database import SERVER_CAPABILITIES, _switch, _WalrusErrors
 from walrus.drivers.server.resend import (
+    _SAFE_BY_NAME,
     _TRANSPORT_ERRORS,
     DelegatingRetry,
     _label,
@@ -157,17 +158,29 @@ async def guarded(
 class _AsyncResendGuard:
     """Mixed into a redis.asyncio client: commands not resend-safe are sent once.
 
-    Its method returns redis.asyncio's coroutine, or :func:`guarded`'s around
-    it (no frame of its own on the way)."""
+    Its coroutine replaces redis.asyncio's (no frame more on the way)."""
 
-    def _send_command_parse_response(
+    async def _send_command_parse_response(
         self, conn: Any, command_name: str, *args: Any, **options: Any
-    ) -> Awaitable[Any]:
-        send: Any = super()._send_command_parse_response  # type: ignore[misc]
-        request = send(conn, command_name, *args, **options)
-        if resend_safe(args):
-            return request  # type: ignore[no-any-return]
-        return guarded(conn, lambda: name_of(args), request, connect=True)
+    ) -> Any:
+        # guarded(), inline: this is every command's path
+        safe = _SAFE_BY_NAME.get(args[0]) if args else None
+        listed = safe is not None
+        if not listed:
+            safe = resend_safe(args)
+        if not safe and not conn.is_connected:
+            await conn.connect()
+        try:
+            if listed:  # a plain name, never HIMPORT SET: redis.asyncio's two steps
+                await conn.send_command(*args)
+                return await self.parse_response(conn, command_name, **options)  # type: ignore[attr-defined]
+            send: Any = super()._send_command_parse_response  # type: ignore[misc]
+            return await send(conn, command_name, *args, **options)
+        except _TRANSPORT_ERRORS as exc:
+            if safe or type(exc) not in _TRANSPORT_ERRORS:
+                raise
+            await conn.disconnect(nowait=True)
+            raise unknown_outcome(lambda: name_of(args), exc) from exc
 
 
 class AsyncGuardedPipeline(_AsyncResendGuard, redis.asyncio.client.Pipeline):  # type: ignore[misc]

@@ -22,6 +22,10 @@
  *
  * splice(content, changes): a Vedis bucket's lines with some replaced,
  * added or removed, the twin of walrus.drivers.vedis.buckets._splice_lines.
+ *
+ * plain_pickle(data) and plain_value(value): the checks that let the
+ * "pickle" serializer (walrus.serializers) call pickle.loads and
+ * pickle.dumps on plain data; without them it takes its general path.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -462,6 +466,116 @@ fail:
     return NULL;
 }
 
+/* plain_pickle(data): whether the pickle data (protocol 2 or later, one
+ * STOP at its end) uses only opcodes that build None, bools, ints, floats,
+ * str, bytes, bytearray, tuples, lists, dicts, sets and frozensets, and the
+ * memo: no opcode naming a global, building an object, calling, or reading
+ * a persistent id or an out-of-band buffer, so pickle.loads of it imports
+ * and calls nothing. False for any other opcode and for data cut short. */
+static PyObject *plain_pickle(PyObject *self, PyObject *data) {
+    (void)self;
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "plain_pickle(bytes)");
+        return NULL;
+    }
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data), i = 0;
+    while (i < n) {
+        unsigned char op = p[i++];
+        unsigned long long arg; /* the bytes of the opcode's argument */
+        switch (op) {
+        case '.': /* STOP */
+            return PyBool_FromLong(i == n);
+        case '(': case '0': case '1': case '2': /* MARK POP POP_MARK DUP */
+        case 'N': case 0x88: case 0x89:          /* None True False */
+        case ']': case 'l': case 'a': case 'e':  /* lists */
+        case '}': case 'd': case 's': case 'u':  /* dicts */
+        case ')': case 't': case 0x85: case 0x86: case 0x87: /* tuples */
+        case 0x8f: case 0x90: case 0x91:         /* sets, frozenset */
+        case 0x94:                               /* MEMOIZE */
+            arg = 0;
+            break;
+        case 0x80: case 'K': case 'q': case 'h': /* PROTO BININT1 BINPUT BINGET */
+            arg = 1;
+            break;
+        case 'M': /* BININT2 */
+            arg = 2;
+            break;
+        case 'J': case 'r': case 'j': /* BININT LONG_BINPUT LONG_BINGET */
+            arg = 4;
+            break;
+        case 'G': case 0x95: /* BINFLOAT FRAME (the frame's opcodes follow) */
+            arg = 8;
+            break;
+        case 0x8a: case 0x8c: case 'C': /* LONG1 SHORT_BINUNICODE SHORT_BINBYTES */
+            if (i >= n)
+                Py_RETURN_FALSE;
+            arg = 1ULL + p[i];
+            break;
+        case 0x8b: case 'X': case 'B': /* LONG4 BINUNICODE BINBYTES */
+            if (n - i < 4)
+                Py_RETURN_FALSE;
+            arg = 4ULL + ((unsigned long long)p[i] | (unsigned long long)p[i + 1] << 8 |
+                          (unsigned long long)p[i + 2] << 16 |
+                          (unsigned long long)p[i + 3] << 24);
+            break;
+        case 0x8d: case 0x8e: case 0x96: /* BINUNICODE8 BINBYTES8 BYTEARRAY8 */
+            if (n - i < 8)
+                Py_RETURN_FALSE;
+            arg = 0;
+            for (int b = 7; b >= 0; b--)
+                arg = arg << 8 | p[i + b];
+            if (arg > (unsigned long long)(n - i - 8))
+                Py_RETURN_FALSE;
+            arg += 8;
+            break;
+        default:
+            Py_RETURN_FALSE;
+        }
+        if (arg > (unsigned long long)(n - i))
+            Py_RETURN_FALSE;
+        i += (Py_ssize_t)arg;
+    }
+    Py_RETURN_FALSE; /* no STOP */
+}
+
+/* Whether value is plain_value()'s kind of value, within *budget objects. */
+static int plain_tree(PyObject *value, int depth, Py_ssize_t *budget) {
+    if (--*budget < 0 || depth > 100)
+        return 0;
+    PyTypeObject *type = Py_TYPE(value);
+    if (value == Py_None || type == &PyBool_Type || type == &PyLong_Type ||
+        type == &PyFloat_Type || type == &PyUnicode_Type || type == &PyBytes_Type)
+        return 1;
+    if (type == &PyList_Type || type == &PyTuple_Type) {
+        Py_ssize_t size = PySequence_Fast_GET_SIZE(value);
+        PyObject **items = PySequence_Fast_ITEMS(value);
+        for (Py_ssize_t k = 0; k < size; k++)
+            if (!plain_tree(items[k], depth + 1, budget))
+                return 0;
+        return 1;
+    }
+    if (type == &PyDict_Type) {
+        Py_ssize_t at = 0;
+        PyObject *key, *item;
+        while (PyDict_Next(value, &at, &key, &item))
+            if (!plain_tree(key, depth + 1, budget) || !plain_tree(item, depth + 1, budget))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* plain_value(value): whether value is None, a bool, an int, a float, a
+ * str or bytes, or a list, tuple or dict of such values (exactly those
+ * types, nested at most 100 deep, 10,000 objects at most): what pickle
+ * stores without asking a reducer. Only types are read: no Python code runs. */
+static PyObject *plain_value(PyObject *self, PyObject *value) {
+    (void)self;
+    Py_ssize_t budget = 10000;
+    return PyBool_FromLong(plain_tree(value, 0, &budget));
+}
+
 static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))pack, METH_FASTCALL,
      "pack(args, encode): the arguments as bytes (str as UTF-8)"},
@@ -481,6 +595,10 @@ static PyMethodDef methods[] = {
     {"splice", (PyCFunction)(void (*)(void))splice, METH_FASTCALL,
      "splice(content, changes): a bucket's lines changed, and the change in "
      "their number"},
+    {"plain_pickle", plain_pickle, METH_O,
+     "plain_pickle(data): whether the pickle builds plain values only"},
+    {"plain_value", plain_value, METH_O,
+     "plain_value(value): whether value is plain data pickle stores as it is"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -188,14 +188,23 @@ class ResendGuard:
     def _send_command_parse_response(
         self, conn: Any, command_name: str, *args: Any, **options: Any
     ) -> Any:
-        send: Any = super()._send_command_parse_response  # type: ignore[misc]
-        if resend_safe(args):
+        # send_once's guard, inline: this is every command's path
+        safe = _SAFE_BY_NAME.get(args[0]) if args else None
+        listed = safe is not None
+        if not listed:
+            safe = resend_safe(args)
+        if not safe:
+            _connect(conn)
+        try:
+            if listed:  # a plain name, never HIMPORT SET: redis-py's two steps
+                conn.send_command(*args, **options)
+                return self.parse_response(conn, command_name, **options)  # type: ignore[attr-defined]
+            send: Any = super()._send_command_parse_response  # type: ignore[misc]
             return send(conn, command_name, *args, **options)
-        return send_once(
-            conn,
-            lambda: name_of(args),
-            lambda: send(conn, command_name, *args, **options),
-        )
+        except _TRANSPORT_ERRORS as exc:
+            if safe or type(exc) not in _TRANSPORT_ERRORS:
+                raise
+            raise _outcome_unknown(conn, lambda: name_of(args), exc) from exc
 
 
 class GuardedPipeline(ResendGuard, redis.client.Pipeline):
