@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -227,11 +228,30 @@ def test_bad_types(sdb: Any) -> None:
         s.add([("a", 1)])  # type: ignore[arg-type]
     with pytest.raises(InvalidType):
         s.add({"a": None})
+    with pytest.raises(InvalidType, match="field"):
+        s.add({"a": 1, None: 1})
+    with pytest.raises(InvalidType, match="value"):
+        s.add({"a": 1, "b": [2]})
     with pytest.raises(InvalidType):
         s.get(1.5)
     with pytest.raises(InvalidType):
         s.range(count="3")  # type: ignore[arg-type]
     assert not sdb.exists("s")
+
+
+class Text(str):
+    pass
+
+
+def test_add_takes_any_mapping_of_storable_values(sdb: Any) -> None:
+    s = sdb.Stream("s")
+    first = s.add(types.MappingProxyType({"a": 1, "b": b"2"}))
+    second = s.add({Text("c"): 3.5})
+    assert [fields for _, fields in s.range()] == [
+        {text(sdb, "a"): text(sdb, "1"), text(sdb, "b"): text(sdb, "2")},
+        {text(sdb, "c"): text(sdb, "3.5")},
+    ]
+    assert [i for i, _ in s.range()] == [first, second]
 
 
 def test_wrong_type_names_the_key(sdb: Any) -> None:

@@ -10,6 +10,7 @@ becomes :class:`~walrus.exceptions.WrongType` naming the key and both types.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -27,6 +28,7 @@ __all__ = [
     "Container",
     "Sortable",
     "check_mapping",
+    "check_pairs",
     "check_score",
     "check_value",
     "check_values",
@@ -41,6 +43,7 @@ T = TypeVar("T")
 
 _STORABLE = frozenset({str, bytes, int, float})  # the exact types: one set lookup
 _SCORES = frozenset({int, float})
+_FLAT = itertools.chain.from_iterable
 
 
 def check_value(value: Any, what: str = "value") -> Any:
@@ -78,6 +81,15 @@ def check_mapping(
     ):  # the usual case, at C speed
         return pairs
     return {check_value(k, what): check(v) for k, v in pairs.items()}
+
+
+def check_pairs(data: Mapping[Any, Any], what: str = "field") -> list[Any]:
+    """``data``'s pairs flattened (``[k1, v1, k2, v2 ...]``), checked as
+    :func:`check_mapping` checks them."""
+    flat = [*_FLAT(data.items())]
+    if _STORABLE.issuperset(map(type, flat)):  # the usual case, at C speed
+        return flat
+    return [*_FLAT(check_mapping(data, what=what).items())]
 
 
 def check_score(score: Any) -> float | int:

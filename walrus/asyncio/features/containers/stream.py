@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from redis.exceptions import ResponseError
-from walrus.drivers.protocol import Capability
 from walrus.exceptions import (
     CommandError,
     InvalidType,
@@ -16,7 +15,7 @@ from walrus.exceptions import (
     UnsupportedOperation,
     WalrusError,
 )
-from walrus.features.containers.base import SCAN_COUNT, check_mapping, check_value
+from walrus.features.containers.base import SCAN_COUNT, check_pairs, check_value
 from walrus.asyncio.features.containers.base import Container
 from walrus.keys import key_text
 
@@ -28,6 +27,7 @@ from walrus.features.containers.stream import (
     _BOUND,
     _ID,
     _READ_ID,
+    _STREAMS,
     _checked_id,
     _messages,
     _positive,
@@ -49,7 +49,7 @@ class Stream(Container):
 
     def _commands(self, operation: str) -> Driver:
         """The database's stream commands; UnsupportedOperation without streams."""
-        if Capability.STREAMS not in self.database.capabilities:
+        if _STREAMS not in self.database.capabilities:
             name = getattr(self.database, "backend_name", type(self.database).__name__)
             raise UnsupportedOperation(
                 name,
@@ -94,7 +94,7 @@ class Stream(Container):
             raise InvalidType(
                 f"message data must be a mapping, not {type(data).__name__}"
             )
-        fields = check_mapping(data)
+        fields = check_pairs(data)
         if not fields:
             raise InvalidValue("a stream message needs at least one field")
         if type(id) is not str or id != "*":
@@ -103,8 +103,7 @@ class Stream(Container):
         if _positive(maxlen, "maxlen", zero=True) is not None:
             args += ("MAXLEN", "~", maxlen) if approximate else ("MAXLEN", maxlen)
         args.append(id)
-        for pair in fields.items():
-            args += pair
+        args += fields
         commands = self._commands("add")
         try:
             return await commands.execute_command("XADD", *args)
