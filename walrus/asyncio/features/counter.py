@@ -23,11 +23,15 @@ class Counter:
 
     async def incr(self, n: int = 1) -> int:
         """Add ``n``; return the new value. O(1); one round trip (INCRBY)."""
-        return await self.database.incrby(self.key, _amount(n))
+        value: int = await self.database.execute_command("INCRBY", self.key, _amount(n))
+        return value
 
     async def decr(self, n: int = 1) -> int:
         """Subtract ``n``; return the new value. O(1); one round trip (INCRBY)."""
-        return await self.database.incrby(self.key, -_amount(n))
+        value: int = await self.database.execute_command(
+            "INCRBY", self.key, -_amount(n)
+        )
+        return value
 
     async def value(self) -> int:
         """The current value (0 if never set). O(1); one round trip (GET)."""

@@ -64,7 +64,7 @@ class Array(Container):
         index = _index(index)
         if index >= 0:  # the fields are "0".."n-1": field i exists iff i < n
             with self._guard:
-                return self.database.hget(self.key, str(index))
+                return self.database.execute_command("HGET", self.key, str(index))
         return self._run("array_get", [index])
 
     def __setitem__(self, index: int, value: Any) -> None:

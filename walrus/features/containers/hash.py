@@ -41,7 +41,9 @@ class Hash(Container):
             with self._guard:
                 return self.database.hmget(self.key, fields)
         with self._guard:
-            value = self.database.hget(self.key, check_value(field, "field"))
+            value = self.database.execute_command(
+                "HGET", self.key, check_value(field, "field")
+            )
         if value is None:
             raise KeyError(field)
         return value
@@ -49,7 +51,9 @@ class Hash(Container):
     def get(self, field: Any, default: Any = None) -> Any:
         """The value of ``field``, or ``default`` if it is missing. O(1); one trip."""
         with self._guard:
-            value = self.database.hget(self.key, check_value(field, "field"))
+            value = self.database.execute_command(
+                "HGET", self.key, check_value(field, "field")
+            )
         return default if value is None else value
 
     def __setitem__(self, field: Any, value: Any) -> None:

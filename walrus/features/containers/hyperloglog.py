@@ -21,12 +21,13 @@ class HyperLogLog(Container):
         if not values:
             return False
         with self._guard:
-            return bool(self.database.pfadd(self.key, *values))
+            return bool(self.database.execute_command("PFADD", self.key, *values))
 
     def __len__(self) -> int:
         """The estimated number of distinct items (PFCOUNT). O(1); one round trip."""
         with self._guard:
-            return self.database.pfcount(self.key)
+            count: int = self.database.execute_command("PFCOUNT", self.key)
+        return count
 
     def merge(self, dest: Any, *others: HyperLogLog) -> HyperLogLog:
         """Store the union of this and ``others`` at ``dest`` (PFMERGE; on a

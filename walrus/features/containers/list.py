@@ -65,7 +65,7 @@ class List(Sortable, MutableSequence[Any]):
                     return []
                 return self.database.lrange(self.key, *bounds)
         with self._guard:
-            value = self.database.lindex(self.key, _index(index))
+            value = self.database.execute_command("LINDEX", self.key, _index(index))
         if value is None:
             raise IndexError("list index out of range")
         return value

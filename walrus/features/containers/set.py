@@ -44,7 +44,8 @@ class Set(Sortable, MutableSet[Any]):
     def __contains__(self, item: Any) -> bool:
         """Whether ``item`` is a member (SISMEMBER). O(1); one round trip."""
         with self._guard:
-            return bool(self.database.sismember(self.key, check_value(item, "member")))
+            member = check_value(item, "member")
+            return bool(self.database.execute_command("SISMEMBER", self.key, member))
 
     def __len__(self) -> int:
         """The number of members (SCARD). O(1); one round trip."""
@@ -75,7 +76,8 @@ class Set(Sortable, MutableSet[Any]):
         if not members:
             return 0
         with self._guard:
-            return self.database.sadd(self.key, *members)
+            added: int = self.database.execute_command("SADD", self.key, *members)
+        return added
 
     def remove(self, *items: Any) -> int:  # type: ignore[override]
         """Remove ``items`` (SREM); how many were members. One round trip.

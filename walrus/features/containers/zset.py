@@ -167,7 +167,8 @@ class ZSet(Sortable):
     def score(self, item: Any) -> float | None:
         """``item``'s score, None if absent (ZSCORE). O(1); one round trip."""
         with self._guard:
-            score = self.database.zscore(self.key, check_value(item, "member"))
+            member = check_value(item, "member")
+            score = self.database.execute_command("ZSCORE", self.key, member)
         return None if score is None else float(score)
 
     def rank(self, item: Any, reverse: bool = False) -> int | None:

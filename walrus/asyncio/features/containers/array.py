@@ -46,7 +46,7 @@ class Array(Container):
         index = _index(index)
         if index >= 0:
             try:
-                return await self.database.hget(self.key, str(index))
+                return await self.database.execute_command("HGET", self.key, str(index))
             except ResponseError as _reply:
                 await self._guard.reraise(_reply)
                 raise

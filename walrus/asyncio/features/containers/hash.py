@@ -45,7 +45,9 @@ class Hash(Container):
                 await self._guard.reraise(_reply)
                 raise
         try:
-            value = await self.database.hget(self.key, check_value(field, "field"))
+            value = await self.database.execute_command(
+                "HGET", self.key, check_value(field, "field")
+            )
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise
@@ -56,7 +58,9 @@ class Hash(Container):
     async def get(self, field: Any, default: Any = None) -> Any:
         """The value of ``field``, or ``default`` if it is missing. O(1); one trip."""
         try:
-            value = await self.database.hget(self.key, check_value(field, "field"))
+            value = await self.database.execute_command(
+                "HGET", self.key, check_value(field, "field")
+            )
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise

@@ -23,7 +23,7 @@ class HyperLogLog(Container):
         if not values:
             return False
         try:
-            return bool(await self.database.pfadd(self.key, *values))
+            return bool(await self.database.execute_command("PFADD", self.key, *values))
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise
@@ -31,10 +31,11 @@ class HyperLogLog(Container):
     async def length(self) -> int:
         """The estimated number of distinct items (PFCOUNT). O(1); one round trip."""
         try:
-            return await self.database.pfcount(self.key)
+            count: int = await self.database.execute_command("PFCOUNT", self.key)
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise
+        return count
 
     async def merge(self, dest: Any, *others: HyperLogLog) -> HyperLogLog:
         """Store the union of this and ``others`` at ``dest`` (PFMERGE; on a

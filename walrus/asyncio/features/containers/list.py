@@ -45,7 +45,9 @@ class List(Sortable):
                 await self._guard.reraise(_reply)
                 raise
         try:
-            value = await self.database.lindex(self.key, _index(index))
+            value = await self.database.execute_command(
+                "LINDEX", self.key, _index(index)
+            )
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise

@@ -30,8 +30,9 @@ class Set(Sortable):
     async def contains(self, item: Any) -> bool:
         """Whether ``item`` is a member (SISMEMBER). O(1); one round trip."""
         try:
+            member = check_value(item, "member")
             return bool(
-                await self.database.sismember(self.key, check_value(item, "member"))
+                await self.database.execute_command("SISMEMBER", self.key, member)
             )
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
@@ -72,10 +73,11 @@ class Set(Sortable):
         if not members:
             return 0
         try:
-            return await self.database.sadd(self.key, *members)
+            added: int = await self.database.execute_command("SADD", self.key, *members)
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise
+        return added
 
     async def remove(self, *items: Any) -> int:
         """Remove ``items`` (SREM); how many were members. One round trip.

@@ -156,7 +156,8 @@ class ZSet(Sortable):
     async def score(self, item: Any) -> float | None:
         """``item``'s score, None if absent (ZSCORE). O(1); one round trip."""
         try:
-            score = await self.database.zscore(self.key, check_value(item, "member"))
+            member = check_value(item, "member")
+            score = await self.database.execute_command("ZSCORE", self.key, member)
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise
