@@ -26,6 +26,10 @@
  * plain_pickle(data) and plain_value(value): the checks that let the
  * "pickle" serializer (walrus.serializers) call pickle.loads and
  * pickle.dumps on plain data; without them it takes its general path.
+ *
+ * storable_pairs(data): a dict's pairs flattened when every key and value
+ * is what Redis stores as it is; the twin of
+ * walrus.features.containers.base._flat_storable.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -576,6 +580,34 @@ static PyObject *plain_value(PyObject *self, PyObject *value) {
     return PyBool_FromLong(plain_tree(value, 0, &budget));
 }
 
+/* Whether value is exactly a str, bytes, int or float (a bool is not). */
+static int storable(PyObject *value) {
+    PyTypeObject *type = Py_TYPE(value);
+    return type == &PyUnicode_Type || type == &PyBytes_Type || type == &PyLong_Type ||
+           type == &PyFloat_Type;
+}
+
+/* storable_pairs(data): [k1, v1, k2, v2 ...] when data is a dict whose keys
+ * and values are all exactly str, bytes, int or float; None otherwise. */
+static PyObject *storable_pairs(PyObject *self, PyObject *data) {
+    (void)self;
+    if (!PyDict_CheckExact(data))
+        Py_RETURN_NONE;
+    PyObject *flat = PyList_New(2 * PyDict_GET_SIZE(data)), *key, *value;
+    if (flat == NULL)
+        return NULL;
+    Py_ssize_t at = 0, k = 0;
+    while (PyDict_Next(data, &at, &key, &value)) {
+        if (!storable(key) || !storable(value)) {
+            Py_DECREF(flat);
+            Py_RETURN_NONE;
+        }
+        PyList_SET_ITEM(flat, k++, Py_NewRef(key));
+        PyList_SET_ITEM(flat, k++, Py_NewRef(value));
+    }
+    return flat;
+}
+
 static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))pack, METH_FASTCALL,
      "pack(args, encode): the arguments as bytes (str as UTF-8)"},
@@ -597,6 +629,8 @@ static PyMethodDef methods[] = {
      "their number"},
     {"plain_pickle", plain_pickle, METH_O,
      "plain_pickle(data): whether the pickle builds plain values only"},
+    {"storable_pairs", storable_pairs, METH_O,
+     "storable_pairs(data): a dict of str, bytes, int and float flattened, or None"},
     {"plain_value", plain_value, METH_O,
      "plain_value(value): whether value is plain data pickle stores as it is"},
     {NULL, NULL, 0, NULL},

@@ -177,14 +177,13 @@ class Stream(Container):
             raise InvalidValue("a stream message needs at least one field")
         if type(id) is not str or id != "*":  # '*', the default, needs no check
             id = _checked_id(id, _ADD_ID, "stream message id")
-        args: list[Any] = [self.key]
-        if _positive(maxlen, "maxlen", zero=True) is not None:
-            args += ("MAXLEN", "~", maxlen) if approximate else ("MAXLEN", maxlen)
-        args.append(id)
-        args += fields
+        if _positive(maxlen, "maxlen", zero=True) is None:
+            trim: tuple[Any, ...] = ()
+        else:
+            trim = ("MAXLEN", "~", maxlen) if approximate else ("MAXLEN", maxlen)
         commands = self._commands("add")
         with self._guard:
-            return commands.execute_command("XADD", *args)
+            return commands.execute_command("XADD", self.key, *trim, id, *fields)
 
     def delete(self, *ids: Any) -> int:
         """Delete messages by id (XDEL); the number deleted. O(1) each; one trip."""

@@ -99,14 +99,13 @@ class Stream(Container):
             raise InvalidValue("a stream message needs at least one field")
         if type(id) is not str or id != "*":
             id = _checked_id(id, _ADD_ID, "stream message id")
-        args: list[Any] = [self.key]
-        if _positive(maxlen, "maxlen", zero=True) is not None:
-            args += ("MAXLEN", "~", maxlen) if approximate else ("MAXLEN", maxlen)
-        args.append(id)
-        args += fields
+        if _positive(maxlen, "maxlen", zero=True) is None:
+            trim: tuple[Any, ...] = ()
+        else:
+            trim = ("MAXLEN", "~", maxlen) if approximate else ("MAXLEN", maxlen)
         commands = self._commands("add")
         try:
-            return await commands.execute_command("XADD", *args)
+            return await commands.execute_command("XADD", self.key, *trim, id, *fields)
         except ResponseError as _reply:
             await self._guard.reraise(_reply)
             raise
