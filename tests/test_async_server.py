@@ -449,6 +449,71 @@ async def test_a_lost_write_is_not_sent_again_however_it_is_spelled(
     await db.aclose()
 
 
+# -- redis.asyncio's per-command extras ------------------------------------------------
+@pytest.fixture
+def recorder() -> Any:
+    from walrus.asyncio import server as server_module
+
+    if server_module._recorder is None:
+        pytest.skip("a redis-py without 8.2's metrics recorder: its own path")
+    return server_module._recorder
+
+
+@run_async
+async def test_redis_metrics_are_recorded_while_they_are_on(
+    server: dict[str, Any], recorder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While redis-py records metrics every command takes redis.asyncio's
+    own ``execute_command`` and is recorded; once its recorder has found none
+    to record, walrus's shorter path, which records nothing and sends the
+    same commands."""
+    recorded: list[str] = []
+    full = redis.asyncio.Redis.execute_command
+    took_full: list[Any] = []
+
+    async def counted(client: Any, *args: Any, **options: Any) -> Any:
+        took_full.append(args[0])
+        return await full(client, *args, **options)
+
+    class Collector:
+        def record_operation_duration(self, command_name: str, **rest: Any) -> None:
+            recorded.append(command_name)
+
+    monkeypatch.setattr(redis.asyncio.Redis, "execute_command", counted)
+    # not looked for yet: redis-py looks on the first command, and finds one
+    monkeypatch.setattr(recorder, "_async_metrics_collector", None)
+    monkeypatch.setattr(recorder, "_async_collector_resolved", False)
+    monkeypatch.setattr(recorder, "_get_or_create_collector", Collector)
+    db = opener(server)()
+    await db.set("metered", "1")
+    monkeypatch.setattr(recorder, "_async_metrics_collector", Collector())
+    monkeypatch.setattr(recorder, "_async_collector_resolved", True)  # found one
+    assert await db.get("metered") == b"1"
+    assert recorded == took_full == ["SET", "GET"]
+    monkeypatch.setattr(recorder, "_async_metrics_collector", None)  # found none
+    with count_round_trips() as sent:
+        assert await db.incr("metered") == 2
+    assert (sent.commands, sent.round_trips) == (1, 1)
+    assert recorded == took_full == ["SET", "GET"]  # the short path
+    await db.aclose()
+
+
+@faults
+@run_async
+async def test_a_retried_read_is_logged_as_redis_asyncio_logs_it(
+    faulty: FaultyServer, recorder: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = faulty_db(faulty)
+    await db.set("k", "v")
+    assert recorder._async_collector_resolved  # the short path from here
+    with caplog.at_level("DEBUG", "redis.asyncio.client"), faulty.stalled(1.0):
+        assert await db.get("k") == b"v"  # retried
+    assert any("for command GET" in record.getMessage() for record in caplog.records), [
+        record.getMessage() for record in caplog.records
+    ]
+    await db.aclose()
+
+
 @faults
 @run_async
 async def test_after_a_lost_write_reads_are_retried_again(faulty: FaultyServer) -> None:
