@@ -180,15 +180,19 @@ LENGTHS = {
 
 def plain_pickle(data: bytes) -> bool:
     """The reference: the opcodes are plain ones (pickletools' table gives
-    each one's argument), and STOP ends the data."""
-    at = 0
+    each one's argument), each FRAME where no frame is left to read, no
+    opcode reaching past its frame's end, and STOP ends the data."""
+    at = frame_end = 0
     while at < len(data):
+        start = at
         op = OPCODES.get(data[at])
         at += 1
         if op is None or op.name not in PLAIN_OPCODES:
             return False
         if op.name == "STOP":
             return at == len(data)
+        if op.name == "FRAME" and start < frame_end:
+            return False
         size = 0 if op.arg is None else op.arg.n
         if size < 0:
             width, signed = LENGTHS[size]
@@ -198,9 +202,18 @@ def plain_pickle(data: bytes) -> bool:
             at += width
             if size < 0:
                 return False
+        if op.name == "FRAME":  # its argument: the length of what follows
+            if len(data) - at < size:
+                return False
+            frame_end = at + size + int.from_bytes(data[at : at + size], "little")
+            at, size = at + size, 0
+            if frame_end > len(data):
+                return False
         if len(data) - at < size:
             return False
         at += size
+        if start < frame_end < at:
+            return False
     return False
 
 
@@ -258,6 +271,26 @@ def test_each_opcode_is_classified_as_the_reference_does(native: Any) -> None:
     assert native.plain_pickle(b"\x80\x05N.trailing") is False
     assert native.plain_pickle(b"\x80\x05N") is False
     assert native.plain_pickle(b"") is False
+
+
+def test_frames_are_read_as_pickle_writes_them(native: Any) -> None:
+    """A frame shorter than its opcodes, or a FRAME inside a frame, is read
+    one way by pickle.loads and another by an unpickler reading a file (the
+    plain one): such a pickle takes the plain unpickler's path. A large
+    bytes value written outside any frame, as pickle writes it, is plain."""
+    data = fresh([None, "text", 1.5])
+    assert data[2] == 0x95 and native.plain_pickle(data) is True
+    length = int.from_bytes(data[3:11], "little")
+    shorter = data[:3] + (length - 3).to_bytes(8, "little") + data[11:]
+    nested = data[:11] + data[2:11] + data[11:]
+    for damaged in (shorter, nested):
+        assert native.plain_pickle(damaged) is plain_pickle(damaged) is False
+        with pytest.raises(SerializationError):
+            SERIALIZER.loads(damaged)
+    large = ["x", b"y" * 70_000, "z"]
+    data = fresh(large)
+    assert native.plain_pickle(data) is plain_pickle(data) is True
+    assert SERIALIZER.loads(data) == large
 
 
 MUTATIONS = st.lists(

@@ -470,12 +470,24 @@ fail:
     return NULL;
 }
 
+/* The unsigned little-endian number in the width bytes at p. */
+static unsigned long long little_endian(const unsigned char *p, int width) {
+    unsigned long long number = 0;
+    for (int b = width - 1; b >= 0; b--)
+        number = number << 8 | p[b];
+    return number;
+}
+
 /* plain_pickle(data): whether the pickle data (protocol 2 or later, one
  * STOP at its end) uses only opcodes that build None, bools, ints, floats,
  * str, bytes, bytearray, tuples, lists, dicts, sets and frozensets, and the
  * memo: no opcode naming a global, building an object, calling, or reading
  * a persistent id or an out-of-band buffer, so pickle.loads of it imports
- * and calls nothing. False for any other opcode and for data cut short. */
+ * and calls nothing. Its frames as pickle writes them: a FRAME where no
+ * frame is left to read, no opcode reaching past its frame's end (an
+ * unpickler reading a file reads each frame apart, pickle.loads does not:
+ * they would read such a pickle differently). False for any other opcode
+ * and for data cut short. */
 static PyObject *plain_pickle(PyObject *self, PyObject *data) {
     (void)self;
     if (!PyBytes_Check(data)) {
@@ -483,8 +495,9 @@ static PyObject *plain_pickle(PyObject *self, PyObject *data) {
         return NULL;
     }
     const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(data);
-    Py_ssize_t n = PyBytes_GET_SIZE(data), i = 0;
+    Py_ssize_t n = PyBytes_GET_SIZE(data), i = 0, frame_end = 0;
     while (i < n) {
+        Py_ssize_t at = i;
         unsigned char op = p[i++];
         unsigned long long arg; /* the bytes of the opcode's argument */
         switch (op) {
@@ -508,9 +521,18 @@ static PyObject *plain_pickle(PyObject *self, PyObject *data) {
         case 'J': case 'r': case 'j': /* BININT LONG_BINPUT LONG_BINGET */
             arg = 4;
             break;
-        case 'G': case 0x95: /* BINFLOAT FRAME (the frame's opcodes follow) */
+        case 'G': /* BINFLOAT */
             arg = 8;
             break;
+        case 0x95: /* FRAME: its length, then the frame's opcodes */
+            if (at < frame_end || n - i < 8)
+                Py_RETURN_FALSE;
+            arg = little_endian(p + i, 8);
+            if (arg > (unsigned long long)(n - i - 8))
+                Py_RETURN_FALSE;
+            i += 8;
+            frame_end = i + (Py_ssize_t)arg;
+            continue;
         case 0x8a: case 0x8c: case 'C': /* LONG1 SHORT_BINUNICODE SHORT_BINBYTES */
             if (i >= n)
                 Py_RETURN_FALSE;
@@ -519,16 +541,12 @@ static PyObject *plain_pickle(PyObject *self, PyObject *data) {
         case 0x8b: case 'X': case 'B': /* LONG4 BINUNICODE BINBYTES */
             if (n - i < 4)
                 Py_RETURN_FALSE;
-            arg = 4ULL + ((unsigned long long)p[i] | (unsigned long long)p[i + 1] << 8 |
-                          (unsigned long long)p[i + 2] << 16 |
-                          (unsigned long long)p[i + 3] << 24);
+            arg = 4ULL + little_endian(p + i, 4);
             break;
         case 0x8d: case 0x8e: case 0x96: /* BINUNICODE8 BINBYTES8 BYTEARRAY8 */
             if (n - i < 8)
                 Py_RETURN_FALSE;
-            arg = 0;
-            for (int b = 7; b >= 0; b--)
-                arg = arg << 8 | p[i + b];
+            arg = little_endian(p + i, 8);
             if (arg > (unsigned long long)(n - i - 8))
                 Py_RETURN_FALSE;
             arg += 8;
@@ -539,6 +557,8 @@ static PyObject *plain_pickle(PyObject *self, PyObject *data) {
         if (arg > (unsigned long long)(n - i))
             Py_RETURN_FALSE;
         i += (Py_ssize_t)arg;
+        if (at < frame_end && i > frame_end) /* reaches past its frame */
+            Py_RETURN_FALSE;
     }
     Py_RETURN_FALSE; /* no STOP */
 }
