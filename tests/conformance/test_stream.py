@@ -391,3 +391,6 @@ def test_ids_are_read_as_redis_reads_them(sdb: Any) -> None:
     for bad in ["-1", "-0", "3 ", "1-", "1-18446744073709551616", "0" * 127 + "9"]:
         with pytest.raises(CommandError, match="Invalid stream ID"):
             run("XRANGE", "ids", bad, "+")
+    assert run("XADD", "ids", " " * 123 + "11-*", "a", "1") == text(sdb, "11-0")
+    with pytest.raises(CommandError, match="Invalid stream ID"):
+        run("XADD", "ids", " " * 124 + "12-*", "a", "1")  # 128 bytes: too long

@@ -79,6 +79,8 @@ def parse_id(raw: bytes, missing_seq: int = 0, strict: bool = True) -> StreamId:
 def parse_add_id(raw: bytes) -> tuple[StreamId, bool]:
     """XADD's explicit id: ``ms-seq``, ``ms`` or ``ms-*``; (id, seq given)."""
     if raw.endswith(b"-*"):
+        if len(raw) > _ID_MAX:  # as parse_id refuses the other forms
+            raise Refused(INVALID_ID)
         return (_u64(raw[:-2]), 0), False
     return parse_id(raw), True
 
