@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis
 from faults import LOST_WRITES, FaultyServer
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -22,6 +23,7 @@ import walrus
 from walrus import OutcomeUnknown
 from walrus.drivers.command_table import COMMANDS
 from walrus.drivers.server.resend import resend_safe
+from walrus.testing import count_round_trips
 
 
 @pytest.fixture
@@ -130,3 +132,87 @@ def test_tx_methods_follow_the_blocks_pipeline(db: Any) -> None:
     with db.atomic() as tx:  # a new block: a new pipeline
         tx.incr("a")
     assert db.atomic_results() == [2]
+
+
+# -- redis-py's per-command extras -------------------------------------------------
+@pytest.fixture
+def recorder() -> Any:
+    from walrus.drivers.server import database
+
+    if database._recorder is None:
+        pytest.skip("a redis-py without 8.2's metrics recorder: its own path")
+    return database._recorder
+
+
+@pytest.fixture
+def took_redis_py_path(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the commands sent by redis-py's own execute_command."""
+    full = redis.Redis.execute_command
+    took: list[str] = []
+
+    def counted(client: Any, *args: Any, **options: Any) -> Any:
+        took.append(args[0])
+        return full(client, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return took
+
+
+def test_redis_metrics_are_recorded_while_they_are_on(
+    server: dict[str, Any],
+    recorder: Any,
+    took_redis_py_path: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While redis-py records metrics every command takes redis-py's own
+    ``execute_command`` and is recorded; once its recorder has found none to
+    record, walrus's shorter path, which records nothing and sends the same
+    commands."""
+    recorded: list[str] = []
+
+    class Collector:
+        def record_operation_duration(self, command_name: str, **rest: Any) -> None:
+            recorded.append(command_name)
+
+    # not looked for yet: redis-py looks on the first command, and finds one
+    monkeypatch.setattr(recorder, "_metrics_collector", None)
+    monkeypatch.setattr(recorder, "_collector_resolved", False)
+    monkeypatch.setattr(recorder, "_get_or_create_collector", Collector)
+    db = walrus.Database(**server)
+    db.set("metered", "1")
+    monkeypatch.setattr(recorder, "_metrics_collector", Collector())
+    monkeypatch.setattr(recorder, "_collector_resolved", True)  # found one
+    assert db.get("metered") == b"1"
+    assert recorded == took_redis_py_path == ["SET", "GET"]
+    monkeypatch.setattr(recorder, "_metrics_collector", None)  # found none
+    with count_round_trips() as sent:
+        assert db.incr("metered") == 2
+    assert (sent.commands, sent.round_trips) == (1, 1)
+    assert recorded == took_redis_py_path == ["SET", "GET"]  # the short path
+    db.close()
+
+
+def test_a_single_connection_client_takes_redis_py_path(
+    server: dict[str, Any], recorder: Any, took_redis_py_path: list[str]
+) -> None:
+    """redis-py's lock around its one connection is kept."""
+    db = walrus.Database(single_connection_client=True, **server)
+    db.set("one", "1")
+    assert recorder._collector_resolved and recorder._metrics_collector is None
+    assert db.incr("one") == 2
+    assert took_redis_py_path == ["SET", "INCRBY"]
+    db.close()
+
+
+def test_a_retried_read_is_logged_as_redis_py_logs_it(
+    faulty: FaultyServer, recorder: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = faulty.open()
+    db.set("k", "v")
+    assert recorder._collector_resolved  # the short path from here
+    with caplog.at_level("DEBUG", "redis.client"), faulty.stalled(1.0):
+        assert db.get("k") == b"v"  # retried
+    assert any("for command GET" in record.getMessage() for record in caplog.records), [
+        record.getMessage() for record in caplog.records
+    ]
+    db.close()

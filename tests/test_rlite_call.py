@@ -11,8 +11,10 @@ core would have done otherwise (WATCH versions, TTLs kept) must still hold.
 from __future__ import annotations
 
 import importlib.util
+import queue
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from walrus.drivers.memory import MemoryDatabase
 from walrus.drivers.rlite.native import compiled, library
 from walrus.exceptions import EngineError
 from walrus.tusks.rlite import WalrusLite
+from walrus.tusks.vedisdb import WalrusVedis
 
 ROOT = Path(walrus.__file__).parents[1]
 FUZZ = Path(__file__).with_name("rlite_fuzz.py")
@@ -222,6 +225,50 @@ def test_client_state_is_kept_on_the_fast_path(index: int) -> None:
         db.get("k")
     other.close()
     text.close()
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["rlite", "memory", "vedis"])
+def test_named_operations_keep_the_core_s_rules(index: int) -> None:
+    """A named operation's twin runs straight on the engine too while nobody
+    watches, waits or monitors: a TTL is kept (read only once a key can
+    have one), another client's WATCH breaks on its write and not on a
+    twin that writes nothing, a monitor sees each command it runs."""
+    db = [*_databases(), WalrusVedis()][index]
+    other = db.client()
+    db.set("plain", "old")
+    assert db.cas("plain", "ol", "new") is True
+    assert (db.get("plain"), db.pttl("plain")) == (b"new", -1)
+    db.set("k", "old", px=100_000)
+    assert db.cas("k", "old", "new", exact=True) is True
+    assert db.get("k") == b"new" and 0 < db.pttl("k") <= 100_000
+    assert db.cas("k", "other", "x") is False and db.get("k") == b"new"
+    with db.pipeline() as pipe:
+        pipe.watch("k")
+        assert other.cas("k", "other", "x") is False  # writes nothing
+        pipe.multi()
+        pipe.set("k", "mine")
+        assert pipe.execute() == [True]
+    with db.pipeline() as pipe:
+        pipe.watch("k")
+        assert other.cas("k", "mine", "theirs") is True
+        pipe.multi()
+        pipe.set("k", "mine again")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert db.get("k") == b"theirs"
+    lines, seen = db.monitor_lines(), queue.Queue[bytes]()
+    reader = threading.Thread(target=lambda: [seen.put(next(lines)) for _ in range(3)])
+    reader.start()
+    while not db._core.monitors:
+        reader.join(0.001)
+    assert other.cas("k", "theirs", "last") is True
+    reader.join(5)
+    monitored = b" ".join(seen.get_nowait() for _ in range(3))
+    assert b'"GET" "k"' in monitored and b'"SET" "k" "last"' in monitored
+    assert b'"WALRUS.OP" "cas"' in monitored
+    lines.close()
+    assert db._core.monitors == []
+    db.close()
 
 
 def test_collection_writes_keep_ttls_set_every_way() -> None:

@@ -117,8 +117,5 @@ def _cas(call: Call, keys: list[bytes], args: list[bytes]) -> int:
     exact = len(args) > 2 and args[2] == b"1"
     if current != expected if exact else not current.startswith(expected):
         return 0
-    ttl = call(b"PTTL", keys[0])
-    call(b"SET", keys[0], args[1])
-    if ttl > 0:
-        call(b"PEXPIRE", keys[0], str(ttl).encode())
+    call(b"SET", keys[0], args[1], b"KEEPTTL")  # the script's PTTL and PEXPIRE
     return 1

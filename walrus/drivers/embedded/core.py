@@ -124,6 +124,7 @@ class EmbeddedCore(WatchedKeys):
         """How to run command ``name`` (upper case, as redis-py's methods send
         it) straight on the engine, or None when the core has work to do for
         it: a command the core answers, queues, blocks on or runs per command.
+        A named operation (WALRUS.OP) runs its twin at once.
 
         The caller holds the lock and has checked that nobody watches a key,
         waits in a blocking command or monitors, and that its client has no
@@ -135,7 +136,9 @@ class EmbeddedCore(WatchedKeys):
             return None
         run: Callable[[Command], Reply] | None = None
         quick = getattr(self.engine, "quick", None)
-        if (
+        if name == "WALRUS.OP":  # a named operation's twin: its calls take call()
+            run = self._run_twin
+        elif (
             quick is not None
             and name.isupper()
             and " " not in name
@@ -162,8 +165,17 @@ class EmbeddedCore(WatchedKeys):
             return self._run(name, args, client)
 
     def call(self, *args: bytes) -> Reply:
-        """Run a command from a named operation's twin; error replies raise."""
-        reply = self._run(command_name(list(args)), list(args))
+        """Run a command from a named operation's twin; error replies raise.
+        While nobody watches, waits or monitors, a plain data command runs
+        straight on the engine (see :meth:`fast`)."""
+        command = list(args)
+        name = command_name(command)
+        known = self.fast_commands
+        run = known[name] if name in known else self.fast(name)
+        if run is not None and not (self._watched or self._blocked or self.monitors):
+            reply = run(command)
+        else:
+            reply = self._run(name, command)
         if isinstance(reply, ErrorReply):
             raise command_error(reply.message)
         return reply

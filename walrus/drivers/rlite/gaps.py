@@ -327,7 +327,7 @@ def _set(engine: RawEngine, args: Command) -> Reply:
             return old
         if old is not None and old.endswith(MAGIC):
             return WRONGTYPE
-    ttl = engine.raw([b"PTTL", key]) if keep_ttl else -1
+    ttl = engine.raw([b"PTTL", key]) if keep_ttl and engine.expiring else -1
     reply = engine.raw(plain)
     if isinstance(reply, ErrorReply):
         return reply
