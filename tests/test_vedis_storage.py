@@ -426,3 +426,31 @@ def test_a_crash_during_the_migration_leaves_a_readable_file(tmp_path: Path) -> 
         assert snapshot(db) == expected, f"trial {trial}"
         db.close()
     assert b"1" in formats, json.dumps([f.decode() for f in formats])
+
+
+def test_a_database_opened_before_fork_is_refused_in_the_child(tmp_path: Path) -> None:
+    """A plain command, a named operation and a pipeline in the child raise
+    EngineError (Vedis's handle is the parent's); the parent's data is
+    untouched, and the parent goes on."""
+    code = (
+        "import os, sys\n"
+        "from walrus.tusks.vedisdb import WalrusVedis\n"
+        "db = WalrusVedis(sys.argv[1]); db.set('k', 'v')\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    for act in (lambda: db.get('k'), lambda: db.cas('k', 'v', 'child'),\n"
+        "                lambda: db.pipeline().set('k', 'pipe').execute()):\n"
+        "        try:\n"
+        "            act()\n"
+        "            print('ran', flush=True)\n"
+        "        except Exception as exc:\n"
+        "            print(type(exc).__name__, exc, flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0); print(db.get('k'), db.cas('k', 'v', 'parent'))\n"
+    )
+    lines = run_child(code, str(tmp_path / "f.vdb")).splitlines()
+    assert len(lines) == 4, lines
+    assert all(
+        line.startswith("EngineError") and "before fork()" in line for line in lines[:3]
+    ), lines
+    assert lines[3] == "b'v' True"

@@ -181,9 +181,11 @@ class VedisEngine(EmulationEngine):
             return None
 
         def run(args: list[bytes]) -> Any:
-            if self._depth or _FORKS[0] != self._forks:
+            if _FORKS[0] != self._forks:
                 with self.exclusive():  # refuses a database opened before fork()
                     return self.execute(args)
+            if self._depth:  # a command inside a unit (a named operation's)
+                return self.run(args)
             try:
                 reply = direct(args)
             except Exception as exc:
