@@ -85,6 +85,7 @@ def _differ(
     """An unexplained difference: recorded in survey mode, else a failure."""
     step = steps[at] if at < len(steps) else ("REOPEN",)
     text = ("KEYSPACE AFTER\n" if keyspace else "") + step_text(step)
+    before = [step_text(s) for s in steps[:at]]
     if SURVEY:
         record = {
             "signature": signature(step, expected, got, keyspace),
@@ -92,14 +93,17 @@ def _differ(
             "step": text,
             "expected": repr(expected),
             "got": repr(got),
-            "before": [step_text(s) for s in steps[:at]],
+            "before": before,
         }
         with open(SURVEY, "a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
         return
+    replay = "".join(f"step {i}:\n{t}\n" for i, t in enumerate(before))
     pytest.fail(
         f"{engine} differs from the server at step {at}:\n{text}\n"
         f"server: {expected!r}\n{engine}: {got!r}\n"
+        "the steps before it (FLUSHDB before the first; the engine is kept):\n"
+        f"{replay or '-'}\n"
         "(fix it, or add it to tests/fuzz/known_differences.py)",
         pytrace=False,
     )
