@@ -130,10 +130,13 @@ class EmbeddedCore(WatchedKeys):
         waits in a blocking command or monitors, and that its client has no
         MULTI open and the engine's database selected; then what
         :meth:`_run` adds (WATCH versions, wake-ups, MONITOR lines) is
-        nothing. The answer is kept in :attr:`fast_commands`.
+        nothing. The answer is kept in :attr:`fast_commands` (which a hot
+        caller may read first, to save this call).
         """
         if self.closed:
             return None
+        if name in self.fast_commands:
+            return self.fast_commands[name]
         run: Callable[[Command], Reply] | None = None
         quick = getattr(self.engine, "quick", None)
         if name == "WALRUS.OP":  # a named operation's twin: its calls take call()
@@ -170,8 +173,7 @@ class EmbeddedCore(WatchedKeys):
         straight on the engine (see :meth:`fast`)."""
         command = list(args)
         name = command_name(command)
-        known = self.fast_commands
-        run = known[name] if name in known else self.fast(name)
+        run = self.fast(name)
         if run is not None and not (self._watched or self._blocked or self.monitors):
             reply = run(command)
         else:
